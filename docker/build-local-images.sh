@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Build the local images cc-ci's tests and examples run, without any registry.
+#
+# No registry is reachable on CI machines, so images are assembled from Debian packages and this
+# machine's own binaries (`apt-get download` + `dpkg-deb -x`, `ldd` for libraries) and loaded
+# with `docker import`. Each image is tagged with a stable name and labelled with the sha256 of
+# its inputs (this script, the package versions, the host binaries it copies); it is rebuilt only
+# when that hash changes.
+#
+# Images:
+#   ccci/web:1        busybox (dynamic) + libc + NSS: sh, httpd (with CGI), nc, tar, wget, ... ≈3 MB
+#   ccci/node-base:20 this machine's node binary + the libraries it links; a base for Dockerfiles
+#
+# Usage: docker/build-local-images.sh [--force] [IMAGE ...]     (default: all images)
+# To add an image: write a build_<name> function that fills "$root" and echo its extra inputs in
+# inputs_<name>, then add it to ALL_IMAGES. See docs/developing.md.
+set -euo pipefail
+
+ALL_IMAGES=(web node-base)
+declare -A TAGS=([web]="ccci/web:1" [node-base]="ccci/node-base:20")
+CACHE_DIR="${CCCI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cc-ci/images}"
+FORCE=0
+
+say() { printf 'images: %-22s %s\n' "$1" "$2"; }
+die() { printf 'images: error: %s\n' "$*" >&2; exit 1; }
+
+# Copy an executable and every shared library `ldd` lists for it into root.
+copy_with_libs() {
+  local bin=$1 root=$2 dest=${3:-$1}
+  mkdir -p "$root$(dirname "$dest")"
+  cp -L "$bin" "$root$dest"
+  ldd "$bin" | grep -oE '/[^ ]+' | while read -r lib; do
+    [ -e "$lib" ] || continue
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+# Download a Debian package (cached) and print the path of the .deb.
+fetch_deb() {
+  local pkg=$1
+  mkdir -p "$CACHE_DIR/debs"
+  local existing
+  existing=$(ls "$CACHE_DIR/debs/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$existing" ]; then
+    (cd "$CACHE_DIR/debs" && apt-get download "$pkg" >/dev/null 2>&1) || {
+      apt-get update -qq >/dev/null 2>&1 || true
+      (cd "$CACHE_DIR/debs" && apt-get download "$pkg" >/dev/null) || die "apt-get download $pkg failed"
+    }
+    existing=$(ls "$CACHE_DIR/debs/${pkg}_"*.deb | head -n1)
+  fi
+  echo "$existing"
+}
+
+add_nss() {
+  local root=$1
+  for lib in /lib/x86_64-linux-gnu/libnss_dns.so.2 /lib/x86_64-linux-gnu/libnss_files.so.2 \
+             /lib/x86_64-linux-gnu/libresolv.so.2; do
+    [ -e "$lib" ] && { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
+  done
+  mkdir -p "$root/etc" "$root/tmp" "$root/var/www" "$root/data"
+  chmod 1777 "$root/tmp"
+  printf 'hosts: files dns\nnetworks: files\npasswd: files\ngroup: files\n' >"$root/etc/nsswitch.conf"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+}
+
+inputs_web() { echo "busybox-deb=$(basename "$(fetch_deb busybox)")"; }
+build_web() {
+  local root=$1 work
+  work=$(mktemp -d)
+  dpkg-deb -x "$(fetch_deb busybox)" "$work"
+  copy_with_libs "$work/bin/busybox" "$root" /bin/busybox
+  rm -rf "$work"
+  # Symlink every applet (sh, httpd, nc, tar, wget, sleep, ...).
+  for applet in $("$root/bin/busybox" --list 2>/dev/null || chroot "$root" /bin/busybox --list); do
+    [ "$applet" = busybox ] && continue
+    ln -sf /bin/busybox "$root/bin/$applet"
+  done
+  mkdir -p "$root/usr/bin" "$root/sbin" "$root/usr/sbin"
+  add_nss "$root"
+  printf 'ok\n' >"$root/var/www/index.html"
+}
+import_web() {
+  docker import \
+    --change 'ENV PATH=/bin:/usr/bin:/sbin:/usr/sbin' \
+    --change 'WORKDIR /' \
+    --change 'CMD ["/bin/httpd", "-f", "-p", "80", "-h", "/var/www"]' \
+    "$@"
+}
+
+inputs_node-base() { echo "node=$(node --version) sha=$(sha256sum "$(command -v node)" | cut -c1-16)"; }
+build_node-base() {
+  local root=$1
+  copy_with_libs "$(readlink -f "$(command -v node)")" "$root" /usr/bin/node
+  add_nss "$root"
+  # CA bundle so Node can speak TLS to a registry-less production host's services if asked to.
+  if [ -e /etc/ssl/certs/ca-certificates.crt ]; then
+    mkdir -p "$root/etc/ssl/certs"; cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+  fi
+}
+import_node-base() {
+  docker import \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change 'CMD ["/usr/bin/node"]' \
+    "$@"
+}
+
+build_image() {
+  local name=$1 tag=${TAGS[$1]}
+  local hash current root
+  hash=$( { sha256sum "$0" | cut -d' ' -f1; "inputs_$name"; } | sha256sum | cut -c1-32)
+  current=$(docker image inspect --format '{{ index .Config.Labels "cc-ci.inputs" }}' "$tag" 2>/dev/null || true)
+  if [ "$FORCE" = 0 ] && [ "$current" = "$hash" ]; then
+    say "$tag" "ok (inputs unchanged)"
+    return
+  fi
+  root=$(mktemp -d)
+  "build_$name" "$root"
+  tar -C "$root" -c . | "import_$name" --change "LABEL cc-ci.inputs=$hash" --change "LABEL cc-ci.image=$name" - "$tag" >/dev/null
+  rm -rf "$root"
+  say "$tag" "built ($(docker image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.1f MB", $1/1e6}'))"
+}
+
+main() {
+  local names=()
+  for arg in "$@"; do
+    case "$arg" in
+      --force) FORCE=1 ;;
+      -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+      *) [ -n "${TAGS[$arg]:-}" ] || die "unknown image '$arg' (known: ${ALL_IMAGES[*]})"; names+=("$arg") ;;
+    esac
+  done
+  [ ${#names[@]} -gt 0 ] || names=("${ALL_IMAGES[@]}")
+  command -v dpkg-deb >/dev/null || die "dpkg-deb is missing (this builder needs a Debian machine)"
+  timeout 5 docker info >/dev/null 2>&1 || die "no Docker daemon answers; run scripts/local-swarm.sh first"
+  for n in "${names[@]}"; do build_image "$n"; done
+}
+
+main "$@"

@@ -1,0 +1,10 @@
+/** Every migration, in any order (the runner sorts by version). Owners reserve version ranges. */
+import { coreMigration } from './0001-core.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [coreMigration];

@@ -1,0 +1,2 @@
+/** @cc-ci/bridge public API (used by tests and the e2e kit). */
+export {};

@@ -1,0 +1,129 @@
+/**
+ * The results.json contract (see docs/results-schema.md, generated from this schema).
+ *
+ * Pure: no I/O. The schema is the single source of truth for the plugin (writer), the bridge
+ * (reader, validator of uploads) and the JSON Schema published in docs/.
+ */
+import { z } from 'zod';
+
+/** Current version of the results.json format. Bump on any incompatible change. */
+export const RESULTS_SCHEMA_VERSION = 1;
+
+/** The tiers a run can execute, in execution order. */
+export const TIER_NAMES = ['install', 'upgrade', 'backup', 'restore', 'custom', 'lint'] as const;
+export type TierName = (typeof TIER_NAMES)[number];
+export const TierNameSchema = z.enum(TIER_NAMES);
+
+/** The rungs of the level ladder, lowest first: install = L1 … lint = L5. */
+export const RUNG_NAMES = ['install', 'upgrade', 'backup_restore', 'functional', 'lint'] as const;
+export type RungName = (typeof RUNG_NAMES)[number];
+
+/**
+ * pass / fail; skip = intentionally not run (declared, structural, or not requested);
+ * unver = should have run but could not be verified (infrastructure error, timeout, missing tool).
+ */
+export const RUNG_STATUSES = ['pass', 'fail', 'skip', 'unver'] as const;
+export type RungStatus = (typeof RUNG_STATUSES)[number];
+export const RungStatusSchema = z.enum(RUNG_STATUSES);
+
+export const RungSchema = z
+  .object({
+    status: RungStatusSchema,
+    reason: z.string().optional(),
+    duration_ms: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type Rung = z.infer<typeof RungSchema>;
+
+/** One test case inside a tier (also one JUnit <testcase>). */
+export const TestRowSchema = z
+  .object({
+    name: z.string().min(1),
+    status: RungStatusSchema,
+    ms: z.number().int().nonnegative(),
+    message: z.string().optional(),
+  })
+  .strict();
+export type TestRow = z.infer<typeof TestRowSchema>;
+
+export const StageSchema = z
+  .object({
+    status: RungStatusSchema,
+    reason: z.string().optional(),
+    duration_ms: z.number().int().nonnegative(),
+    /** true when the tier was retried once after an infrastructure problem. */
+    retried: z.boolean().optional(),
+    tests: z.array(TestRowSchema),
+  })
+  .strict();
+export type Stage = z.infer<typeof StageSchema>;
+
+export const VERDICTS = ['pass', 'fail', 'error'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+export const ResultsSchema = z
+  .object({
+    schema: z.literal(RESULTS_SCHEMA_VERSION),
+    recipe: z.string().min(1),
+    /** The tested recipe version (a release tag or the head's version label), or null. */
+    version: z.string().nullable(),
+    /** The version the upgrade tier started from, when it ran. */
+    base_version: z.string().nullable().optional(),
+    pr: z.number().int().positive().nullable(),
+    ref: z.string().min(1),
+    /** The full commit sha the ref resolved to. */
+    commit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+    run_id: z.string().min(1),
+    started: isoDateTime,
+    finished: isoDateTime,
+    mode: z.enum(['cold', 'quick']),
+    verdict: z.enum(VERDICTS),
+    level: z.number().int().min(0).max(5),
+    rungs: z
+      .object({
+        install: RungSchema,
+        upgrade: RungSchema,
+        backup_restore: RungSchema,
+        functional: RungSchema,
+        lint: RungSchema,
+      })
+      .strict(),
+    stages: z.partialRecord(TierNameSchema, StageSchema),
+    flags: z
+      .object({
+        clean_teardown: z.boolean(),
+        no_secret_leak: z.boolean(),
+      })
+      .strict(),
+    domain: z.string().min(1),
+    deploy_count: z.number().int().nonnegative(),
+    /** Human-readable reason when verdict is error (infrastructure) or the run was aborted. */
+    error: z.string().optional(),
+    /** Paths (relative to the run directory) of diagnostics collected before teardown. */
+    diagnostics: z.array(z.string()).optional(),
+    /** Where the run happened: Drone build link, deployer used, cc-ci version. */
+    meta: z
+      .object({
+        deployer: z.enum(['docker', 'abra']).optional(),
+        build_link: z.string().optional(),
+        ccci_version: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type Results = z.infer<typeof ResultsSchema>;
+
+/** Parse unknown JSON into Results, throwing a readable error listing every problem. */
+export function parseResults(value: unknown): Results {
+  const parsed = ResultsSchema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new Error(`results.json is invalid: ${problems}`);
+  }
+  return parsed.data;
+}

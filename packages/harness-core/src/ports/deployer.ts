@@ -1,0 +1,72 @@
+/**
+ * The Deployer port: what cc-ci needs from "something that deploys a recipe as an app on a swarm".
+ * Two adapters implement it: `abra` (the real CLI) and `docker` (native `docker stack deploy`).
+ * Both must pass the shared conformance suite (packages/harness-core/test/conformance/).
+ *
+ * All types here are our own; no vendor type crosses this boundary.
+ */
+
+/** A recipe checked out at one commit, ready to deploy. */
+export interface RecipeCheckout {
+  /** Recipe name, validated: [a-z0-9][a-z0-9-]{0,62}. */
+  readonly name: string;
+  /** Directory of the checkout (a per-run directory, never shared). */
+  readonly dir: string;
+  /** Full 40-hex commit sha the ref resolved to. */
+  readonly commit: string;
+  /** true when the working tree differs from the commit (local runs of an edited checkout). */
+  readonly dirty: boolean;
+  /** The recipe version the checkout declares (release tag at that commit, else version label), or null. */
+  readonly version: string | null;
+  /** Release tags `<semver>+<upstream>` known for the recipe, oldest first. */
+  readonly releases: readonly string[];
+}
+
+/** What to deploy and how. */
+export interface DeployRequest {
+  readonly recipe: RecipeCheckout;
+  /** App domain, also the abra app name. */
+  readonly domain: string;
+  /** Stack name derived from the domain as abra does. */
+  readonly stack: string;
+  /** The complete app env (from .env.sample + CI overrides), without secrets' values. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Extra compose files (absolute paths) layered after the recipe's COMPOSE_FILE list. */
+  readonly overlays: readonly string[];
+  /** Chaos mode: deploy the working tree as-is and stamp `coop-cloud.<stack>.chaos-version`. */
+  readonly chaos: boolean;
+  /** Labels to put on every object created (run id, owner, start time). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+/** A generated secret: name as in the recipe (`admin_password`), version, and its value. */
+export interface GeneratedSecret {
+  readonly name: string;
+  readonly version: string;
+  /** The Docker object name (`<stack>_<name>_<version>`, ≤ 64 chars). */
+  readonly dockerName: string;
+  readonly value: string;
+}
+
+export interface DeployedApp {
+  readonly domain: string;
+  readonly stack: string;
+  /** Service names as in the recipe (`app`, `db`), and their full swarm names. */
+  readonly services: ReadonlyArray<{ readonly name: string; readonly fullName: string }>;
+  /** Where to probe the app over HTTP, with the Host header to send. */
+  readonly endpoint: { readonly baseUrl: string; readonly hostHeader: string };
+  readonly secrets: readonly GeneratedSecret[];
+}
+
+export interface Deployer {
+  readonly kind: 'docker' | 'abra';
+  /** Create the app's secrets (values generated per `# length=N` hints). Idempotent per run. */
+  createSecrets(req: DeployRequest): Promise<GeneratedSecret[]>;
+  /** Deploy (or redeploy/upgrade) the app. Resolves once the swarm accepted the stack. */
+  deploy(req: DeployRequest): Promise<DeployedApp>;
+  /** Remove the stack and wait until its services, containers and networks are gone. */
+  undeploy(stack: string, signal?: AbortSignal): Promise<void>;
+  /** Remove the app's volumes, secrets and configs. */
+  removeData(stack: string, signal?: AbortSignal): Promise<void>;
+}
