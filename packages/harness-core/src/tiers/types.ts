@@ -1,0 +1,96 @@
+/**
+ * The contract between the lifecycle orchestrator (lifecycle/) and the tiers (tiers/).
+ *
+ * The orchestrator owns checkout, naming, locks, secrets, the single fresh deploy, readiness,
+ * diagnostics, teardown and results. A tier receives a TierContext for the deployed app and
+ * returns a TierOutcome; it never tears anything down and never decides the level or verdict.
+ *
+ * Run order (DOMAIN.md): install → upgrade → backup → restore → custom → lint. When the upgrade
+ * tier is selected and has a base, the one fresh deploy is the *base*; the upgrade tier then
+ * seeds data and moves the app to the head (see UpgradeTier), and install is verified on the
+ * head afterwards. Otherwise the one fresh deploy is the head.
+ */
+import type { RungStatus, TestRow, TierName } from '../domain/results.js';
+import type { DeployedApp, Deployer, DeployRequest, RecipeCheckout } from '../ports/deployer.js';
+import type { DockerPort } from '../ports/docker.js';
+
+/** Minimal logger the harness writes progress to (the plugin renders it for people). */
+export interface RunLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  child(bindings: Record<string, unknown>): RunLogger;
+}
+
+/** Per-recipe CI configuration after validation (see config/recipe-config.ts). */
+export interface RecipeCiConfigView {
+  readonly healthPath: string;
+  readonly acceptedCodes: readonly number[];
+  readonly deployTimeoutS: number;
+  readonly httpTimeoutS: number;
+  readonly extraEnv: Readonly<Record<string, string>>;
+  /** Extra env applied to the upgrade base deploy only. */
+  readonly upgradeExtraEnv: Readonly<Record<string, string>>;
+  /** Intentional skips: tier → reason. */
+  readonly skip: Readonly<Partial<Record<TierName, string>>>;
+  /** Backup capability override: true/false forces, undefined = from backupbot labels. */
+  readonly backup?: boolean | undefined;
+  /** Directory of the recipe's CI config (recipes/<recipe>/), or null when none exists. */
+  readonly dir: string | null;
+}
+
+export interface TierContext {
+  readonly runId: string;
+  readonly runDir: string;
+  readonly tier: TierName;
+  /** The head checkout (what the PR wants merged). */
+  readonly head: RecipeCheckout;
+  readonly config: RecipeCiConfigView;
+  readonly app: DeployedApp;
+  /** The request that deployed the head (reuse it for redeploys: same names, env, labels). */
+  readonly headRequest: DeployRequest;
+  readonly deployer: Deployer;
+  readonly docker: DockerPort;
+  readonly log: RunLogger;
+  readonly signal: AbortSignal;
+  /** Redact every generated secret value from a string before it is logged or stored. */
+  redact(text: string): string;
+  /** Wait until every service of the app is converged and the HTTP probe passes. */
+  waitReady(opts?: { timeoutS?: number }): Promise<void>;
+  /** Information other tiers published earlier in this run (e.g. the upgrade's base version). */
+  readonly shared: Map<string, unknown>;
+}
+
+export interface TierOutcome {
+  readonly status: RungStatus;
+  readonly reason?: string;
+  readonly tests: readonly TestRow[];
+}
+
+export interface Tier {
+  readonly name: TierName;
+  run(ctx: TierContext): Promise<TierOutcome>;
+}
+
+/**
+ * The upgrade tier drives the deploy order, so it has a richer interface:
+ * 1. `resolveBase` (before any deploy): a base checkout, or a structural skip;
+ * 2. the orchestrator deploys the base (the run's one fresh deploy) and waits until ready;
+ * 3. `seed` writes data into the base;
+ * 4. `upgrade` redeploys the head in chaos mode and proves it (labels moved, no rollback,
+ *    converged, seeded data survived), returning the upgrade tier's outcome. On return the app
+ *    runs the head (or, on failure, whatever swarm left: later tiers still run and report).
+ */
+export interface UpgradeBase {
+  readonly base: RecipeCheckout;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface UpgradeTier {
+  readonly name: 'upgrade';
+  resolveBase(
+    ctx: Omit<TierContext, 'app' | 'waitReady'>,
+  ): Promise<{ kind: 'base'; value: UpgradeBase } | { kind: 'skip'; reason: string }>;
+  seed(ctx: TierContext, base: UpgradeBase): Promise<void>;
+  upgrade(ctx: TierContext, base: UpgradeBase): Promise<TierOutcome>;
+}
