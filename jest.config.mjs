@@ -38,6 +38,7 @@ export default {
       testMatch: [
         '<rootDir>/packages/*/test/integration/**/*.test.ts',
         '<rootDir>/packages/*/test/contract/**/*.test.ts',
+        '<rootDir>/test/integration/**/*.test.ts',
       ],
     },
     {
