@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install and start everything cc-ci needs on a Debian machine, idempotently:
+# system packages (git, docker.io, chromium, libxml2-utils), a single-node swarm with the `proxy`
+# network, the npm dependencies, the TypeScript build and the local images.
+# Safe to re-run: each step checks first and says what it did.
+#
+# Usage: scripts/setup.sh [--no-chromium]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_chromium=1
+[ "${1:-}" = --no-chromium ] && want_chromium=0
+
+say() { printf 'setup: %-28s %s\n' "$1" "$2"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+command -v node >/dev/null || die "node is missing; install Node.js 20 or newer"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  die "Node.js $(node --version) is too old; cc-ci needs 20.19 or newer"
+
+# System packages, installed only when the command they provide is missing.
+missing=()
+command -v git >/dev/null || missing+=(git)
+command -v xmllint >/dev/null || missing+=(libxml2-utils)
+command -v setsid >/dev/null || missing+=(util-linux)
+if [ "$want_chromium" = 1 ] && ! [ -x /usr/bin/chromium ]; then missing+=(chromium); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}) and not root; install them with apt-get and re-run"
+  say "system packages" "installing ${missing[*]} ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  say "system packages" "done"
+else
+  say "system packages" "ok"
+fi
+
+# Docker engine, daemon, swarm, proxy network.
+bash scripts/local-swarm.sh
+
+# npm dependencies: `npm ci` only when package-lock.json changed since the last install.
+lock_hash=$(sha256sum package-lock.json | cut -c1-32)
+if [ -f node_modules/.cc-ci-lock-hash ] && [ "$(cat node_modules/.cc-ci-lock-hash)" = "$lock_hash" ]; then
+  say "npm dependencies" "ok"
+else
+  say "npm dependencies" "installing (npm ci) ..."
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock_hash" >node_modules/.cc-ci-lock-hash
+  say "npm dependencies" "done"
+fi
+
+# TypeScript build (incremental).
+npx tsc -b
+say "build" "done (tsc -b)"
+
+# Local images (rebuilt only when their inputs change).
+bash docker/build-local-images.sh
