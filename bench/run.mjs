@@ -29,7 +29,12 @@ for (const file of modules) {
     log(`${file} done in ${Math.round((Date.now() - started) / 1000)} s`);
   } catch (err) {
     log(`${file} FAILED: ${err instanceof Error ? err.stack : String(err)}`);
-    results.push({ file, name: file, error: String(err instanceof Error ? err.message : err), rows: [] });
+    results.push({
+      file,
+      name: file,
+      error: String(err instanceof Error ? err.message : err),
+      rows: [],
+    });
   }
 }
 
@@ -43,7 +48,8 @@ function ratios(r) {
   if (typeof x === 'object') return Object.entries(x).map(([label, value]) => ({ label, value }));
   return [];
 }
-const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1)) : String(v));
+const fmt = (v) =>
+  typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1)) : String(v);
 const lines = [
   '# Benchmarks',
   '',

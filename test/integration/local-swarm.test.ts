@@ -49,7 +49,9 @@ describe('scripts/local-swarm.sh', () => {
     const after = await swarmState();
 
     expect(after).toEqual(before);
-    const stepLines = stdout.split('\n').filter((l) => l.startsWith('local-swarm:') && !/ ready /.test(l));
+    const stepLines = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('local-swarm:') && !/ ready /.test(l));
     expect(stepLines).toHaveLength(4);
     for (const line of stepLines) expect(line).toMatch(/\s ok\b/);
     expect(stdout).not.toMatch(/\bdone\b|\bstarted\b|installing/);
@@ -62,7 +64,10 @@ describe('scripts/local-swarm.sh', () => {
       const first = await run('bash', [`${root}scripts/local-swarm.sh`], { env, timeout: 120_000 });
       expect(first.stdout).toMatch(new RegExp(`network ${network}\\s+done \\(overlay, attachable`));
       const id = await docker('network', 'inspect', '--format', '{{.Id}}', network);
-      const second = await run('bash', [`${root}scripts/local-swarm.sh`], { env, timeout: 120_000 });
+      const second = await run('bash', [`${root}scripts/local-swarm.sh`], {
+        env,
+        timeout: 120_000,
+      });
       expect(second.stdout).toMatch(new RegExp(`network ${network}\\s+ok`));
       expect(await docker('network', 'inspect', '--format', '{{.Id}}', network)).toBe(id);
     } finally {
@@ -71,12 +76,12 @@ describe('scripts/local-swarm.sh', () => {
   });
 
   it('leaves the node an active manager with an attachable overlay proxy network', async () => {
-    expect(await docker('info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')).toBe(
-      'active true',
-    );
-    expect(await docker('network', 'inspect', '--format', '{{.Driver}} {{.Attachable}}', 'proxy')).toBe(
-      'overlay true',
-    );
+    expect(
+      await docker('info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'),
+    ).toBe('active true');
+    expect(
+      await docker('network', 'inspect', '--format', '{{.Driver}} {{.Attachable}}', 'proxy'),
+    ).toBe('overlay true');
   });
 });
 
@@ -84,7 +89,9 @@ describe('docker/build-local-images.sh', () => {
   it('does not rebuild an image whose inputs did not change', async () => {
     await run('bash', [`${root}docker/build-local-images.sh`, 'web'], { timeout: 300_000 });
     const idBefore = await docker('image', 'inspect', '--format', '{{.Id}}', 'ccci/web:1');
-    const { stdout } = await run('bash', [`${root}docker/build-local-images.sh`, 'web'], { timeout: 120_000 });
+    const { stdout } = await run('bash', [`${root}docker/build-local-images.sh`, 'web'], {
+      timeout: 120_000,
+    });
     expect(stdout).toMatch(/ccci\/web:1\s+ok \(inputs unchanged\)/);
     expect(await docker('image', 'inspect', '--format', '{{.Id}}', 'ccci/web:1')).toBe(idBefore);
   });
@@ -92,17 +99,27 @@ describe('docker/build-local-images.sh', () => {
   it('refuses an unknown image name with a clear error', async () => {
     await expect(
       run('bash', [`${root}docker/build-local-images.sh`, 'no-such-image'], { timeout: 30_000 }),
-    ).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("unknown image 'no-such-image'") });
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("unknown image 'no-such-image'"),
+    });
   });
 
   it('gives a web image that serves HTTP on loopback through a host-mode published port', async () => {
     const port = await freePort();
     const name = `ccci-imgtest-${randomBytes(3).toString('hex')}`;
     await docker(
-      'service', 'create', '--detach', '--name', name,
-      '--label', 'cc-ci.test=foundation',
-      '--publish', `mode=host,target=80,published=${port}`,
-      '--stop-grace-period', '1s',
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      name,
+      '--label',
+      'cc-ci.test=foundation',
+      '--publish',
+      `mode=host,target=80,published=${port}`,
+      '--stop-grace-period',
+      '1s',
       'ccci/web:1',
     );
     try {
@@ -110,7 +127,9 @@ describe('docker/build-local-images.sh', () => {
       let status = 0;
       for (let attempt = 0; attempt < 60 && status !== 200; attempt++) {
         try {
-          const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+          const res = await fetch(`http://127.0.0.1:${port}/`, {
+            signal: AbortSignal.timeout(2000),
+          });
           status = res.status;
           body = await res.text();
         } catch {
@@ -122,11 +141,18 @@ describe('docker/build-local-images.sh', () => {
     } finally {
       await docker('service', 'rm', name);
       for (let i = 0; i < 60; i++) {
-        const left = await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${name}`);
+        const left = await docker(
+          'ps',
+          '-aq',
+          '--filter',
+          `label=com.docker.swarm.service.name=${name}`,
+        );
         if (!left) break;
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    expect(await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${name}`)).toBe('');
+    expect(
+      await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${name}`),
+    ).toBe('');
   }, 90_000);
 });

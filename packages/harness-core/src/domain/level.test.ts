@@ -3,7 +3,9 @@ import { computeLevel, computeVerdict, type Rungs } from './level.js';
 import { RUNG_NAMES, RUNG_STATUSES, type RungStatus } from './results.js';
 
 function rungs(...statuses: RungStatus[]): Rungs {
-  return Object.fromEntries(RUNG_NAMES.map((n, i) => [n, { status: statuses[i] ?? 'skip' }])) as Rungs;
+  return Object.fromEntries(
+    RUNG_NAMES.map((n, i) => [n, { status: statuses[i] ?? 'skip' }]),
+  ) as Rungs;
 }
 
 /** Reference model, written independently of the implementation: walk up while pass/skip. */
@@ -55,7 +57,8 @@ describe('computeVerdict', () => {
       const bearing = combo.slice(0, 4);
       const verdict = computeVerdict(rungs(...combo));
       if (bearing.includes('fail')) expect(verdict).toBe('fail');
-      else if (bearing.includes('unver') || !bearing.includes('pass')) expect(verdict).toBe('error');
+      else if (bearing.includes('unver') || !bearing.includes('pass'))
+        expect(verdict).toBe('error');
       else expect(verdict).toBe('pass');
     }
   });

@@ -74,7 +74,10 @@ export const ResultsSchema = z
     pr: z.number().int().positive().nullable(),
     ref: z.string().min(1),
     /** The full commit sha the ref resolved to. */
-    commit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+    commit: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/)
+      .optional(),
     run_id: z.string().min(1),
     started: isoDateTime,
     finished: isoDateTime,

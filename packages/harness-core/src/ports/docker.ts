@@ -70,7 +70,10 @@ export interface DockerPort {
   /** Service logs, the last `tail` lines, with timestamps. */
   serviceLogs(serviceName: string, tail: number): Promise<string>;
   /** Objects of a kind carrying all the given labels (value '' = label present with any value). */
-  listObjects(kind: SwarmObjectKind, labels: Readonly<Record<string, string>>): Promise<SwarmObject[]>;
+  listObjects(
+    kind: SwarmObjectKind,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<SwarmObject[]>;
   /** Objects of a kind whose name starts with the prefix (stack-owned objects). */
   listObjectsByPrefix(kind: SwarmObjectKind, prefix: string): Promise<SwarmObject[]>;
   /** Remove one object; resolves false when it was already gone. */

@@ -37,11 +37,15 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
     applied_at TEXT NOT NULL
   )`);
   const applied = new Set(
-    db.prepare('SELECT version FROM schema_migrations').all().map((r) => (r as { version: number }).version),
+    db
+      .prepare('SELECT version FROM schema_migrations')
+      .all()
+      .map((r) => (r as { version: number }).version),
   );
   const versions = new Set<number>();
   for (const m of migrations) {
-    if (versions.has(m.version)) throw new Error(`duplicate migration version ${m.version} (${m.name})`);
+    if (versions.has(m.version))
+      throw new Error(`duplicate migration version ${m.version} (${m.name})`);
     versions.add(m.version);
   }
   const done: number[] = [];
