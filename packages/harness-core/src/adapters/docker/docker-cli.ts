@@ -1,0 +1,271 @@
+/**
+ * DockerPort over the docker CLI: every call is an argument array, JSON output is translated
+ * into our own types here, and daemon failures become InfraError with the command and stderr.
+ */
+import { InfraError } from '../../errors.js';
+import type {
+  DockerPort,
+  ExecResult,
+  ServiceInfo,
+  SwarmObject,
+  SwarmObjectKind,
+  TaskInfo,
+} from '../../ports/docker.js';
+import { runProcess, type ProcessRunner } from '../process/run-process.js';
+
+export interface DockerCliOptions {
+  readonly run?: ProcessRunner;
+  /** The docker binary (default `docker` on PATH). */
+  readonly bin?: string;
+  readonly timeoutMs?: number;
+}
+
+interface RawService {
+  ID: string;
+  Spec: {
+    Name: string;
+    Labels?: Record<string, string>;
+    TaskTemplate?: { ContainerSpec?: { Image?: string } };
+    Mode?: { Replicated?: { Replicas?: number } };
+  };
+  PreviousSpec?: { Labels?: Record<string, string> };
+  UpdateStatus?: { State?: string; Message?: string };
+}
+
+interface RawTask {
+  ID: string;
+  ServiceID: string;
+  DesiredState: string;
+  Status: {
+    State: string;
+    Err?: string;
+    Message?: string;
+    Timestamp?: string;
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+  };
+}
+
+const LIST_CMD: Record<SwarmObjectKind, string[]> = {
+  service: ['service', 'ls'],
+  network: ['network', 'ls'],
+  volume: ['volume', 'ls'],
+  secret: ['secret', 'ls'],
+  config: ['config', 'ls'],
+  container: ['ps', '-a'],
+};
+
+const RM_CMD: Record<SwarmObjectKind, string[]> = {
+  service: ['service', 'rm'],
+  network: ['network', 'rm'],
+  volume: ['volume', 'rm', '--force'],
+  secret: ['secret', 'rm'],
+  config: ['config', 'rm'],
+  container: ['rm', '--force', '--volumes'],
+};
+
+const INSPECT_CMD: Record<SwarmObjectKind, string[]> = {
+  service: ['service', 'inspect'],
+  network: ['network', 'inspect'],
+  volume: ['volume', 'inspect'],
+  secret: ['secret', 'inspect'],
+  config: ['config', 'inspect'],
+  container: ['container', 'inspect'],
+};
+
+export class DockerCli implements DockerPort {
+  private readonly run: ProcessRunner;
+  private readonly bin: string;
+  private readonly timeoutMs: number;
+
+  constructor(opts: DockerCliOptions = {}) {
+    this.run = opts.run ?? runProcess;
+    this.bin = opts.bin ?? 'docker';
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+  }
+
+  /** Run docker; throw InfraError on a non-zero exit unless `allowFail`. */
+  async docker(
+    args: readonly string[],
+    opts: {
+      allowFail?: boolean;
+      stdin?: string | Buffer;
+      timeoutMs?: number;
+      env?: NodeJS.ProcessEnv;
+      signal?: AbortSignal;
+    } = {},
+  ) {
+    let res;
+    try {
+      res = await this.run(this.bin, args, {
+        timeoutMs: opts.timeoutMs ?? this.timeoutMs,
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (err) {
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `could not run "${this.bin}": ${String(err)}; is the docker CLI installed?`,
+        { cause: err },
+      );
+    }
+    if (res.timedOut) {
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker ${args.slice(0, 3).join(' ')} timed out after ${opts.timeoutMs ?? this.timeoutMs} ms`,
+      );
+    }
+    if (res.exitCode !== 0 && !opts.allowFail) {
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker ${args.slice(0, 3).join(' ')} failed (exit ${res.exitCode}): ${res.stderr.trim().slice(0, 2000)}`,
+      );
+    }
+    return res;
+  }
+
+  private async inspectJson<T>(kind: SwarmObjectKind, ids: readonly string[]): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const res = await this.docker([...INSPECT_CMD[kind], ...ids], { allowFail: true });
+    if (res.exitCode !== 0) {
+      // Objects can vanish between list and inspect; inspect them one by one.
+      if (ids.length === 1) return [];
+      const each = await Promise.all(ids.map((id) => this.inspectJson<T>(kind, [id])));
+      return each.flat();
+    }
+    return JSON.parse(res.stdout) as T[];
+  }
+
+  private toService(raw: RawService): ServiceInfo {
+    return {
+      id: raw.ID,
+      name: raw.Spec.Name,
+      labels: raw.Spec.Labels ?? {},
+      previousLabels: raw.PreviousSpec ? (raw.PreviousSpec.Labels ?? {}) : null,
+      image: raw.Spec.TaskTemplate?.ContainerSpec?.Image ?? '',
+      replicas: raw.Spec.Mode?.Replicated?.Replicas ?? null,
+      updateStatus: raw.UpdateStatus?.State
+        ? { state: raw.UpdateStatus.State, message: raw.UpdateStatus.Message ?? '' }
+        : null,
+    };
+  }
+
+  async listServices(stack: string): Promise<ServiceInfo[]> {
+    const ids = await this.listIds('service', [
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ]);
+    return (await this.inspectJson<RawService>('service', ids)).map((s) => this.toService(s));
+  }
+
+  async inspectService(name: string): Promise<ServiceInfo | null> {
+    const [raw] = await this.inspectJson<RawService>('service', [name]);
+    return raw ? this.toService(raw) : null;
+  }
+
+  async listTasks(serviceName: string): Promise<TaskInfo[]> {
+    const res = await this.docker(['service', 'ps', '--no-trunc', '--quiet', serviceName], {
+      allowFail: true,
+    });
+    if (res.exitCode !== 0) return [];
+    const ids = res.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (ids.length === 0) return [];
+    const r = await this.docker(['inspect', '--type', 'task', ...ids], { allowFail: true });
+    if (r.exitCode !== 0) return [];
+    const tasks = (JSON.parse(r.stdout) as RawTask[]).map((t): TaskInfo => ({
+      id: t.ID,
+      serviceName,
+      state: t.Status.State,
+      desiredState: t.DesiredState,
+      error: t.Status.Err ?? '',
+      message: t.Status.Message ?? '',
+      exitCode: t.Status.ContainerStatus?.ExitCode ?? null,
+      containerId: t.Status.ContainerStatus?.ContainerID || null,
+      timestamp: t.Status.Timestamp ?? '',
+    }));
+    return tasks.sort((a, b) => b.timestamp.localeCompare(a.timestamp));
+  }
+
+  async exec(
+    containerId: string,
+    argv: readonly string[],
+    opts: { stdin?: Buffer | string; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
+    const args = ['exec', ...(opts.stdin !== undefined ? ['-i'] : []), containerId, ...argv];
+    const res = await this.docker(args, {
+      allowFail: true,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    });
+    return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  async serviceLogs(serviceName: string, tail: number): Promise<string> {
+    const res = await this.docker(
+      [
+        'service',
+        'logs',
+        '--timestamps',
+        '--no-trunc',
+        '--raw',
+        '--tail',
+        String(tail),
+        serviceName,
+      ],
+      { allowFail: true, timeoutMs: 20_000 },
+    );
+    return res.stdout + res.stderr;
+  }
+
+  private async listIds(kind: SwarmObjectKind, filters: string[]): Promise<string[]> {
+    // Volumes have no ID column; their name is the identifier.
+    const format = kind === 'volume' ? '{{.Name}}' : '{{.ID}}';
+    const res = await this.docker([...LIST_CMD[kind], ...filters, '--format', format]);
+    return res.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  }
+
+  private async objects(kind: SwarmObjectKind, ids: string[]): Promise<SwarmObject[]> {
+    const raws = await this.inspectJson<Record<string, unknown>>(kind, ids);
+    return raws.map((raw) => {
+      const spec = (raw.Spec ?? {}) as { Name?: string; Labels?: Record<string, string> };
+      const config = (raw.Config ?? {}) as { Labels?: Record<string, string> };
+      const name = String(spec.Name ?? raw.Name ?? raw.ID ?? '').replace(/^\//, '');
+      const labels =
+        spec.Labels ?? (raw.Labels as Record<string, string> | undefined) ?? config.Labels ?? {};
+      return { kind, id: String(raw.ID ?? raw.Id ?? raw.Name), name, labels };
+    });
+  }
+
+  async listObjects(
+    kind: SwarmObjectKind,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<SwarmObject[]> {
+    const filters = Object.entries(labels).flatMap(([k, v]) => [
+      '--filter',
+      v ? `label=${k}=${v}` : `label=${k}`,
+    ]);
+    return this.objects(kind, await this.listIds(kind, filters));
+  }
+
+  async listObjectsByPrefix(kind: SwarmObjectKind, prefix: string): Promise<SwarmObject[]> {
+    // `name=` filters match substrings; keep exact prefixes only.
+    const ids = await this.listIds(kind, ['--filter', `name=${prefix}`]);
+    return (await this.objects(kind, ids)).filter((o) => o.name.startsWith(prefix));
+  }
+
+  async removeObject(kind: SwarmObjectKind, idOrName: string): Promise<boolean> {
+    const res = await this.docker([...RM_CMD[kind], idOrName], { allowFail: true });
+    if (res.exitCode === 0) return true;
+    if (/no such|not found/i.test(res.stderr)) return false;
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `could not remove ${kind} ${idOrName}: ${res.stderr.trim()}`,
+    );
+  }
+}
