@@ -1,0 +1,312 @@
+/**
+ * The docker-native deployer: what `abra app deploy` does, with `docker stack deploy` and the
+ * docker CLI. Used where abra is not installed (CI of cc-ci itself, maintainers' machines).
+ *
+ * - secrets: `SECRET_<NAME>_VERSION=v1 # length=N` lines of .env.sample → external secrets
+ *   `<stack>_<name>_<version>` with generated values (created from stdin, never argv);
+ * - deploy: `docker stack deploy --prune --resolve-image never` of COMPOSE_FILE + CI overlays +
+ *   a generated overlay that labels services for this run, stamps chaos deploys, and publishes
+ *   the Traefik `loadbalancer.server.port` on a free host port (`mode: host`) so the app can be
+ *   probed on 127.0.0.1 without a proxy;
+ * - undeploy/removeData: `docker stack rm`, wait until gone, then volumes, secrets, configs.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { InfraError, InputError, RecipeError } from '../errors.js';
+import { composeFiles, parseEnvFile, secretSpecs } from '../domain/env-file.js';
+import { secretObjectName } from '../domain/naming.js';
+import type { DockerCli } from '../adapters/docker/docker-cli.js';
+import type { DeployRequest, DeployedApp, Deployer, GeneratedSecret } from '../ports/deployer.js';
+
+export interface DockerDeployerOptions {
+  readonly docker: DockerCli;
+  /** Where generated overlay files go (the run directory). */
+  readonly workDir: string;
+  /** Pick a free host port (injectable for tests). */
+  readonly freePort?: () => Promise<number>;
+  readonly now?: () => number;
+}
+
+type ComposeService = { deploy?: { labels?: Record<string, string> | string[] } };
+type ComposeDoc = { services?: Record<string, ComposeService>; secrets?: Record<string, unknown> };
+
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+function labelsOf(svc: ComposeService): Record<string, string> {
+  const raw = svc.deploy?.labels;
+  if (!raw) return {};
+  if (Array.isArray(raw)) {
+    return Object.fromEntries(
+      raw.map((l) => {
+        const i = String(l).indexOf('=');
+        return i < 0 ? [String(l), ''] : [String(l).slice(0, i), String(l).slice(i + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+}
+
+/** Interpolate `${VAR}` / `${VAR:-default}` / `$VAR` as compose does (for reading labels only). */
+function interpolate(text: string, env: Readonly<Record<string, string>>): string {
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_m, a, def, b) => {
+      const v = env[a ?? b];
+      return v !== undefined && v !== '' ? v : (def ?? '');
+    },
+  );
+}
+
+export class DockerDeployer implements Deployer {
+  readonly kind = 'docker' as const;
+  private readonly ports = new Map<string, Map<string, number>>();
+  private readonly secretsByStack = new Map<string, GeneratedSecret[]>();
+
+  constructor(private readonly opts: DockerDeployerOptions) {}
+
+  /** Read and parse the compose files a deploy would use; YAML errors are the recipe's (exit 2). */
+  async composeDocs(req: DeployRequest): Promise<Array<{ file: string; doc: ComposeDoc }>> {
+    const files = [
+      ...composeFiles(req.env).map((f) => resolve(req.recipe.dir, f)),
+      ...req.overlays,
+    ];
+    const docs = [];
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        throw new InputError(
+          'COMPOSE_INVALID',
+          `compose file ${file} (from COMPOSE_FILE) does not exist in the recipe`,
+        );
+      }
+      try {
+        docs.push({ file, doc: (parseYaml(text) ?? {}) as ComposeDoc });
+      } catch (err) {
+        throw new InputError(
+          'COMPOSE_INVALID',
+          `compose file ${file} does not parse: ${String(err).split('\n')[0]}`,
+        );
+      }
+    }
+    return docs;
+  }
+
+  async createSecrets(req: DeployRequest): Promise<GeneratedSecret[]> {
+    const existing = this.secretsByStack.get(req.stack);
+    if (existing) return existing;
+    let envText = '';
+    try {
+      envText = await readFile(join(req.recipe.dir, '.env.sample'), 'utf8');
+    } catch {
+      envText = '';
+    }
+    const created: GeneratedSecret[] = [];
+    for (const spec of secretSpecs(parseEnvFile(envText))) {
+      const dockerName = secretObjectName(req.stack, spec.name, spec.version);
+      // URL-safe characters only, exactly `length` long (abra's generator gives the same alphabet).
+      const value = randomBytes(spec.length * 2)
+        .toString('base64url')
+        .slice(0, spec.length);
+      await this.opts.docker.docker(
+        [
+          'secret',
+          'create',
+          ...labelArgs(req.labels),
+          '--label',
+          `com.docker.stack.namespace=${req.stack}`,
+          dockerName,
+          '-',
+        ],
+        { stdin: value },
+      );
+      created.push({ name: spec.name, version: spec.version, dockerName, value });
+    }
+    this.secretsByStack.set(req.stack, created);
+    return created;
+  }
+
+  async deploy(req: DeployRequest): Promise<DeployedApp> {
+    const docs = await this.composeDocs(req);
+    const env = { ...req.env };
+    // Merge services across files (later files override labels), as compose does.
+    const services = new Map<string, Record<string, string>>();
+    for (const { doc } of docs) {
+      for (const [name, svc] of Object.entries(doc.services ?? {})) {
+        services.set(name, { ...(services.get(name) ?? {}), ...labelsOf(svc ?? {}) });
+      }
+    }
+    if (services.size === 0)
+      throw new InputError('COMPOSE_INVALID', `the recipe's compose files define no services`);
+
+    const portsForStack = this.ports.get(req.stack) ?? new Map<string, number>();
+    this.ports.set(req.stack, portsForStack);
+    const overlayServices: Record<string, unknown> = {};
+    let endpoint: DeployedApp['endpoint'] | null = null;
+    const chaosVersion = `${req.recipe.commit.slice(0, 8)}${req.recipe.dirty ? '+U' : ''}`;
+    for (const [name, rawLabels] of services) {
+      const labels: Record<string, string> = { ...req.labels };
+      if (req.chaos) {
+        labels[`coop-cloud.${req.stack}.chaos`] = 'true';
+        labels[`coop-cloud.${req.stack}.chaos-version`] = chaosVersion;
+      }
+      const svc: Record<string, unknown> = { deploy: { labels } };
+      const portLabel = Object.entries(rawLabels).find(([k]) =>
+        /^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(interpolate(k, env)),
+      );
+      if (portLabel) {
+        const target = Number(interpolate(portLabel[1], env));
+        if (!Number.isInteger(target) || target <= 0) {
+          throw new InputError(
+            'COMPOSE_INVALID',
+            `service ${name}: loadbalancer.server.port label "${portLabel[1]}" is not a port`,
+          );
+        }
+        const published = portsForStack.get(name) ?? (await (this.opts.freePort ?? findFreePort)());
+        portsForStack.set(name, published);
+        svc.ports = [{ target, published, protocol: 'tcp', mode: 'host' }];
+        endpoint ??= { baseUrl: `http://127.0.0.1:${published}`, hostHeader: req.domain };
+      }
+      overlayServices[name] = svc;
+    }
+    if (!endpoint) {
+      throw new RecipeError(
+        'BAD_RECIPE',
+        `no service has a "traefik.http.services.<name>.loadbalancer.server.port" label; cc-ci cannot tell which port serves ${req.domain}`,
+      );
+    }
+    await mkdir(this.opts.workDir, { recursive: true });
+    const overlay = join(this.opts.workDir, `compose.ccci-run${req.chaos ? '-chaos' : ''}.yml`);
+    await writeFile(overlay, toYaml({ version: '3.8', services: overlayServices }));
+
+    const files = [...docs.map((d) => d.file), overlay];
+    const childEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      ...env,
+    };
+    if (process.env.DOCKER_HOST) childEnv.DOCKER_HOST = process.env.DOCKER_HOST;
+    const res = await this.opts.docker.docker(
+      [
+        'stack',
+        'deploy',
+        '--prune',
+        '--resolve-image',
+        'never',
+        ...files.flatMap((f) => ['-c', f]),
+        req.stack,
+      ],
+      {
+        allowFail: true,
+        env: childEnv,
+        timeoutMs: 120_000,
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
+    );
+    if (res.exitCode !== 0) {
+      const msg = res.stderr.trim();
+      if (
+        /yaml|compose|additional propert|unsupported|invalid|undefined (volume|network|secret|config)|must be a/i.test(
+          msg,
+        )
+      ) {
+        throw new InputError(
+          'COMPOSE_INVALID',
+          `docker stack deploy refused the recipe's compose files: ${msg.slice(0, 1500)}`,
+        );
+      }
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker stack deploy ${req.stack} failed: ${msg.slice(0, 1500)}`,
+      );
+    }
+    return {
+      domain: req.domain,
+      stack: req.stack,
+      services: [...services.keys()].map((name) => ({ name, fullName: `${req.stack}_${name}` })),
+      endpoint,
+      secrets: this.secretsByStack.get(req.stack) ?? [],
+    };
+  }
+
+  async undeploy(stack: string, signal?: AbortSignal): Promise<void> {
+    const docker = this.opts.docker;
+    await docker.docker(['stack', 'rm', stack], { allowFail: true });
+    await waitUntil(
+      async () => {
+        const [svcs, ctrs, nets] = await Promise.all([
+          docker.listObjects('service', { 'com.docker.stack.namespace': stack }),
+          docker.listObjects('container', { 'com.docker.stack.namespace': stack }),
+          docker.listObjects('network', { 'com.docker.stack.namespace': stack }),
+        ]);
+        return svcs.length + ctrs.length + nets.length === 0;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, signal: undefined },
+    ).catch((err) => {
+      throw new InfraError(
+        'TEARDOWN_FAILED',
+        `stack ${stack} was not gone 90 s after "docker stack rm": ${String(err)}`,
+      );
+    });
+    void signal; // teardown must finish even when the run was aborted
+  }
+
+  async removeData(stack: string): Promise<void> {
+    const docker = this.opts.docker;
+    const prefix = `${stack}_`;
+    for (const kind of ['volume', 'secret', 'config'] as const) {
+      const objs = [
+        ...(await docker.listObjects(kind, { 'com.docker.stack.namespace': stack })),
+        ...(await docker.listObjectsByPrefix(kind, prefix)),
+      ];
+      for (const name of new Set(objs.map((o) => o.name))) {
+        // A volume can stay "in use" for a moment after its container is removed.
+        await waitUntil(
+          async () =>
+            await docker
+              .removeObject(kind, name)
+              .then(() => true)
+              .catch(() => false),
+          {
+            timeoutMs: 30_000,
+            intervalMs: 500,
+          },
+        ).catch(() => undefined);
+      }
+    }
+    this.secretsByStack.delete(stack);
+    this.ports.delete(stack);
+  }
+}
+
+function labelArgs(labels: Readonly<Record<string, string>>): string[] {
+  return Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+}
+
+/** Poll `check` until it returns true; bounded by time (and hence by count). */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  opts: { timeoutMs: number; intervalMs: number; signal?: AbortSignal | undefined },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (opts.signal?.aborted) throw new Error('aborted');
+    if (Date.now() >= deadline) throw new Error(`condition not met within ${opts.timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs));
+  }
+}

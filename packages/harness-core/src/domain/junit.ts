@@ -1,0 +1,74 @@
+/**
+ * JUnit XML for one tier (Ant JUnit schema, shared/spec/junit.xsd): one <testsuite> per file.
+ * `failure` for assertion failures, `error` for infrastructure problems (unver), `skipped` for
+ * intentional skips. Pure.
+ */
+import type { Stage, TierName } from './results.js';
+
+function xmlEscape(text: string): string {
+  return (
+    text
+      // XML 1.0 forbids most control characters even when escaped.
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(3);
+
+export interface JunitInput {
+  readonly tier: TierName;
+  readonly recipe: string;
+  readonly stage: Stage;
+  /** ISO timestamp without zone (the schema's xs:dateTime pattern), e.g. 2026-11-22T09:00:00 */
+  readonly timestamp: string;
+  readonly hostname: string;
+}
+
+export function renderJunit({ tier, recipe, stage, timestamp, hostname }: JunitInput): string {
+  const rows = stage.tests.length
+    ? stage.tests
+    : [
+        {
+          name: tier,
+          status: stage.status,
+          ms: stage.duration_ms,
+          ...(stage.reason ? { message: stage.reason } : {}),
+        },
+      ];
+  const failures = rows.filter((r) => r.status === 'fail').length;
+  const errors = rows.filter((r) => r.status === 'unver').length;
+  const skipped = rows.filter((r) => r.status === 'skip').length;
+  const cases = rows.map((row) => {
+    const open = `    <testcase name="${xmlEscape(row.name)}" classname="cc-ci.${xmlEscape(recipe)}.${tier}" time="${seconds(row.ms)}"`;
+    const message = xmlEscape(row.message ?? '');
+    switch (row.status) {
+      case 'fail':
+        return `${open}>\n      <failure message="${message}" type="failure">${message}</failure>\n    </testcase>`;
+      case 'unver':
+        return `${open}>\n      <error message="${message}" type="unverified">${message}</error>\n    </testcase>`;
+      case 'skip':
+        return `${open}>\n      <skipped message="${message}"/>\n    </testcase>`;
+      default:
+        return `${open}/>`;
+    }
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuite name="cc-ci.${xmlEscape(recipe)}.${tier}" timestamp="${timestamp}" hostname="${xmlEscape(hostname)}" tests="${rows.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(stage.duration_ms)}">`,
+    '  <properties>',
+    `    <property name="tier" value="${tier}"/>`,
+    `    <property name="status" value="${stage.status}"/>`,
+    ...(stage.reason ? [`    <property name="reason" value="${xmlEscape(stage.reason)}"/>`] : []),
+    '  </properties>',
+    ...cases,
+    '  <system-out/>',
+    '  <system-err/>',
+    '</testsuite>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,189 @@
+/**
+ * Readiness: every service converged N/N, then the HTTP probe passes. Fails fast — long before
+ * the deploy timeout — on crash loops, missing images, rejected tasks and tasks stuck in `new`,
+ * quoting swarm's task error.
+ */
+import { request } from 'node:http';
+import { InfraError, RecipeError } from '../errors.js';
+import type { DockerPort, TaskInfo } from '../ports/docker.js';
+import type { DeployedApp } from '../ports/deployer.js';
+
+export interface ReadinessOptions {
+  readonly timeoutS: number;
+  /** A task may sit in new/pending/assigned this long before it counts as stuck (infra). */
+  readonly stuckAfterS?: number;
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (line: string) => void;
+}
+
+const IMAGE_ERROR =
+  /no such image|image .* not found|pull access denied|manifest unknown|repository does not exist/i;
+const EARLY_STATES = new Set(['new', 'pending', 'assigned', 'allocated']);
+
+/** Pure: judge one service's tasks. null = keep waiting; 'ok' = converged; or an error. */
+export function judgeTasks(
+  serviceName: string,
+  desiredReplicas: number | null,
+  tasks: readonly TaskInfo[],
+  now: number,
+  stuckAfterMs: number,
+): 'ok' | null | InfraError | RecipeError {
+  const imageErr = tasks.find((t) => IMAGE_ERROR.test(t.error));
+  if (imageErr) {
+    return new RecipeError(
+      'IMAGE_MISSING',
+      `service ${serviceName}: image problem: "${imageErr.error}"; check the image name and tag in compose.yml`,
+    );
+  }
+  const failed = tasks.filter(
+    (t) => t.state === 'failed' || (t.state === 'complete' && t.desiredState !== 'shutdown'),
+  );
+  if (failed.length >= 2) {
+    const last = failed[0]!;
+    return new RecipeError(
+      'CRASH_LOOP',
+      `service ${serviceName} is crash-looping: ${failed.length} tasks failed, last: "${last.error || last.message}"${last.exitCode !== null ? ` (exit code ${last.exitCode})` : ''}; read the service logs in diagnostics/`,
+    );
+  }
+  const rejected = tasks.find((t) => t.state === 'rejected');
+  if (rejected) {
+    const msg = `service ${serviceName}: task rejected: "${rejected.error || rejected.message}"`;
+    return /no suitable node|insufficient resources|address already in use|port .* already/i.test(
+      rejected.error,
+    )
+      ? new InfraError('TASK_REJECTED', `${msg}; the swarm cannot place it`)
+      : new RecipeError('TASK_REJECTED', msg);
+  }
+  const live = tasks.filter((t) => t.desiredState === 'running');
+  const stuck = live.find(
+    (t) => EARLY_STATES.has(t.state) && t.timestamp && now - Date.parse(t.timestamp) > stuckAfterMs,
+  );
+  if (stuck) {
+    return new InfraError(
+      'TASKS_STUCK',
+      `service ${serviceName}: task stuck in "${stuck.state}" for over ${Math.round(stuckAfterMs / 1000)} s${stuck.error ? ` ("${stuck.error}")` : ''}; the swarm may be out of VIPs or resources (try cc-ci vip-guard)`,
+    );
+  }
+  const running = live.filter((t) => t.state === 'running').length;
+  const want = desiredReplicas ?? 1;
+  return running >= want && want > 0 ? 'ok' : desiredReplicas === 0 ? 'ok' : null;
+}
+
+export async function waitConverged(
+  docker: DockerPort,
+  app: DeployedApp,
+  opts: ReadinessOptions,
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutS * 1000;
+  const stuckAfterMs = (opts.stuckAfterS ?? 60) * 1000;
+  let lastState = '';
+  for (;;) {
+    if (opts.signal?.aborted)
+      throw new InfraError('ABORTED', 'aborted while waiting for services to converge');
+    const services = await docker.listServices(app.stack);
+    const states: string[] = [];
+    let allOk = services.length > 0;
+    for (const svc of services) {
+      const tasks = await docker.listTasks(svc.name);
+      const verdict = judgeTasks(svc.name, svc.replicas, tasks, Date.now(), stuckAfterMs);
+      if (verdict instanceof Error) throw verdict;
+      const running = tasks.filter(
+        (t) => t.desiredState === 'running' && t.state === 'running',
+      ).length;
+      states.push(`${svc.name.slice(app.stack.length + 1)} ${running}/${svc.replicas ?? 1}`);
+      if (verdict !== 'ok') allOk = false;
+    }
+    const line = states.join(', ');
+    if (line !== lastState) {
+      opts.onProgress?.(`converging: ${line || 'no services yet'}`);
+      lastState = line;
+    }
+    if (allOk) return;
+    if (Date.now() >= deadline) {
+      throw new RecipeError(
+        'DEPLOY_TIMEOUT',
+        `services did not converge within ${opts.timeoutS} s (${line || 'no services'}); raise deploy_timeout_s in recipes/<recipe>/cc-ci.yml if the app is slow to start`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+  }
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly location?: string;
+}
+
+/** GET with an explicit Host header (fetch cannot set Host), bounded by a timeout. */
+export function httpGet(
+  baseUrl: string,
+  path: string,
+  host: string,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, baseUrl);
+    const req = request(
+      url,
+      { method: 'GET', headers: { Host: host, 'User-Agent': 'cc-ci' }, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < 64 * 1024) chunks.push(c);
+          size += c.length;
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(res.headers.location ? { location: res.headers.location } : {}),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Traefik answers unknown hosts with this body: a proxy fallback, not the app. */
+export function isProxyFallback(answer: HttpAnswer): boolean {
+  return answer.status === 404 && /^404 page not found\s*$/.test(answer.body);
+}
+
+export interface ProbeResult {
+  readonly answer: HttpAnswer | null;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+/** Probe the health path until an accepted answer or the timeout; returns the last answer. */
+export async function probeHttp(
+  app: DeployedApp,
+  healthPath: string,
+  accepted: readonly number[],
+  opts: { timeoutS: number; signal?: AbortSignal; intervalMs?: number },
+): Promise<ProbeResult> {
+  const deadline = Date.now() + opts.timeoutS * 1000;
+  let attempts = 0;
+  let answer: HttpAnswer | null = null;
+  let lastError: string | null = null;
+  for (;;) {
+    attempts++;
+    try {
+      answer = await httpGet(app.endpoint.baseUrl, healthPath, app.endpoint.hostHeader, 5000);
+      lastError = null;
+      if (accepted.includes(answer.status) && !isProxyFallback(answer))
+        return { answer, attempts, lastError };
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() >= deadline || opts.signal?.aborted) return { answer, attempts, lastError };
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+  }
+}
