@@ -4,5 +4,39 @@
  */
 export * from './domain/results.js';
 export * from './domain/level.js';
+export * from './errors.js';
+export {
+  validateRecipeName,
+  validateRef,
+  validateRunId,
+  generateRunId,
+  appDomain,
+  stackName,
+} from './domain/naming.js';
+export { Redactor } from './domain/redactor.js';
+export { renderJunit } from './domain/junit.js';
+export { compareVersions, isReleaseTag, sortReleases } from './domain/versions.js';
 export type * from './ports/deployer.js';
 export type * from './ports/docker.js';
+export type * from './tiers/types.js';
+export type * from './lifecycle/types.js';
+export { runLifecycle, type LifecycleAdapters } from './lifecycle/run-lifecycle.js';
+export { runJanitor, teardown, leftovers, type JanitorReport } from './lifecycle/teardown.js';
+export { fileLocks, type RunLocks, type LockInfo } from './lifecycle/locks.js';
+export { silentLogger } from './lifecycle/run-logger.js';
+export * from './lifecycle/labels.js';
+export { DockerCli } from './adapters/docker/docker-cli.js';
+export { createGit, type Git } from './adapters/git/git.js';
+export {
+  runProcess,
+  type ProcessRunner,
+  type ProcessResult,
+} from './adapters/process/run-process.js';
+export { DockerDeployer } from './deployers/docker-deployer.js';
+export {
+  loadRecipeConfig,
+  parseRecipeConfig,
+  RecipeConfigSchema,
+  type RecipeConfig,
+  type LoadedRecipeConfig,
+} from './config/recipe-config.js';

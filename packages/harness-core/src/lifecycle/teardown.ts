@@ -1,0 +1,123 @@
+/**
+ * Teardown and its verification, and the janitor that reaps what killed runs left behind.
+ */
+import type { Deployer } from '../ports/deployer.js';
+import type { DockerPort, SwarmObject, SwarmObjectKind } from '../ports/docker.js';
+import { LABEL_DOMAIN, LABEL_RUN_ID, LABEL_STACK, LABEL_WARM } from './labels.js';
+import type { RunLocks } from './locks.js';
+
+const KINDS: readonly SwarmObjectKind[] = [
+  'service',
+  'container',
+  'network',
+  'volume',
+  'secret',
+  'config',
+];
+
+/** Everything of a run still present: labelled with its run id, or named with its stack prefix. */
+export async function leftovers(
+  docker: DockerPort,
+  runId: string,
+  stack: string,
+): Promise<SwarmObject[]> {
+  const found = new Map<string, SwarmObject>();
+  for (const kind of KINDS) {
+    const byLabel = await docker.listObjects(kind, { [LABEL_RUN_ID]: runId });
+    const byNamespace = await docker.listObjects(kind, { 'com.docker.stack.namespace': stack });
+    const byPrefix =
+      kind === 'container' ? [] : await docker.listObjectsByPrefix(kind, `${stack}_`);
+    for (const o of [...byLabel, ...byNamespace, ...byPrefix]) found.set(`${o.kind}:${o.id}`, o);
+  }
+  return [...found.values()];
+}
+
+export interface TeardownResult {
+  readonly clean: boolean;
+  readonly leftovers: readonly SwarmObject[];
+  readonly errors: readonly string[];
+}
+
+/** Undeploy, remove data, then verify nothing of the run remains. Never throws. */
+export async function teardown(
+  deployer: Deployer,
+  docker: DockerPort,
+  runId: string,
+  stack: string,
+): Promise<TeardownResult> {
+  const errors: string[] = [];
+  try {
+    await deployer.undeploy(stack);
+  } catch (err) {
+    errors.push(`undeploy: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    await deployer.removeData(stack);
+  } catch (err) {
+    errors.push(`remove data: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let left: SwarmObject[] = [];
+  try {
+    left = await leftovers(docker, runId, stack);
+    // Second chance: remove stragglers directly (e.g. a volume released late).
+    for (const o of left)
+      await docker.removeObject(o.kind, o.kind === 'volume' ? o.name : o.id).catch(() => false);
+    if (left.length) left = await leftovers(docker, runId, stack);
+  } catch (err) {
+    errors.push(`verify: ${err instanceof Error ? err.message : String(err)}`);
+    return { clean: false, leftovers: left, errors };
+  }
+  return { clean: left.length === 0, leftovers: left, errors };
+}
+
+export interface JanitorReport {
+  readonly reaped: Array<{ runId: string; stack: string; objects: number }>;
+  readonly skippedLive: string[];
+  readonly skippedWarm: string[];
+  readonly dryRun: boolean;
+}
+
+/**
+ * Reap objects of runs whose lock is not held by a live process. Never a live run; never a warm
+ * canonical (label cc-ci.warm=true). Age alone is never a reason.
+ */
+export async function runJanitor(input: {
+  docker: DockerPort;
+  deployer: Deployer;
+  locks: RunLocks;
+  dryRun: boolean;
+  log?: (line: string) => void;
+}): Promise<JanitorReport> {
+  const { docker, deployer, locks, dryRun } = input;
+  const runs = new Map<string, { runId: string; domain: string; stack: string; warm: boolean }>();
+  for (const kind of KINDS) {
+    for (const o of await docker.listObjects(kind, { [LABEL_RUN_ID]: '' })) {
+      const runId = o.labels[LABEL_RUN_ID]!;
+      const prev = runs.get(runId);
+      runs.set(runId, {
+        runId,
+        domain: o.labels[LABEL_DOMAIN] ?? prev?.domain ?? '',
+        stack: o.labels[LABEL_STACK] ?? o.labels['com.docker.stack.namespace'] ?? prev?.stack ?? '',
+        warm: (prev?.warm ?? false) || o.labels[LABEL_WARM] === 'true',
+      });
+    }
+  }
+  const report: JanitorReport = { reaped: [], skippedLive: [], skippedWarm: [], dryRun };
+  for (const run of runs.values()) {
+    if (run.warm) {
+      report.skippedWarm.push(run.runId);
+      continue;
+    }
+    if (!run.domain || (await locks.isHeld(run.domain))) {
+      report.skippedLive.push(run.runId);
+      continue;
+    }
+    const objects = await leftovers(docker, run.runId, run.stack);
+    input.log?.(
+      `${dryRun ? 'would reap' : 'reaping'} run ${run.runId} (stack ${run.stack}, ${objects.length} objects)`,
+    );
+    if (!dryRun) await teardown(deployer, docker, run.runId, run.stack);
+    report.reaped.push({ runId: run.runId, stack: run.stack, objects: objects.length });
+  }
+  return report;
+}
