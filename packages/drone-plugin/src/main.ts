@@ -1,4 +1,180 @@
 #!/usr/bin/env node
-/** The `cc-ci` command. */
-process.stderr.write('cc-ci: not built yet\n');
-process.exit(2);
+/**
+ * The `cc-ci` command: composition root. Parses the command line and Drone's environment,
+ * wires harness-core, prints readable progress, uploads results, and maps outcomes to exit codes
+ * (0 pass, 1 fail, 2 bad input, 3 infrastructure error).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import {
+  DockerCli,
+  DockerDeployer,
+  InputError,
+  fileLocks,
+  generateRunId,
+  runJanitor,
+  runLifecycle,
+  type Results,
+  type RunLogger,
+} from '@cc-ci/harness-core';
+import { USAGE, UsageError, parseCommand, type JanitorCommand, type RunCommand } from './cli.js';
+import { renderSummary } from './render.js';
+import { uploadResults } from './upload.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+/** Readable lines for Drone logs and terminals: `12:00:01 [install] message`. */
+export function consoleLogger(bindings: Record<string, unknown> = {}): RunLogger {
+  const line = (level: string, message: string, fields?: Record<string, unknown>) => {
+    const tier = (fields?.tier ?? bindings.tier) as string | undefined;
+    out(
+      `${clock()} ${level === 'info' ? '' : `${level.toUpperCase()} `}${tier ? `[${tier}] ` : ''}${message}`,
+    );
+  };
+  return {
+    info: (m, f) => line('info', m, f),
+    warn: (m, f) => line('warn', m, f),
+    error: (m, f) => line('error', m, f),
+    child: (b) => consoleLogger({ ...bindings, ...b }),
+  };
+}
+
+async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promise<number> {
+  const docker = new DockerCli();
+  const report = await runJanitor({
+    docker,
+    deployer: new DockerDeployer({ docker, workDir: join(tmpdir(), 'cc-ci-janitor') }),
+    locks: fileLocks(cmd.stateDir),
+    dryRun: cmd.dryRun,
+    log: (l) => out(`janitor: ${l}`),
+  });
+  out(
+    `janitor: ${cmd.dryRun ? 'would reap' : 'reaped'} ${report.reaped.length} run(s) (${report.reaped.reduce((n, r) => n + r.objects, 0)} objects); left ${report.skippedLive.length} live run(s) and ${report.skippedWarm.length} warm canonical(s) alone`,
+  );
+  return 0;
+}
+
+async function run(cmd: RunCommand): Promise<number> {
+  const runId = cmd.runId ?? generateRunId(new Date(), randomBytes(4).toString('hex'));
+  const outDir = cmd.outDir ?? join(cmd.runsDir, runId);
+  const log = consoleLogger();
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.warn(
+        `${sig} received: stopping the run and tearing down (a second signal does not skip teardown)`,
+      );
+      controller.abort();
+    } else log.warn(`${sig} received again: still tearing down, please wait`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  if (cmd.janitor) {
+    try {
+      await janitor({ dryRun: false, stateDir: cmd.stateDir });
+    } catch (e) {
+      log.warn(
+        `janitor before the run failed (continuing): ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
+  let results: Results;
+  let exitCode: number;
+  try {
+    const outcome = await runLifecycle(
+      {
+        recipe: cmd.recipe,
+        src: cmd.src,
+        ...(cmd.ref ? { ref: cmd.ref } : {}),
+        pr: cmd.pr,
+        stages: cmd.stages,
+        quick: cmd.quick,
+        outDir,
+        runId,
+        configDir: cmd.configDir,
+        deployer: cmd.deployer,
+        domainSuffix: cmd.domainSuffix,
+        ...(cmd.buildLink ? { buildLink: cmd.buildLink } : {}),
+      },
+      { log, signal: controller.signal },
+      { stateDir: cmd.stateDir },
+    );
+    results = outcome.results;
+    exitCode = outcome.exitCode;
+  } catch (e) {
+    if (e instanceof InputError) {
+      err(`cc-ci: ${e.message}`);
+      return 2;
+    }
+    err(`cc-ci: infrastructure error: ${e instanceof Error ? e.message : String(e)}`);
+    return 3;
+  }
+  out(renderSummary(results));
+  out(`\nrun directory: ${outDir}`);
+  if (cmd.bridgeUrl && cmd.resultsToken) {
+    const up = await uploadResults({
+      bridgeUrl: cmd.bridgeUrl,
+      token: cmd.resultsToken,
+      runId,
+      runDir: outDir,
+    });
+    if (up.ok) out(`uploaded results to ${cmd.bridgeUrl} (attempt ${up.attempts})`);
+    else
+      err(
+        `cc-ci: WARNING: could not upload results to ${cmd.bridgeUrl} after ${up.attempts} attempt(s): ${up.error}; the verdict stands`,
+      );
+  } else if (cmd.bridgeUrl) {
+    err(
+      'cc-ci: WARNING: PLUGIN_BRIDGE_URL is set but PLUGIN_RESULTS_TOKEN is not; results were not uploaded',
+    );
+  }
+  return exitCode;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommand(argv, process.env);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`cc-ci: bad input:\n${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  switch (cmd.kind) {
+    case 'help':
+      out(USAGE);
+      return 0;
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
+      out(`cc-ci ${pkg.version}`);
+      return 0;
+    }
+    case 'janitor':
+      return janitor(cmd);
+    case 'run':
+      return run(cmd);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    err(`cc-ci: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(3);
+  },
+);

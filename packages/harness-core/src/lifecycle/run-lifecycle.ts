@@ -606,7 +606,7 @@ export async function runLifecycle(
     verdict,
     level: computeLevel(rungs),
     rungs,
-    stages,
+    stages: Object.fromEntries(TIER_NAMES.filter((t) => stages[t]).map((t) => [t, stages[t]!])),
     flags: { clean_teardown: td.clean, no_secret_leak: true },
     domain,
     deploy_count: deployCount,

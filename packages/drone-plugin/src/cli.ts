@@ -1,0 +1,219 @@
+/**
+ * `cc-ci` command-line grammar: flags win over Drone params/env, every problem is reported at
+ * once, and bad input exits 2 before anything is deployed.
+ */
+import { parseArgs } from 'node:util';
+import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  TIER_NAMES,
+  type TierName,
+  validateRecipeName,
+  validateRef,
+  validateRunId,
+} from '@cc-ci/harness-core';
+import { overriddenProcessVars, pathDirs, readEnv } from './config.js';
+
+export class UsageError extends Error {}
+
+export interface RunCommand {
+  readonly kind: 'run';
+  readonly recipe: string;
+  readonly src: string;
+  readonly ref: string | undefined;
+  readonly pr: number | null;
+  readonly stages: TierName[];
+  readonly quick: boolean;
+  readonly outDir: string | undefined;
+  readonly runsDir: string;
+  readonly runId: string | undefined;
+  readonly configDir: string;
+  readonly deployer: 'docker' | 'abra';
+  readonly domainSuffix: string;
+  readonly stateDir: string;
+  readonly buildLink: string | undefined;
+  readonly bridgeUrl: string | undefined;
+  readonly resultsToken: string | undefined;
+  readonly janitor: boolean;
+}
+
+export interface JanitorCommand {
+  readonly kind: 'janitor';
+  readonly dryRun: boolean;
+  readonly stateDir: string;
+}
+
+export type Command = RunCommand | JanitorCommand | { kind: 'help' } | { kind: 'version' };
+
+export const USAGE = `usage:
+  cc-ci run [PATH] [--recipe NAME] [--src GIT_URL_OR_PATH] [--ref COMMIT_OR_TAG] [--pr N]
+            [--stages install,upgrade,backup,restore,custom,lint] [--quick] [--out DIR]
+            [--config-dir DIR] [--deployer docker|abra] [--domain-suffix SUFFIX] [--no-janitor]
+  cc-ci janitor [--dry-run]
+  cc-ci --help | --version
+
+Exit codes: 0 verdict pass, 1 verdict fail, 2 bad input or configuration, 3 infrastructure error.
+In a Drone step the flags may come from build params (RECIPE, SRC, REF, PR, STAGES, CCCI_QUICK)
+and settings (PLUGIN_*); see docs/cli.md and docs/drone.md.`;
+
+/** The repository's recipes/ directory, found relative to this installed package. */
+export function defaultConfigDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [
+    join(here, '..', '..', '..', 'recipes'),
+    join(here, '..', 'recipes'),
+    '/opt/cc-ci/recipes',
+  ]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return join(here, '..', '..', '..', 'recipes');
+}
+
+function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  if (env.CCCI_STATE_DIR) return env.CCCI_STATE_DIR;
+  return process.getuid?.() === 0
+    ? '/var/lib/cc-ci'
+    : join(env.HOME ?? '/tmp', '.local', 'state', 'cc-ci');
+}
+
+export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv): Command {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
+  if (sub === '--version') return { kind: 'version' };
+  const problems: string[] = [];
+  if (sub === 'janitor') {
+    const { values } = parseArgs({
+      args: [...rest],
+      options: { 'dry-run': { type: 'boolean' } },
+      strict: true,
+    });
+    return {
+      kind: 'janitor',
+      dryRun: Boolean(values['dry-run']),
+      stateDir: defaultStateDir(rawEnv),
+    };
+  }
+  if (sub !== 'run') throw new UsageError(`unknown command "${sub}"\n\n${USAGE}`);
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        recipe: { type: 'string' },
+        src: { type: 'string' },
+        ref: { type: 'string' },
+        pr: { type: 'string' },
+        stages: { type: 'string' },
+        quick: { type: 'boolean' },
+        out: { type: 'string' },
+        'config-dir': { type: 'string' },
+        deployer: { type: 'string' },
+        'domain-suffix': { type: 'string' },
+        'run-id': { type: 'string' },
+        'no-janitor': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  const { env, problems: envProblems } = readEnv(rawEnv);
+  for (const p of envProblems) problems.push(`${p.name}: ${p.message}`);
+  for (const name of overriddenProcessVars(rawEnv)) {
+    problems.push(
+      `${name} is set by a build param or differs from the image's; cc-ci refuses to run with an overridden ${name}`,
+    );
+  }
+  if (positionals.length > 1)
+    problems.push(`expected at most one recipe path, got ${positionals.length}`);
+
+  const path = positionals[0];
+  const src = path ?? values.src ?? env.SRC;
+  if (!src)
+    problems.push('no recipe source: pass a path (cc-ci run ./my-recipe), --src, or the SRC param');
+  const recipe = values.recipe ?? env.RECIPE ?? (path ? basename(resolve(path)) : undefined);
+  if (!recipe) problems.push('no recipe name: pass --recipe or the RECIPE param');
+  else {
+    try {
+      validateRecipeName(recipe);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  const ref = values.ref ?? (env.REF || undefined);
+  if (ref !== undefined) {
+    try {
+      validateRef(ref);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (!ref && !path && src && /^[a-z][a-z0-9+.-]*:\/\//i.test(src)) {
+    problems.push('a git URL needs --ref (or the REF param): the commit or tag to test');
+  }
+  const prRaw = values.pr ?? (env.PR || undefined);
+  let pr: number | null = null;
+  if (prRaw !== undefined) {
+    if (!/^[1-9]\d{0,9}$/.test(prRaw))
+      problems.push(`--pr ${JSON.stringify(prRaw)} is not a PR number`);
+    else pr = Number(prRaw);
+  }
+  const stagesRaw = values.stages ?? (env.STAGES || env.PLUGIN_STAGES || undefined);
+  let stages: TierName[] = [...TIER_NAMES];
+  if (stagesRaw !== undefined) {
+    const list = stagesRaw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = list.filter((s) => !(TIER_NAMES as readonly string[]).includes(s));
+    if (unknown.length || list.length === 0) {
+      problems.push(
+        `--stages ${JSON.stringify(stagesRaw)}: unknown stage(s) ${unknown.join(', ') || '(none given)'}; valid: ${TIER_NAMES.join(',')}`,
+      );
+    } else stages = list as TierName[];
+  }
+  const deployerRaw = values.deployer ?? env.PLUGIN_DEPLOYER;
+  let deployer: 'docker' | 'abra' = pathDirs(rawEnv).some((d) => existsSync(join(d, 'abra')))
+    ? 'abra'
+    : 'docker';
+  if (deployerRaw !== undefined) {
+    if (deployerRaw !== 'docker' && deployerRaw !== 'abra')
+      problems.push(`--deployer must be docker or abra, got ${JSON.stringify(deployerRaw)}`);
+    else deployer = deployerRaw;
+  }
+  const runId = values['run-id'] ?? env.DRONE_BUILD_NUMBER;
+  if (runId !== undefined) {
+    try {
+      validateRunId(runId);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  const configDir =
+    values['config-dir'] ?? env.PLUGIN_CONFIG_DIR ?? env.CCCI_CONFIG_DIR ?? defaultConfigDir();
+  if (problems.length) throw new UsageError(problems.map((p) => `  - ${p}`).join('\n'));
+  return {
+    kind: 'run',
+    recipe: recipe!,
+    src: src!,
+    ref,
+    pr,
+    stages,
+    quick: Boolean(values.quick) || env.CCCI_QUICK === '1' || env.CCCI_QUICK === 'true',
+    outDir: values.out,
+    runsDir: env.CCCI_RUNS_DIR ?? resolve('runs'),
+    runId,
+    configDir: resolve(configDir),
+    deployer,
+    domainSuffix: values['domain-suffix'] ?? env.PLUGIN_DOMAIN_SUFFIX ?? 'ci.localhost',
+    stateDir: defaultStateDir(rawEnv),
+    buildLink: env.DRONE_BUILD_LINK,
+    bridgeUrl: env.PLUGIN_BRIDGE_URL,
+    resultsToken: env.PLUGIN_RESULTS_TOKEN,
+    janitor: !values['no-janitor'],
+  };
+}

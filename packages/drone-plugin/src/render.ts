@@ -1,0 +1,30 @@
+/** Plain-text rendering of a run for people reading the Drone log or a terminal. Pure. */
+import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
+
+const MARK: Record<string, string> = {
+  pass: 'PASS ',
+  fail: 'FAIL ',
+  skip: 'skip ',
+  unver: 'UNVER',
+};
+
+export function renderSummary(r: Results): string {
+  const lines = [
+    '',
+    `cc-ci: ${r.recipe} ${r.version ?? ''}${r.base_version ? ` (upgraded from ${r.base_version})` : ''} — verdict ${r.verdict.toUpperCase()}, level ${r.level} of 5${r.mode === 'quick' ? ' (quick run: lower confidence)' : ''}`,
+    '',
+  ];
+  for (const tier of TIER_NAMES) {
+    const s = r.stages[tier];
+    if (!s) continue;
+    lines.push(
+      `  ${MARK[s.status] ?? s.status} ${tier.padEnd(8)} ${(s.duration_ms / 1000).toFixed(1).padStart(6)} s${s.retried ? ' (retried once)' : ''}${s.reason ? `  ${s.reason}` : ''}`,
+    );
+  }
+  lines.push(
+    '',
+    `  teardown ${r.flags.clean_teardown ? 'clean' : 'LEFT OBJECTS BEHIND'}; secrets ${r.flags.no_secret_leak ? 'not leaked' : 'LEAKED INTO ARTIFACTS'}; deploys: ${r.deploy_count}`,
+  );
+  if (r.error) lines.push(`  error: ${r.error}`);
+  return lines.join('\n');
+}
