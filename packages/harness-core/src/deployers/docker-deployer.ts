@@ -106,6 +106,13 @@ export class DockerDeployer implements Deployer {
     return docs;
   }
 
+  async validate(req: DeployRequest): Promise<void> {
+    const docs = await this.composeDocs(req);
+    if (!docs.some(({ doc }) => Object.keys(doc.services ?? {}).length > 0)) {
+      throw new InputError('COMPOSE_INVALID', `the recipe's compose files define no services`);
+    }
+  }
+
   async createSecrets(req: DeployRequest): Promise<GeneratedSecret[]> {
     const existing = this.secretsByStack.get(req.stack);
     if (existing) return existing;

@@ -285,8 +285,8 @@ export async function runLifecycle(
         `deploying ${what} (${req.recipe.commit.slice(0, 8)})${attempt > 1 ? ', retry after an infrastructure problem' : ''}`,
       );
       try {
-        deployCount++;
         const deployed = await deployer.deploy(req);
+        deployCount++;
         tierLog.info(
           `stack ${req.stack} accepted by the swarm; app on ${deployed.endpoint.baseUrl} (Host: ${deployed.endpoint.hostHeader})`,
         );
@@ -377,7 +377,8 @@ export async function runLifecycle(
   };
 
   try {
-    // --- secrets -------------------------------------------------------------------------
+    // --- compose files and secrets ---------------------------------------------------------
+    await deployer.validate?.(headRequest);
     const secrets = await deployer.createSecrets(headRequest);
     for (const s of secrets) redactor.add(s.name, s.value);
     log.info(`generated ${secrets.length} secret(s); their values are redacted from every output`);

@@ -61,6 +61,8 @@ export interface DeployedApp {
 
 export interface Deployer {
   readonly kind: 'docker' | 'abra';
+  /** Check the recipe's compose files before anything is created; InputError when they are invalid. */
+  validate?(req: DeployRequest): Promise<void>;
   /** Create the app's secrets (values generated per `# length=N` hints). Idempotent per run. */
   createSecrets(req: DeployRequest): Promise<GeneratedSecret[]>;
   /** Deploy (or redeploy/upgrade) the app. Resolves once the swarm accepted the stack. */

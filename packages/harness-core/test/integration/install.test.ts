@@ -1,0 +1,193 @@
+/**
+ * The install tier end to end on the real local swarm: the example recipe passes with a clean,
+ * verified teardown and schema-valid JUnit; canaries turn red for the right reason.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runLifecycle } from '../../src/lifecycle/run-lifecycle.js';
+import type { RunOutcome } from '../../src/lifecycle/types.js';
+import { InputError } from '../../src/errors.js';
+import {
+  fixture,
+  fixtureConfigDir,
+  forceRemoveStack,
+  recipeRepo,
+  recordingLogger,
+  repoRoot,
+  runDir,
+  stackObjects,
+} from '../support/fixtures.js';
+
+const run = promisify(execFile);
+const stacks: string[] = [];
+
+afterAll(async () => {
+  for (const s of stacks) await forceRemoveStack(s);
+}, 120_000);
+
+async function lifecycle(
+  src: string,
+  ref: string | undefined,
+  recipe: string,
+  configDir = fixtureConfigDir,
+) {
+  const outDir = await runDir();
+  const log = recordingLogger();
+  const runId = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const outcome: RunOutcome = await runLifecycle(
+    {
+      recipe,
+      src,
+      ...(ref ? { ref } : {}),
+      pr: null,
+      stages: ['install'],
+      quick: false,
+      outDir,
+      runId,
+      configDir,
+      deployer: 'docker',
+      domainSuffix: 'ci.localhost',
+    },
+    { log, signal: new AbortController().signal },
+    { stateDir: join(outDir, '..', 'state') },
+  );
+  stacks.push(outcome.results.domain.replace(/\./g, '_'));
+  return { outcome, outDir, log };
+}
+
+describe('install tier on the local swarm', () => {
+  it('passes the example recipe at a commit with level 1, one deploy and a clean teardown', async () => {
+    const repo = await recipeRepo(join(repoRoot, 'examples/recipes/notes'), [
+      '0.1.0+1.35.0',
+      '0.2.0+1.35.0',
+    ]);
+    const { outcome, outDir } = await lifecycle(
+      repo.path,
+      repo.head,
+      'notes',
+      join(repoRoot, 'recipes'),
+    );
+    const r = outcome.results;
+    expect(r.verdict).toBe('pass');
+    expect(outcome.exitCode).toBe(0);
+    expect(r.stages.install?.status).toBe('pass');
+    expect(r.level).toBeGreaterThanOrEqual(1);
+    expect(r.commit).toBe(repo.head);
+    expect(r.version).toBe('0.3.0+1.35.0');
+    expect(r.deploy_count).toBe(1);
+    expect(r.flags).toEqual({ clean_teardown: true, no_secret_leak: true });
+    expect(await stackObjects(r.domain.replace(/\./g, '_'))).toEqual([]);
+
+    const onDisk = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8'));
+    expect(onDisk).toEqual(r);
+    const junitFiles = await readdir(join(outDir, 'junit'));
+    expect(junitFiles).toContain('install.xml');
+    for (const f of junitFiles) {
+      await run('xmllint', [
+        '--noout',
+        '--schema',
+        join(repoRoot, '..', 'shared/spec/junit.xsd'),
+        join(outDir, 'junit', f),
+      ]);
+    }
+  }, 180_000);
+
+  it('fails a crash-looping app long before its 900 s deploy timeout, quoting the task error', async () => {
+    const repo = await recipeRepo(fixture('canary-crashloop'));
+    const { outcome } = await lifecycle(repo.path, repo.head, 'canary-crashloop');
+    const install = outcome.results.stages.install!;
+    expect(install.status).toBe('fail');
+    expect(install.reason).toMatch(
+      /crash-looping: \d+ tasks failed, last: "task: non-zero exit \(3\)/,
+    );
+    expect(outcome.results.verdict).toBe('fail');
+    expect(outcome.exitCode).toBe(1);
+    expect(outcome.results.flags.clean_teardown).toBe(true);
+    expect(outcome.results.diagnostics).toContain('diagnostics/tasks.txt');
+  }, 180_000);
+
+  it('fails an app whose health path answers 500, naming the status', async () => {
+    const repo = await recipeRepo(fixture('canary-http500'));
+    const { outcome, outDir } = await lifecycle(repo.path, repo.head, 'canary-http500');
+    const install = outcome.results.stages.install!;
+    expect(install.status).toBe('fail');
+    expect(install.reason).toMatch(
+      /\/cgi-bin\/health on .* answered HTTP 500 \(body: "boom: database unreachable/,
+    );
+    expect(outcome.results.flags.clean_teardown).toBe(true);
+    const junit = await readFile(join(outDir, 'junit', 'install.xml'), 'utf8');
+    expect(junit).toContain('<failure message=');
+    expect(junit).toContain('answered HTTP 500');
+  }, 180_000);
+
+  it('fails an app whose image does not exist, saying so', async () => {
+    const repo = await recipeRepo(fixture('canary-missing-image'));
+    const { outcome } = await lifecycle(repo.path, repo.head, 'canary-missing-image');
+    const install = outcome.results.stages.install!;
+    expect(install.status).toBe('fail');
+    expect(install.reason).toMatch(/image/i);
+    expect(install.reason).toMatch(/ccci\/does-not-exist|No such image/i);
+    expect(outcome.results.flags.clean_teardown).toBe(true);
+  }, 180_000);
+
+  it('refuses a compose file that does not parse with an InputError and deploys nothing', async () => {
+    const repo = await recipeRepo(fixture('canary-bad-compose'));
+    const outDir = await runDir();
+    await expect(
+      runLifecycle(
+        {
+          recipe: 'canary-bad-compose',
+          src: repo.path,
+          ref: repo.head,
+          pr: null,
+          stages: ['install'],
+          quick: false,
+          outDir,
+          runId: `bad${Date.now()}`,
+          configDir: fixtureConfigDir,
+          deployer: 'docker',
+          domainSuffix: 'ci.localhost',
+        },
+        { log: recordingLogger(), signal: new AbortController().signal },
+        { stateDir: join(outDir, '..', 'state') },
+      ),
+    ).rejects.toMatchObject({ code: 'COMPOSE_INVALID' });
+    const stacksNow = (await run('docker', ['stack', 'ls', '--format', '{{.Name}}'])).stdout;
+    expect(stacksNow).not.toMatch(/^canar/m);
+  }, 60_000);
+
+  it('redacts a secret the app echoes into its logs, and the leak scan confirms nothing leaked', async () => {
+    const repo = await recipeRepo(fixture('canary-secret-echo'));
+    const { outcome, outDir } = await lifecycle(repo.path, repo.head, 'canary-secret-echo');
+    expect(outcome.results.stages.install!.status).toBe('fail');
+    const appLog = await readFile(join(outDir, 'diagnostics', 'app.log'), 'utf8');
+    expect(appLog).toContain('debug: api key is [REDACTED:api_key]');
+    expect(outcome.results.flags.no_secret_leak).toBe(true);
+  }, 180_000);
+
+  it('rejects a config key typo naming the file and the key, before anything is deployed', async () => {
+    const repo = await recipeRepo(fixture('canary-http500'));
+    const outDir = await runDir();
+    const err = await runLifecycle(
+      {
+        recipe: 'canary-typo',
+        src: repo.path,
+        ref: repo.head,
+        pr: null,
+        stages: ['install'],
+        quick: false,
+        outDir,
+        runId: `typo${Date.now()}`,
+        configDir: fixtureConfigDir,
+        deployer: 'docker',
+        domainSuffix: 'ci.localhost',
+      },
+      { log: recordingLogger(), signal: new AbortController().signal },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/canary-typo\/cc-ci\.yml: unknown key "helth_path"/);
+  });
+});

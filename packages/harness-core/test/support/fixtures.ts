@@ -1,0 +1,117 @@
+/**
+ * Test support: fixture recipes turned into real git repositories, run directories, a logger
+ * that records lines, and a check that nothing of a run is left on the swarm.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { RunLogger } from '../../src/tiers/types.js';
+
+const run = promisify(execFile);
+export const repoRoot = new URL('../../../../', import.meta.url).pathname;
+export const fixturesDir = join(repoRoot, 'packages/harness-core/test/fixtures');
+export const fixtureConfigDir = join(fixturesDir, 'config');
+export const cliMain = join(repoRoot, 'packages/drone-plugin/dist/main.js');
+
+/** Make a git repo of a fixture (or example) recipe dir with the given release tags. */
+export async function recipeRepo(
+  dir: string,
+  releases: string[] = [],
+): Promise<{ path: string; head: string }> {
+  const parent = await mkdtemp(join(tmpdir(), 'ccci-fixture-'));
+  const path = join(parent, 'repo');
+  const { stdout } = await run('bash', [
+    join(repoRoot, 'scripts/make-recipe-repo.sh'),
+    dir,
+    path,
+    ...releases,
+  ]);
+  return { path, head: stdout.trim() };
+}
+
+export function fixture(name: string): string {
+  return join(fixturesDir, 'recipes', name);
+}
+
+export async function runDir(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'ccci-run-')), 'out');
+}
+
+export interface RecordingLogger extends RunLogger {
+  readonly lines: string[];
+}
+
+export function recordingLogger(): RecordingLogger {
+  const lines: string[] = [];
+  const make = (tier?: string): RunLogger => ({
+    info: (m) => void lines.push(`${tier ? `[${tier}] ` : ''}${m}`),
+    warn: (m) => void lines.push(`WARN ${tier ? `[${tier}] ` : ''}${m}`),
+    error: (m) => void lines.push(`ERROR ${tier ? `[${tier}] ` : ''}${m}`),
+    child: (b) => make(typeof b.tier === 'string' ? b.tier : tier),
+  });
+  return Object.assign(make(), { lines });
+}
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { timeout: 60_000 });
+  return stdout.trim();
+}
+
+/** Every object on the daemon that belongs to a stack (by namespace label or name prefix). */
+export async function stackObjects(stack: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const [kind, args] of [
+    [
+      'service',
+      [
+        'service',
+        'ls',
+        '--filter',
+        `label=com.docker.stack.namespace=${stack}`,
+        '--format',
+        '{{.Name}}',
+      ],
+    ],
+    [
+      'container',
+      [
+        'ps',
+        '-a',
+        '--filter',
+        `label=com.docker.stack.namespace=${stack}`,
+        '--format',
+        '{{.Names}}',
+      ],
+    ],
+    ['network', ['network', 'ls', '--filter', `name=${stack}_`, '--format', '{{.Name}}']],
+    ['volume', ['volume', 'ls', '--filter', `name=${stack}_`, '--format', '{{.Name}}']],
+    ['secret', ['secret', 'ls', '--filter', `name=${stack}_`, '--format', '{{.Name}}']],
+    ['config', ['config', 'ls', '--filter', `name=${stack}_`, '--format', '{{.Name}}']],
+  ] as const) {
+    const out = await docker(...args);
+    for (const name of out.split('\n').filter(Boolean)) found.push(`${kind} ${name}`);
+  }
+  return found;
+}
+
+/** Remove a stack and its data whatever state it is in (afterAll safety net). */
+export async function forceRemoveStack(stack: string): Promise<void> {
+  await run('docker', ['stack', 'rm', stack]).catch(() => undefined);
+  for (let i = 0; i < 60; i++) {
+    const left = await stackObjects(stack);
+    if (left.length === 0) return;
+    for (const entry of left) {
+      const [kind, name] = entry.split(' ') as [string, string];
+      const rm: Record<string, string[]> = {
+        volume: ['volume', 'rm', '-f', name],
+        secret: ['secret', 'rm', name],
+        config: ['config', 'rm', name],
+        network: ['network', 'rm', name],
+      };
+      if (rm[kind]) await run('docker', rm[kind]!).catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
