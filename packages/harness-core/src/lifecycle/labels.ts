@@ -7,6 +7,8 @@ export const LABEL_STACK = 'cc-ci.stack';
 export const LABEL_OWNER_PID = 'cc-ci.owner-pid';
 export const LABEL_OWNER_HOST = 'cc-ci.owner-host';
 export const LABEL_STARTED = 'cc-ci.started';
+/** Which lock namespace (state dir) the run's lock lives in; the janitor judges only its own. */
+export const LABEL_LOCK_SCOPE = 'cc-ci.lock-scope';
 /** Warm canonical deploys: never reaped by the janitor. */
 export const LABEL_WARM = 'cc-ci.warm';
 
@@ -15,8 +17,10 @@ export function runLabels(input: {
   domain: string;
   stack: string;
   started: Date;
+  lockScope: string;
 }): Record<string, string> {
   return {
+    [LABEL_LOCK_SCOPE]: input.lockScope,
     [LABEL_RUN_ID]: input.runId,
     [LABEL_DOMAIN]: input.domain,
     [LABEL_STACK]: input.stack,

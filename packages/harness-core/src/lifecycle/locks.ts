@@ -6,7 +6,8 @@
  */
 import { hostname } from 'node:os';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 
 export interface LockInfo {
@@ -18,6 +19,8 @@ export interface LockInfo {
 }
 
 export interface RunLocks {
+  /** Identifies this lock namespace; runs are labelled with it so a janitor judges only its own. */
+  readonly scope: string;
   acquire(info: Omit<LockInfo, 'pid' | 'host'>): Promise<{ release(): Promise<void> }>;
   /** Is a live process holding the lock of this domain? */
   isHeld(domain: string): Promise<boolean>;
@@ -45,6 +48,7 @@ export function fileLocks(stateDir: string): RunLocks {
   };
   const live = (info: LockInfo) => (info.host === hostname() ? pidAlive(info.pid) : true);
   return {
+    scope: createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 12),
     async acquire(partial) {
       await mkdir(dir, { recursive: true });
       const info: LockInfo = { ...partial, pid: process.pid, host: hostname() };

@@ -190,7 +190,6 @@ export async function runLifecycle(
     suffix: options.domainSuffix,
   });
   const stack = stackName(domain);
-  const labels = runLabels({ runId: options.runId, domain, stack, started });
 
   // App env: .env.sample, abra.sh exports, the names, then the CI config's extra env.
   const readText = async (file: string) => readFile(join(head.dir, file), 'utf8').catch(() => '');
@@ -215,6 +214,13 @@ export async function runLifecycle(
 
   const locks =
     adapters.locks ?? fileLocks(adapters.stateDir ?? join(options.outDir, '..', '.state'));
+  const labels = runLabels({
+    runId: options.runId,
+    domain,
+    stack,
+    started,
+    lockScope: locks.scope,
+  });
   const lock = await locks.acquire({
     domain,
     runId: options.runId,

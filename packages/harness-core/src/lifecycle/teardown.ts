@@ -3,7 +3,7 @@
  */
 import type { Deployer } from '../ports/deployer.js';
 import type { DockerPort, SwarmObject, SwarmObjectKind } from '../ports/docker.js';
-import { LABEL_DOMAIN, LABEL_RUN_ID, LABEL_STACK, LABEL_WARM } from './labels.js';
+import { LABEL_DOMAIN, LABEL_LOCK_SCOPE, LABEL_RUN_ID, LABEL_STACK, LABEL_WARM } from './labels.js';
 import type { RunLocks } from './locks.js';
 
 const KINDS: readonly SwarmObjectKind[] = [
@@ -91,7 +91,11 @@ export async function runJanitor(input: {
   const { docker, deployer, locks, dryRun } = input;
   const runs = new Map<string, { runId: string; domain: string; stack: string; warm: boolean }>();
   for (const kind of KINDS) {
-    for (const o of await docker.listObjects(kind, { [LABEL_RUN_ID]: '' })) {
+    // Only runs whose lock lives in this janitor's namespace can be judged alive or dead.
+    for (const o of await docker.listObjects(kind, {
+      [LABEL_RUN_ID]: '',
+      [LABEL_LOCK_SCOPE]: locks.scope,
+    })) {
       const runId = o.labels[LABEL_RUN_ID]!;
       const prev = runs.get(runId);
       runs.set(runId, {

@@ -1,0 +1,269 @@
+/**
+ * Killed runs, through the real `cc-ci` command: SIGTERM mid-deploy tears down; SIGKILL leaves
+ * objects that `cc-ci janitor` reaps while a concurrently live run is left alone. Hostile input
+ * is refused with exit 2 before anything is deployed.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  cliMain,
+  fixture,
+  fixtureConfigDir,
+  forceRemoveStack,
+  recipeRepo,
+  stackObjects,
+} from '../support/fixtures.js';
+
+const run = promisify(execFile);
+const cleanup: string[] = [];
+afterAll(async () => {
+  for (const s of cleanup) await forceRemoveStack(s);
+}, 120_000);
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  stack: Promise<string>;
+}
+
+/** Start `cc-ci run` and resolve `stack` once the swarm accepted the deploy. */
+function startRun(args: string[], env: NodeJS.ProcessEnv): Started {
+  const child = spawn(process.execPath, [cliMain, 'run', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let resolveStack: (s: string) => void;
+  const stack = new Promise<string>((r) => (resolveStack = r));
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    const m = /stack (\S+) accepted by the swarm/.exec(out);
+    if (m) resolveStack(m[1]!);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, output: () => out, exited, stack };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) =>
+      setTimeout(() => rej(new Error(`${what} did not happen within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+async function env() {
+  const base = await mkdtemp(join(tmpdir(), 'ccci-cli-'));
+  return {
+    ...process.env,
+    CCCI_RUNS_DIR: join(base, 'runs'),
+    CCCI_STATE_DIR: join(base, 'state'),
+    DRONE: '',
+  };
+}
+
+describe('cc-ci run under signals', () => {
+  it('tears everything down and records the abort when SIGTERM arrives mid-deploy', async () => {
+    const repo = await recipeRepo(fixture('canary-slow'));
+    const e = await env();
+    const r = startRun(
+      [
+        repo.path,
+        '--recipe',
+        'canary-slow',
+        '--ref',
+        repo.head,
+        '--stages',
+        'install',
+        '--config-dir',
+        fixtureConfigDir,
+        '--run-id',
+        `sigterm${Date.now()}`,
+        '--no-janitor',
+      ],
+      e,
+    );
+    const stack = await withTimeout(r.stack, 60_000, 'deploy');
+    cleanup.push(stack);
+    r.child.kill('SIGTERM');
+    const code = await withTimeout(r.exited, 90_000, 'exit after SIGTERM');
+    expect(code).toBe(3);
+    expect(r.output()).toMatch(/SIGTERM received: stopping the run and tearing down/);
+    expect(r.output()).toMatch(/teardown verified: nothing of this run remains/);
+    expect(await stackObjects(stack)).toEqual([]);
+    const resultsPath = /run directory: (\S+)/.exec(r.output())![1]!;
+    const results = JSON.parse(await readFile(join(resultsPath, 'results.json'), 'utf8'));
+    expect(results.verdict).toBe('error');
+    expect(results.stages.install.status).toBe('unver');
+    expect(results.flags.clean_teardown).toBe(true);
+  }, 180_000);
+
+  it('reaps a SIGKILLed run with cc-ci janitor and leaves a concurrently live run alone', async () => {
+    const repo = await recipeRepo(fixture('canary-slow'));
+    const e = await env();
+    const common = [
+      repo.path,
+      '--recipe',
+      'canary-slow',
+      '--ref',
+      repo.head,
+      '--stages',
+      'install',
+      '--config-dir',
+      fixtureConfigDir,
+      '--no-janitor',
+    ];
+    const live = startRun([...common, '--run-id', `live${Date.now()}`], e);
+    const killed = startRun([...common, '--run-id', `killed${Date.now()}`], e);
+    const [liveStack, killedStack] = await withTimeout(
+      Promise.all([live.stack, killed.stack]),
+      90_000,
+      'both deploys',
+    );
+    cleanup.push(liveStack, killedStack);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    expect((await stackObjects(killedStack)).length).toBeGreaterThan(0);
+
+    const dry = await run(process.execPath, [cliMain, 'janitor', '--dry-run'], {
+      env: e,
+      timeout: 120_000,
+    });
+    expect(dry.stdout).toMatch(/would reap run killed/);
+    expect((await stackObjects(killedStack)).length).toBeGreaterThan(0);
+
+    const res = await run(process.execPath, [cliMain, 'janitor'], { env: e, timeout: 180_000 });
+    expect(res.stdout).toMatch(/reaping run killed/);
+    expect(res.stdout).not.toMatch(/run live/);
+    expect(await stackObjects(killedStack)).toEqual([]);
+    // The live run is untouched: its service still exists and the process is still running.
+    const liveObjects = await stackObjects(liveStack);
+    if (!liveObjects.some((o) => o.startsWith('service ')))
+      throw new Error(
+        `live run lost its service: ${liveObjects.join(', ')}\n${live.output()}\n--- janitor:\n${res.stdout}`,
+      );
+    expect(live.child.exitCode).toBeNull();
+
+    live.child.kill('SIGTERM');
+    await withTimeout(live.exited, 90_000, 'live run exit');
+    expect(await stackObjects(liveStack)).toEqual([]);
+  }, 300_000);
+});
+
+describe('cc-ci run refuses hostile input with exit 2 before deploying anything', () => {
+  const cases: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
+    [
+      'a recipe name with a slash',
+      ['--recipe', 'a/b', '--src', '/tmp', '--ref', 'abcdef1'],
+      {},
+      /recipe name "a\/b" is not valid/,
+    ],
+    [
+      'a recipe name with ..',
+      ['--recipe', '..', '--src', '/tmp', '--ref', 'abcdef1'],
+      {},
+      /recipe name "\.\." is not valid/,
+    ],
+    [
+      'a recipe name with a space',
+      ['--recipe', 'a b', '--src', '/tmp', '--ref', 'abcdef1'],
+      {},
+      /is not valid/,
+    ],
+    [
+      'a recipe name with shell syntax',
+      ['--recipe', 'x;rm', '--src', '/tmp', '--ref', 'abcdef1'],
+      {},
+      /is not valid/,
+    ],
+    [
+      'a recipe name with $()',
+      ['--recipe', '$(id)', '--src', '/tmp', '--ref', 'abcdef1'],
+      {},
+      /is not valid/,
+    ],
+    [
+      'a ref with ;',
+      ['--recipe', 'notes', '--src', '/tmp', '--ref', 'a;b'],
+      {},
+      /ref "a;b" is not a commit sha/,
+    ],
+    [
+      'a ref that is a git option',
+      ['--recipe', 'notes', '--src', '/tmp', '--ref', '--upload-pack=x'],
+      {},
+      /not a commit sha|ambiguous|option/,
+    ],
+    [
+      'a ref expression',
+      ['--recipe', 'notes', '--src', '/tmp', '--ref', 'HEAD~1'],
+      {},
+      /ref "HEAD~1" is not a commit sha/,
+    ],
+    [
+      'RECIPE=../x from Drone',
+      [],
+      { DRONE: 'true', RECIPE: '../x', SRC: '/tmp', REF: 'abcdef1' },
+      /recipe name "\.\.\/x" is not valid/,
+    ],
+    [
+      'REF with ; from Drone',
+      [],
+      { DRONE: 'true', RECIPE: 'notes', SRC: '/tmp', REF: 'a;b' },
+      /ref "a;b"/,
+    ],
+    [
+      'a newline in SRC from Drone',
+      [],
+      { DRONE: 'true', RECIPE: 'notes', SRC: '/tmp\n--x', REF: 'abcdef1' },
+      /SRC: contains a newline/,
+    ],
+    [
+      'an overridden PATH param',
+      [],
+      {
+        DRONE: 'true',
+        RECIPE: 'notes',
+        SRC: '/tmp',
+        REF: 'abcdef1',
+        CCCI_EXPECTED_PATH: '/usr/bin:/bin',
+      },
+      /PATH is set by a build param/,
+    ],
+    [
+      'a NODE_OPTIONS param',
+      [],
+      {
+        DRONE: 'true',
+        RECIPE: 'notes',
+        SRC: '/tmp',
+        REF: 'abcdef1',
+        NODE_OPTIONS: '--max-old-space-size=200',
+      },
+      /NODE_OPTIONS is set by a build param/,
+    ],
+  ];
+
+  it.each(cases)('refuses %s', async (_name, args, extraEnv, message) => {
+    const before = (await run('docker', ['stack', 'ls', '--format', '{{.Name}}'])).stdout;
+    const e = { ...(await env()), ...extraEnv };
+    const res = await run(process.execPath, [cliMain, 'run', ...args, '--no-janitor'], {
+      env: e,
+      timeout: 30_000,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(message);
+    expect((await run('docker', ['stack', 'ls', '--format', '{{.Name}}'])).stdout).toBe(before);
+  });
+});
