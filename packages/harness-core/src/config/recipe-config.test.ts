@@ -1,0 +1,27 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseRecipeConfig } from './recipe-config.js';
+
+describe('parseRecipeConfig', () => {
+  it('fills defaults for an empty file', () => {
+    expect(parseRecipeConfig({}, 'f.yml')).toMatchObject({
+      health_path: '/',
+      accepted_codes: [200, 301, 302],
+      deploy_timeout_s: 300,
+      http_timeout_s: 60,
+      extra_env: {},
+      skip: {},
+      warm_canonical: false,
+    });
+  });
+  it.each([
+    [{ helth_path: '/' }, /f\.yml: unknown key "helth_path"/],
+    [{ health_path: 42 }, /f\.yml: "health_path": .*string/],
+    [{ deploy_timeout_s: 'soon' }, /"deploy_timeout_s"/],
+    [{ skip: { upgrad: 'typo tier' } }, /skip/],
+    [{ skip: { lint: '' } }, /give a reason/],
+    [{ extra_env: { 'BAD-NAME': 'x' } }, /extra_env/],
+    [{ install_hook: 'sh -c x' }, /"install_hook"/],
+  ])('rejects %j naming the file and key', (value, message) => {
+    expect(() => parseRecipeConfig(value, 'f.yml')).toThrow(message);
+  });
+});

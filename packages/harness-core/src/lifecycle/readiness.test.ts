@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import type { TaskInfo } from '../ports/docker.js';
+import { isProxyFallback, judgeTasks } from './readiness.js';
+
+const now = Date.parse('2026-11-22T10:00:00Z');
+function task(state: string, extra: Partial<TaskInfo> = {}): TaskInfo {
+  return {
+    id: Math.random().toString(36),
+    serviceName: 's_app',
+    state,
+    desiredState: 'running',
+    error: '',
+    message: '',
+    exitCode: null,
+    containerId: null,
+    timestamp: '2026-11-22T09:59:50Z',
+    ...extra,
+  };
+}
+
+describe('judgeTasks', () => {
+  it.each([
+    ['converged when the running tasks reach the replicas', 1, [task('running')], 'ok'],
+    ['waiting while a task is starting', 1, [task('starting')], null],
+    ['waiting with 1 of 2 running', 2, [task('running'), task('starting')], null],
+  ])('is %s', (_n, replicas, tasks, want) => {
+    expect(judgeTasks('s_app', replicas as number, tasks as TaskInfo[], now, 60_000)).toBe(want);
+  });
+
+  it('fails fast on a crash loop (two failed tasks), quoting the last error and exit code', () => {
+    const v = judgeTasks(
+      's_app',
+      1,
+      [
+        task('failed', { error: 'task: non-zero exit (3)', exitCode: 3 }),
+        task('failed', { error: 'older' }),
+      ],
+      now,
+      60_000,
+    );
+    expect(v).toMatchObject({ code: 'CRASH_LOOP', name: 'RecipeError' });
+    expect((v as Error).message).toContain('"task: non-zero exit (3)" (exit code 3)');
+  });
+  it('names a missing image as a recipe problem', () => {
+    const v = judgeTasks(
+      's_app',
+      1,
+      [task('rejected', { error: 'No such image: x:1' })],
+      now,
+      60_000,
+    );
+    expect(v).toMatchObject({ code: 'IMAGE_MISSING', name: 'RecipeError' });
+  });
+  it('calls a task stuck in new past the limit an infrastructure problem', () => {
+    const v = judgeTasks(
+      's_app',
+      1,
+      [task('new', { timestamp: '2026-11-22T09:58:00Z' })],
+      now,
+      60_000,
+    );
+    expect(v).toMatchObject({ code: 'TASKS_STUCK', name: 'InfraError' });
+  });
+  it('calls "no suitable node" an infrastructure problem', () => {
+    const v = judgeTasks(
+      's_app',
+      1,
+      [task('rejected', { error: 'no suitable node (scheduling constraints)' })],
+      now,
+      60_000,
+    );
+    expect(v).toMatchObject({ name: 'InfraError' });
+  });
+});
+
+describe('isProxyFallback', () => {
+  it('recognises Traefik’s fallback page and nothing else', () => {
+    expect(isProxyFallback({ status: 404, body: '404 page not found\n' })).toBe(true);
+    expect(isProxyFallback({ status: 404, body: '<h1>Not found</h1>' })).toBe(false);
+    expect(isProxyFallback({ status: 200, body: '404 page not found\n' })).toBe(false);
+  });
+});
