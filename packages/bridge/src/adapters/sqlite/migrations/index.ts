@@ -1,5 +1,6 @@
 /** Every migration, in any order (the runner sorts by version). Owners reserve version ranges. */
 import { coreMigration } from './0001-core.js';
+import { runResultsMigration } from './0020-run-results.js';
 
 export interface Migration {
   readonly version: number;
@@ -7,4 +8,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [coreMigration];
+export const MIGRATIONS: readonly Migration[] = [coreMigration, runResultsMigration];

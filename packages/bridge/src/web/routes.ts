@@ -1,0 +1,266 @@
+/**
+ * The bridge's HTTP surface for results: upload intake, status page, badges, JSON API, health
+ * and metrics. A Fastify plugin taking its dependencies explicitly.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { parseResults } from '@cc-ci/harness-core';
+import { badgeEndpointJson, badgeSvg } from '../domain/badge.js';
+import {
+  STYLE,
+  renderIndex,
+  renderRecipe,
+  renderRun,
+  type RecipeListItem,
+} from '../domain/html.js';
+import type { BridgeMetrics } from '../metrics.js';
+import type { RunRow, RunsStore } from '../store/runs-store.js';
+
+export interface WebDeps {
+  readonly store: RunsStore;
+  readonly metrics: BridgeMetrics;
+  /** Enrolled repositories (owner/name); the recipe name is the repository name. */
+  readonly repos: readonly string[];
+  readonly resultsToken: string | undefined;
+  readonly now?: () => Date;
+}
+
+const CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const RECIPE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const JUNIT_FILE = /^[a-z]+\.xml$/;
+
+function tokenMatches(given: string, expected: string): boolean {
+  // Hash both so the comparison is constant-time whatever the lengths.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function html(reply: FastifyReply, body: string, status = 200) {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CSP)
+    .send(body);
+}
+
+export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const enrolled = () => deps.repos.map((r) => r.split('/')[1]!).filter((n) => RECIPE.test(n));
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+
+  app.post<{ Params: { runId: string } }>(
+    '/api/runs/:runId/results',
+    { bodyLimit: 16 * 1024 * 1024 },
+    async (req, reply) => {
+      if (!deps.resultsToken) {
+        deps.metrics.uploads.inc({ outcome: 'disabled' });
+        return reply
+          .code(503)
+          .send({ error: 'results uploads are disabled: set CCCI_RESULTS_TOKEN on the bridge' });
+      }
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Bearer ') || !tokenMatches(auth.slice(7), deps.resultsToken)) {
+        deps.metrics.uploads.inc({ outcome: 'unauthorized' });
+        return reply
+          .code(401)
+          .send({
+            error:
+              'missing or wrong Bearer token (PLUGIN_RESULTS_TOKEN must equal CCCI_RESULTS_TOKEN)',
+          });
+      }
+      const { runId } = req.params;
+      if (!RUN_ID.test(runId))
+        return reply.code(400).send({ error: `run id ${JSON.stringify(runId)} is not valid` });
+      const body = req.body as { results?: unknown; junit?: unknown; log?: unknown } | null;
+      let results;
+      try {
+        results = parseResults(body?.results);
+      } catch (err) {
+        deps.metrics.uploads.inc({ outcome: 'invalid' });
+        return reply.code(422).send({ error: (err as Error).message });
+      }
+      if (results.run_id !== runId) {
+        deps.metrics.uploads.inc({ outcome: 'invalid' });
+        return reply
+          .code(422)
+          .send({
+            error: `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
+          });
+      }
+      const junit: Record<string, string> = {};
+      if (body?.junit !== undefined) {
+        if (typeof body.junit !== 'object' || body.junit === null)
+          return reply.code(422).send({ error: 'junit must be an object of file name → XML text' });
+        for (const [name, xml] of Object.entries(body.junit as Record<string, unknown>)) {
+          if (!JUNIT_FILE.test(name) || typeof xml !== 'string')
+            return reply
+              .code(422)
+              .send({
+                error: `junit file ${JSON.stringify(name)} is not <tier>.xml with XML text`,
+              });
+          junit[name] = xml;
+        }
+      }
+      const log = typeof body?.log === 'string' ? body.log : '';
+      deps.store.saveResults(runId, { results, junit, log });
+      deps.metrics.uploads.inc({ outcome: 'stored' });
+      return reply.code(201).send({ run_id: runId, url: `/runs/${encodeURIComponent(runId)}` });
+    },
+  );
+
+  app.get('/static/style.css', async (_req, reply) =>
+    reply
+      .header('content-type', 'text/css; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(STYLE),
+  );
+
+  app.get<{ Querystring: { state?: string } }>('/', async (req, reply) => {
+    const latest = new Map(deps.store.latestPerRecipe().map((r) => [r.recipe, r]));
+    const names = [...new Set([...enrolled(), ...latest.keys()])].sort();
+    const state = req.query.state && req.query.state !== 'all' ? req.query.state : null;
+    const items: RecipeListItem[] = names
+      .map((recipe) => ({ recipe, latest: latest.get(recipe) ?? null }))
+      .filter(({ latest: l }) => {
+        if (!state) return true;
+        if (state === 'none') return l === null;
+        if (state === 'running') return l !== null && l.verdict === null;
+        return l?.verdict === state;
+      });
+    return html(reply, renderIndex(items, state, now()));
+  });
+
+  app.get<{ Params: { recipe: string }; Querystring: { cursor?: string } }>(
+    '/recipes/:recipe',
+    async (req, reply) => {
+      const { recipe } = req.params;
+      if (!RECIPE.test(recipe))
+        return html(reply, '<!doctype html><title>not found</title><p>No such recipe.</p>', 404);
+      const page = deps.store.listRuns({ recipe, limit: 50, cursor: req.query.cursor });
+      if (page.runs.length === 0 && !enrolled().includes(recipe) && !req.query.cursor) {
+        return html(reply, '<!doctype html><title>not found</title><p>No such recipe.</p>', 404);
+      }
+      return html(reply, renderRecipe(recipe, page.runs, page.next, now()));
+    },
+  );
+
+  const findRun = (runId: string): RunRow | null =>
+    RUN_ID.test(runId) ? deps.store.getRun(runId) : null;
+
+  app.get<{ Params: { runId: string } }>('/runs/:runId', async (req, reply) => {
+    const run = findRun(req.params.runId);
+    if (!run) return html(reply, '<!doctype html><title>not found</title><p>No such run.</p>', 404);
+    const artifacts = deps.store.getArtifacts(run.run_id);
+    return html(
+      reply,
+      renderRun(
+        run,
+        artifacts?.results ?? null,
+        Object.keys(artifacts?.junit ?? {}).sort(),
+        Boolean(artifacts?.log),
+      ),
+    );
+  });
+
+  // Files are served from stored upload content by exact name: there is no file system path.
+  app.get<{ Params: { runId: string; file: string } }>(
+    '/runs/:runId/junit/:file',
+    async (req, reply) => {
+      const artifacts = findRun(req.params.runId)
+        ? deps.store.getArtifacts(req.params.runId)
+        : null;
+      const xml = JUNIT_FILE.test(req.params.file) ? artifacts?.junit[req.params.file] : undefined;
+      if (xml === undefined) return reply.code(404).send({ error: 'no such file' });
+      return reply
+        .header('content-type', 'application/xml; charset=utf-8')
+        .header('content-security-policy', CSP)
+        .send(xml);
+    },
+  );
+
+  app.get<{ Params: { runId: string } }>('/runs/:runId/log', async (req, reply) => {
+    const artifacts = findRun(req.params.runId) ? deps.store.getArtifacts(req.params.runId) : null;
+    if (!artifacts?.log) return reply.code(404).send({ error: 'no log uploaded' });
+    return reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('content-security-policy', CSP)
+      .send(artifacts.log);
+  });
+
+  app.get<{ Params: { file: string } }>('/badge/:file', async (req, reply) => {
+    const m = /^([a-z0-9][a-z0-9-]{0,62})\.(svg|json)$/.exec(req.params.file);
+    if (!m)
+      return reply.code(404).send({ error: 'use /badge/<recipe>.svg or /badge/<recipe>.json' });
+    const latest = deps.store.latestFinished(m[1]!);
+    reply.header('cache-control', 'public, max-age=60');
+    if (m[2] === 'json') return reply.send(badgeEndpointJson(latest?.level ?? null));
+    return reply
+      .header('content-type', 'image/svg+xml; charset=utf-8')
+      .send(badgeSvg(latest?.level ?? null));
+  });
+
+  app.get('/api/recipes', async () => {
+    const latest = new Map(deps.store.latestPerRecipe().map((r) => [r.recipe, r]));
+    const names = [...new Set([...enrolled(), ...latest.keys()])].sort();
+    return {
+      recipes: names.map((recipe) => {
+        const l = latest.get(recipe);
+        return {
+          recipe,
+          enrolled: enrolled().includes(recipe),
+          latest: l
+            ? {
+                run_id: l.run_id,
+                status: l.status,
+                verdict: l.verdict,
+                level: l.level,
+                version: l.version,
+                finished_at: l.finished_at,
+              }
+            : null,
+        };
+      }),
+    };
+  });
+
+  app.get<{ Querystring: { recipe?: string; limit?: string; cursor?: string } }>(
+    '/api/runs',
+    async (req, reply) => {
+      const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+        return reply.code(400).send({ error: 'limit must be an integer from 1 to 200' });
+      if (req.query.recipe !== undefined && !RECIPE.test(req.query.recipe))
+        return reply.code(400).send({ error: 'recipe is not a valid recipe name' });
+      const page = deps.store.listRuns({
+        recipe: req.query.recipe,
+        limit,
+        cursor: req.query.cursor,
+      });
+      return { runs: page.runs, next_cursor: page.next };
+    },
+  );
+
+  app.get('/healthz', async (_req, reply) => {
+    let ok = false;
+    try {
+      ok = deps.store.ping();
+    } catch {
+      ok = false;
+    }
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', store: ok });
+  });
+
+  app.get('/metrics', async (_req, reply) =>
+    reply
+      .header('content-type', deps.metrics.registry.contentType)
+      .send(await deps.metrics.registry.metrics()),
+  );
+}
