@@ -38,14 +38,16 @@ fi
 # Docker engine, daemon, swarm, proxy network.
 bash scripts/local-swarm.sh
 
-# npm dependencies: `npm ci` only when package-lock.json changed since the last install.
-lock_hash=$(sha256sum package-lock.json | cut -c1-32)
+# npm dependencies, installed only when package.json files or the lock changed since the last
+# install. `npm install` (not `npm ci`): the registry mirror records only this platform's optional
+# packages in the lock file, which `npm ci` rejects as out of sync; versions still come from the lock.
+lock_hash=$(cat package-lock.json package.json packages/*/package.json | sha256sum | cut -c1-32)
 if [ -f node_modules/.cc-ci-lock-hash ] && [ "$(cat node_modules/.cc-ci-lock-hash)" = "$lock_hash" ]; then
   say "npm dependencies" "ok"
 else
-  say "npm dependencies" "installing (npm ci) ..."
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-  echo "$lock_hash" >node_modules/.cc-ci-lock-hash
+  say "npm dependencies" "installing (npm install) ..."
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  cat package-lock.json package.json packages/*/package.json | sha256sum | cut -c1-32 >node_modules/.cc-ci-lock-hash
   say "npm dependencies" "done"
 fi
 
