@@ -48,7 +48,7 @@ export function age(fromIso: string | null, now: Date): string {
 }
 
 const VERDICT_CLASS: Record<string, string> = { pass: 'pass', fail: 'fail', error: 'error' };
-const STATUS_MARK: Record<string, string> = { pass: '✅', fail: '❌', skip: '⏭️', unver: '❔' };
+const STATUS_MARK: Record<string, string> = { pass: '✓', fail: '✗', skip: '–', unver: '?' };
 
 export function verdictCell(run: RunRow | null): string {
   if (!run) return '<span class="muted">no runs</span>';

@@ -69,12 +69,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       const auth = req.headers.authorization ?? '';
       if (!auth.startsWith('Bearer ') || !tokenMatches(auth.slice(7), deps.resultsToken)) {
         deps.metrics.uploads.inc({ outcome: 'unauthorized' });
-        return reply
-          .code(401)
-          .send({
-            error:
-              'missing or wrong Bearer token (PLUGIN_RESULTS_TOKEN must equal CCCI_RESULTS_TOKEN)',
-          });
+        return reply.code(401).send({
+          error:
+            'missing or wrong Bearer token (PLUGIN_RESULTS_TOKEN must equal CCCI_RESULTS_TOKEN)',
+        });
       }
       const { runId } = req.params;
       if (!RUN_ID.test(runId))
@@ -89,11 +87,9 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       }
       if (results.run_id !== runId) {
         deps.metrics.uploads.inc({ outcome: 'invalid' });
-        return reply
-          .code(422)
-          .send({
-            error: `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
-          });
+        return reply.code(422).send({
+          error: `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
+        });
       }
       const junit: Record<string, string> = {};
       if (body?.junit !== undefined) {
@@ -101,11 +97,9 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
           return reply.code(422).send({ error: 'junit must be an object of file name → XML text' });
         for (const [name, xml] of Object.entries(body.junit as Record<string, unknown>)) {
           if (!JUNIT_FILE.test(name) || typeof xml !== 'string')
-            return reply
-              .code(422)
-              .send({
-                error: `junit file ${JSON.stringify(name)} is not <tier>.xml with XML text`,
-              });
+            return reply.code(422).send({
+              error: `junit file ${JSON.stringify(name)} is not <tier>.xml with XML text`,
+            });
           junit[name] = xml;
         }
       }
