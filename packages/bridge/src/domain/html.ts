@@ -26,6 +26,7 @@ export function layout(title: string, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · cc-ci</title>
 <link rel="stylesheet" href="/static/style.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header><a class="brand" href="/">cc-ci</a> <span class="tagline">CI for Co-op Cloud recipes</span></header>
@@ -212,3 +213,5 @@ dt { color: var(--muted); } dd { margin: 0; }
 .trend rect.lv3 { fill: #a4a61d; } .trend rect.lv4 { fill: #97ca00; } .trend rect.lv5 { fill: #4c1; }
 footer { color: var(--muted); border-top: 1px solid var(--line); }
 `;
+
+export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1a7f37"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#fff" stroke-width="2" fill="none"/></svg>`;

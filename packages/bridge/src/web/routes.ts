@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parseResults } from '@cc-ci/harness-core';
 import { badgeEndpointJson, badgeSvg } from '../domain/badge.js';
 import {
+  FAVICON,
   STYLE,
   renderIndex,
   renderRecipe,
@@ -116,6 +117,14 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       .header('cache-control', 'public, max-age=3600')
       .send(STYLE),
   );
+
+  app.get('/static/favicon.svg', async (_req, reply) =>
+    reply
+      .header('content-type', 'image/svg+xml')
+      .header('cache-control', 'public, max-age=86400')
+      .send(FAVICON),
+  );
+  app.get('/favicon.ico', async (_req, reply) => reply.redirect('/static/favicon.svg', 301));
 
   app.get<{ Querystring: { state?: string } }>('/', async (req, reply) => {
     const latest = new Map(deps.store.latestPerRecipe().map((r) => [r.recipe, r]));
