@@ -183,7 +183,9 @@ export class DockerDeployer implements Deployer {
             `service ${name}: loadbalancer.server.port label "${portLabel[1]}" is not a port`,
           );
         }
-        const published = portsForStack.get(name) ?? (await (this.opts.freePort ?? findFreePort)());
+        // Every deploy gets a fresh host port: with `order: start-first` the new task must bind
+        // while the old one still holds the previous port (a host-mode port cannot be shared).
+        const published = await (this.opts.freePort ?? findFreePort)();
         portsForStack.set(name, published);
         svc.ports = [{ target, published, protocol: 'tcp', mode: 'host' }];
         endpoint ??= { baseUrl: `http://127.0.0.1:${published}`, hostHeader: req.domain };

@@ -327,8 +327,13 @@ export async function runLifecycle(
     log: log.child({ tier }),
     signal: deps.signal,
     redact: (text) => redactor.redact(text),
+    // A redeploy (the upgrade) publishes the app on a new port: probe the latest deployment.
     waitReady: async (opts) => {
-      await ready(target, log.child({ tier }), opts?.timeoutS);
+      await ready(
+        (shared.get('app') as DeployedApp | undefined) ?? target,
+        log.child({ tier }),
+        opts?.timeoutS,
+      );
     },
     shared,
   });
@@ -465,6 +470,7 @@ export async function runLifecycle(
           return tiers.upgrade!.upgrade(ctx, base!);
         });
         stages.upgrade = { ...stages.upgrade!, duration_ms: Date.now() - upgradeStart };
+        app = (shared.get('app') as DeployedApp | undefined) ?? app;
       }
     }
 

@@ -54,7 +54,16 @@ export interface SwarmObject {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+export interface MountInfo {
+  readonly type: string;
+  /** Volume name (for volumes), or source path (binds). */
+  readonly name: string;
+  readonly destination: string;
+}
+
 export interface DockerPort {
+  /** Mounts of a container (for backups: which volume is where). */
+  containerMounts(containerId: string): Promise<MountInfo[]>;
   /** Services of a stack (label com.docker.stack.namespace=<stack>). */
   listServices(stack: string): Promise<ServiceInfo[]>;
   /** One service by full name, or null when it does not exist. */

@@ -1,9 +1,13 @@
 /**
- * The tier registry the orchestrator runs. A tier that is not implemented yet is absent here, and
- * the orchestrator reports it `unver` ("tier not implemented") — never a pass.
+ * The tier registry the orchestrator runs. A tier that is not implemented is absent here, and the
+ * orchestrator reports it `unver` ("tier not implemented") — never a pass.
  */
 import type { TierName } from '../domain/results.js';
 import type { Tier, UpgradeTier } from './types.js';
+import { upgradeTier } from './upgrade.js';
+import { backupTier, restoreTier } from './backup.js';
+import { customTier } from './custom.js';
+import { lintTier } from './lint.js';
 
 export interface TierRegistry {
   readonly upgrade?: UpgradeTier;
@@ -11,5 +15,6 @@ export interface TierRegistry {
 }
 
 export const defaultTiers: TierRegistry = {
-  others: {},
+  upgrade: upgradeTier,
+  others: { backup: backupTier, restore: restoreTier, custom: customTier, lint: lintTier },
 };

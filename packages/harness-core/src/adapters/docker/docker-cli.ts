@@ -6,6 +6,7 @@ import { InfraError } from '../../errors.js';
 import type {
   DockerPort,
   ExecResult,
+  MountInfo,
   ServiceInfo,
   SwarmObject,
   SwarmObjectKind,
@@ -201,6 +202,17 @@ export class DockerCli implements DockerPort {
       ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     });
     return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  async containerMounts(containerId: string): Promise<MountInfo[]> {
+    const [raw] = await this.inspectJson<{
+      Mounts?: Array<{ Type: string; Name?: string; Source?: string; Destination: string }>;
+    }>('container', [containerId]);
+    return (raw?.Mounts ?? []).map((m) => ({
+      type: m.Type,
+      name: m.Name ?? m.Source ?? '',
+      destination: m.Destination,
+    }));
   }
 
   async serviceLogs(serviceName: string, tail: number): Promise<string> {

@@ -1,0 +1,360 @@
+/**
+ * Backup and restore tiers (L3), driven by backupbot labels with the docker deployer:
+ * backup — write a marker into each backed-up volume (inside the backed-up paths), run the
+ * pre-hook in the labelled service's running container, archive the selected paths, run the
+ * post-hook, and check the archive holds the marker and every declared path;
+ * restore — wipe the backed-up paths, run the restore pre-hook, extract the archive, run the
+ * restore post-hook, and check the marker is back with the same content. See docs/tiers/backup-restore.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InfraError, RecipeError } from '../errors.js';
+import { backupPlan, unsafePaths, type BackupPlan } from '../domain/backupbot.js';
+import type { TestRow } from '../domain/results.js';
+import { runProcess } from '../adapters/process/run-process.js';
+import type { Tier, TierContext, TierOutcome } from './types.js';
+import { describeExec, execScript, runningContainer, volumeMounts } from './containers.js';
+
+const MARKER = '.ccci-backup-marker';
+
+interface VolumeBackup {
+  readonly service: string;
+  readonly volume: string;
+  readonly mount: string;
+  readonly paths: readonly string[];
+  readonly markerPath: string;
+  readonly token: string;
+  readonly archiveB64: string;
+}
+
+interface BackupState {
+  readonly plans: readonly BackupPlan[];
+  readonly volumes: readonly VolumeBackup[];
+}
+
+async function plans(
+  ctx: TierContext,
+): Promise<Array<{ plan: BackupPlan; container: string; mounts: Map<string, string> }>> {
+  const out = [];
+  for (const svc of ctx.app.services) {
+    const info = await ctx.docker.inspectService(svc.fullName);
+    if (!info) continue;
+    const container = await runningContainer(ctx.docker, svc.fullName);
+    const mounts = new Map(
+      (await volumeMounts(ctx.docker, ctx.app.stack, container)).map((m) => [
+        m.volume,
+        m.destination,
+      ]),
+    );
+    const plan = backupPlan(svc.fullName, info.labels, [...mounts.keys()]);
+    if (plan) out.push({ plan, container, mounts });
+  }
+  return out;
+}
+
+async function hook(
+  ctx: TierContext,
+  container: string,
+  what: string,
+  command: string | null,
+  rows: TestRow[],
+  t0: number,
+) {
+  if (!command) return;
+  // The hook text is the recipe's own label, run as backupbot runs it: by a shell in the container.
+  const res = await ctx.docker.exec(container, ['sh', '-c', command], { timeoutMs: 300_000 });
+  const ok = res.exitCode === 0;
+  rows.push({
+    name: what,
+    status: ok ? 'pass' : 'fail',
+    ms: Date.now() - t0,
+    ...(ok ? {} : { message: ctx.redact(`${what} "${command}" failed: ${describeExec(res)}`) }),
+  });
+  if (!ok)
+    throw new RecipeError(
+      'BAD_RECIPE',
+      ctx.redact(`${what} "${command}" failed: ${describeExec(res)}`),
+    );
+}
+
+interface ArchiveEntry {
+  readonly path: string;
+  readonly dir: boolean;
+  readonly size: number;
+}
+
+/** List an archive with GNU tar's verbose format: "-rw-r--r-- root/root 12 2026-11-22 10:00 path". */
+async function listArchive(b64: string): Promise<ArchiveEntry[]> {
+  const res = await runProcess('tar', ['-tvf', '-'], {
+    stdin: Buffer.from(b64, 'base64'),
+    timeoutMs: 60_000,
+  });
+  if (res.exitCode !== 0)
+    throw new InfraError(
+      'PROCESS_FAILED',
+      `could not list the backup archive: ${res.stderr.trim()}`,
+    );
+  return res.stdout
+    .split('\n')
+    .map((l) => /^(\S)\S*\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({
+      dir: m[1] === 'd',
+      size: Number(m[2]),
+      path: m[3]!.replace(/^\.\//, '').replace(/\/$/, ''),
+    }))
+    .filter((e) => e.path && e.path !== '.');
+}
+
+export const backupTier: Tier = {
+  name: 'backup',
+  async run(ctx: TierContext): Promise<TierOutcome> {
+    const t0 = Date.now();
+    const rows: TestRow[] = [];
+    const found = await plans(ctx);
+    if (ctx.config.backup === false)
+      return {
+        status: 'skip',
+        reason: 'backup disabled by the recipe CI config (backup: false)',
+        tests: [],
+      };
+    if (found.length === 0) {
+      return ctx.config.backup === true
+        ? {
+            status: 'fail',
+            reason:
+              'the CI config says the recipe is backup-capable (backup: true) but no service has backupbot.backup=true',
+            tests: [],
+          }
+        : {
+            status: 'skip',
+            reason: 'no backupbot labels: the recipe declares nothing to back up',
+            tests: [],
+          };
+    }
+    // Backups run only once every service is healthy.
+    await ctx.waitReady();
+    const volumes: VolumeBackup[] = [];
+    for (const { plan, container, mounts } of found) {
+      const bad = [...plan.volumes.values()].flatMap((p) => unsafePaths(p));
+      if (bad.length)
+        throw new RecipeError('BAD_RECIPE', `backup paths leave the volume: ${bad.join(', ')}`);
+      // 1. markers inside what will be saved.
+      const markers = new Map<string, { path: string; token: string }>();
+      for (const [volume, paths] of plan.volumes) {
+        const mount = mounts.get(volume)!;
+        const token = randomBytes(12).toString('hex');
+        // Put the marker in the first declared directory, or the volume root when all of it is saved.
+        let dir = '';
+        for (const p of paths) {
+          const isDir = await execScript(ctx.docker, container, 'test -d "$1/$2"', [mount, p]);
+          if (isDir.exitCode === 0) {
+            dir = p;
+            break;
+          }
+        }
+        if (paths.length && !dir) {
+          // Only files are saved: the marker goes to the volume root, which the backup excludes;
+          // the declared files are still checked below.
+          dir = '.';
+        }
+        const rel = `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, '');
+        const res = await execScript(ctx.docker, container, 'cat > "$1/$2"', [mount, rel], {
+          stdin: token,
+        });
+        if (res.exitCode !== 0)
+          throw new InfraError(
+            'DOCKER_FAILED',
+            `could not write the backup marker into ${volume}: ${describeExec(res)}`,
+          );
+        markers.set(volume, { path: rel, token });
+      }
+      // 2. pre-hook, archive, post-hook.
+      await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
+      for (const [volume, paths] of plan.volumes) {
+        const mount = mounts.get(volume)!;
+        const res = await execScript(
+          ctx.docker,
+          container,
+          'cd "$1" && shift && tar -c "$@" | base64',
+          [mount, ...(paths.length ? paths : ['.'])],
+          { timeoutMs: 600_000 },
+        );
+        const b64 = res.stdout.replace(/\s+/g, '');
+        if (res.exitCode !== 0 || !b64) {
+          const reason = `archiving ${paths.length ? paths.join(', ') : 'the whole volume'} of ${volume} failed: ${describeExec(res)}`;
+          rows.push({
+            name: `archive ${volume}`,
+            status: 'fail',
+            ms: Date.now() - t0,
+            message: ctx.redact(reason),
+          });
+          return { status: 'fail', reason: ctx.redact(reason), tests: rows };
+        }
+        const marker = markers.get(volume)!;
+        volumes.push({
+          service: plan.service,
+          volume,
+          mount,
+          paths,
+          markerPath: marker.path,
+          token: marker.token,
+          archiveB64: b64,
+        });
+      }
+      await hook(ctx, container, `backup post-hook of ${plan.service}`, plan.postHook, rows, t0);
+    }
+    // 3. check every archive: the declared paths are there and not empty; the marker is in it.
+    await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
+    const problems: string[] = [];
+    for (const v of volumes) {
+      const name = `${v.service.slice(ctx.app.stack.length + 1)}-${v.volume}`;
+      await writeFile(
+        join(ctx.runDir, 'backup', `${name}.tar`),
+        Buffer.from(v.archiveB64, 'base64'),
+      );
+      const entries = await listArchive(v.archiveB64);
+      const missing = v.paths.filter(
+        (p) => !entries.some((e) => e.path === p || e.path.startsWith(`${p}/`)),
+      );
+      const empty = v.paths.filter((p) =>
+        entries.some((e) => e.path === p && !e.dir && e.size === 0),
+      );
+      const hasMarker = entries.some((e) => e.path === v.markerPath);
+      if (missing.length)
+        problems.push(
+          `${name}: declared backup path(s) ${missing.join(', ')} missing from the archive (did the pre-hook produce them?)`,
+        );
+      if (empty.length)
+        problems.push(
+          `${name}: declared backup path(s) ${empty.join(', ')} are empty (the pre-hook produced nothing)`,
+        );
+      if (!hasMarker)
+        problems.push(
+          `${name}: the archive does not contain the data marker ${v.markerPath}: the backup paths (${v.paths.join(', ') || 'whole volume'}) exclude the app's data`,
+        );
+      rows.push({
+        name: `archive of ${name} holds the data`,
+        status: missing.length || empty.length || !hasMarker ? 'fail' : 'pass',
+        ms: Date.now() - t0,
+        ...(missing.length || empty.length || !hasMarker ? { message: problems.at(-1)! } : {}),
+      });
+    }
+    ctx.shared.set('backup.state', {
+      plans: found.map((f) => f.plan),
+      volumes,
+    } satisfies BackupState);
+    return problems.length
+      ? { status: 'fail', reason: problems.join('; '), tests: rows }
+      : { status: 'pass', tests: rows };
+  },
+};
+
+export const restoreTier: Tier = {
+  name: 'restore',
+  async run(ctx: TierContext): Promise<TierOutcome> {
+    const t0 = Date.now();
+    const rows: TestRow[] = [];
+    const state = ctx.shared.get('backup.state') as BackupState | undefined;
+    if (!state) return { status: 'unver', reason: 'no backup from this run to restore', tests: [] };
+    for (const plan of state.plans) {
+      const container = await runningContainer(ctx.docker, plan.service);
+      const mine = state.volumes.filter((v) => v.service === plan.service);
+      // Wipe what was backed up, and prove it is gone.
+      for (const v of mine) {
+        const wipe = v.paths.length
+          ? await execScript(ctx.docker, container, 'cd "$1" && shift && rm -rf -- "$@"', [
+              v.mount,
+              ...v.paths,
+              v.markerPath,
+            ])
+          : await execScript(ctx.docker, container, 'find "$1" -mindepth 1 -delete', [v.mount]);
+        const gone = await execScript(ctx.docker, container, 'test ! -e "$1/$2"', [
+          v.mount,
+          v.markerPath,
+        ]);
+        if (wipe.exitCode !== 0 || gone.exitCode !== 0) {
+          throw new InfraError(
+            'DOCKER_FAILED',
+            `could not wipe ${v.volume} before the restore: ${describeExec(wipe)}`,
+          );
+        }
+      }
+      rows.push({
+        name: `wipe ${plan.service.slice(ctx.app.stack.length + 1)}`,
+        status: 'pass',
+        ms: Date.now() - t0,
+      });
+      await hook(
+        ctx,
+        container,
+        `restore pre-hook of ${plan.service}`,
+        plan.restorePreHook,
+        rows,
+        t0,
+      );
+      for (const v of mine) {
+        const res = await execScript(
+          ctx.docker,
+          container,
+          'cd "$1" && base64 -d | tar -x',
+          [v.mount],
+          { stdin: v.archiveB64, timeoutMs: 600_000 },
+        );
+        if (res.exitCode !== 0) {
+          const reason = `extracting the archive into ${v.volume} failed: ${describeExec(res)}`;
+          rows.push({
+            name: `restore ${v.volume}`,
+            status: 'fail',
+            ms: Date.now() - t0,
+            message: ctx.redact(reason),
+          });
+          return { status: 'fail', reason: ctx.redact(reason), tests: rows };
+        }
+      }
+      await hook(
+        ctx,
+        container,
+        `restore post-hook of ${plan.service}`,
+        plan.restorePostHook,
+        rows,
+        t0,
+      );
+    }
+    // The data must be back: every marker, with its content.
+    const problems: string[] = [];
+    for (const v of state.volumes) {
+      const container = await runningContainer(ctx.docker, v.service);
+      const res = await execScript(ctx.docker, container, 'cat "$1/$2"', [v.mount, v.markerPath]);
+      const ok = res.exitCode === 0 && res.stdout === v.token;
+      if (!ok)
+        problems.push(
+          `${v.volume}: the data marker ${v.markerPath} is ${res.exitCode === 0 ? 'changed' : 'missing'} after the restore${state.plans.some((p) => p.restorePostHook) ? ' (does the restore post-hook remove data?)' : ''}`,
+        );
+      rows.push({
+        name: `data of ${v.volume} is back`,
+        status: ok ? 'pass' : 'fail',
+        ms: Date.now() - t0,
+        ...(ok ? {} : { message: problems.at(-1)! }),
+      });
+    }
+    if (!problems.length) {
+      try {
+        await ctx.waitReady();
+        rows.push({ name: 'app answers after the restore', status: 'pass', ms: Date.now() - t0 });
+      } catch (err) {
+        problems.push(`the app does not answer after the restore: ${(err as Error).message}`);
+        rows.push({
+          name: 'app answers after the restore',
+          status: 'fail',
+          ms: Date.now() - t0,
+          message: problems.at(-1)!,
+        });
+      }
+    }
+    return problems.length
+      ? { status: 'fail', reason: problems.join('; '), tests: rows }
+      : { status: 'pass', tests: rows };
+  },
+};

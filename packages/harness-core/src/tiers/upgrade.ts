@@ -1,0 +1,180 @@
+/**
+ * The upgrade tier (L2): deploy the previous release, seed data, redeploy the PR head in chaos
+ * mode, and prove it — the head's chaos-version label is what runs, the version label moved, the
+ * update completed without a rollback, the app converged and answers, and the seeded data
+ * survived. See docs/tiers/upgrade.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { InfraError } from '../errors.js';
+import { createGit } from '../adapters/git/git.js';
+import { chooseUpgradeBase } from '../domain/upgrade-base.js';
+import { judgeUpdate, proveUpgrade } from '../domain/rollback.js';
+import type { TestRow } from '../domain/results.js';
+import type { RecipeCheckout } from '../ports/deployer.js';
+import type { TierContext, TierOutcome, UpgradeBase, UpgradeTier } from './types.js';
+import { describeExec, execScript, runningContainer, volumeMounts } from './containers.js';
+
+const MARKER_FILE = '.ccci-upgrade-marker';
+
+interface Seed {
+  readonly service: string;
+  readonly path: string;
+  readonly token: string;
+}
+
+export const upgradeTier: UpgradeTier = {
+  name: 'upgrade',
+
+  async resolveBase(ctx) {
+    const canonical = (ctx.shared.get('canonical') as { version: string } | undefined) ?? null;
+    const choice = chooseUpgradeBase({
+      headVersion: ctx.head.version,
+      releases: ctx.head.releases,
+      canonical,
+    });
+    if (choice.kind === 'skip') return { kind: 'skip', reason: choice.reason };
+    const git = createGit();
+    const sha = await git.resolveCommit(ctx.head.dir, `refs/tags/${choice.version}`);
+    if (!sha)
+      throw new InfraError(
+        'GIT_FAILED',
+        `release tag ${choice.version} does not resolve to a commit`,
+      );
+    const dir = join(ctx.runDir, 'base');
+    await git.cloneLocal(ctx.head.dir, dir, sha);
+    const base: RecipeCheckout = {
+      name: ctx.head.name,
+      dir,
+      commit: sha,
+      dirty: false,
+      version: choice.version,
+      releases: ctx.head.releases,
+    };
+    ctx.log.info(
+      `upgrade base: ${choice.version} (${choice.source === 'canonical' ? 'the warm canonical' : 'newest older release'}) → head ${ctx.head.version}`,
+    );
+    return { kind: 'base', value: { base, env: ctx.config.upgradeExtraEnv } };
+  },
+
+  async seed(ctx: TierContext, _base: UpgradeBase) {
+    // A marker in the first volume of the first service that has one.
+    for (const svc of ctx.app.services) {
+      const container = await runningContainer(ctx.docker, svc.fullName);
+      const mounts = await volumeMounts(ctx.docker, ctx.app.stack, container);
+      const mount = mounts[0];
+      if (!mount) continue;
+      const token = randomBytes(12).toString('hex');
+      const path = `${mount.destination}/${MARKER_FILE}`;
+      const res = await execScript(ctx.docker, container, 'cat > "$1"', [path], { stdin: token });
+      if (res.exitCode !== 0)
+        throw new InfraError(
+          'DOCKER_FAILED',
+          `could not seed ${path} in ${svc.fullName}: ${describeExec(res)}`,
+        );
+      ctx.shared.set('upgrade.seed', { service: svc.fullName, path, token } satisfies Seed);
+      ctx.log.info(`seeded a marker into ${svc.name}:${path}`);
+      return;
+    }
+    ctx.log.warn('no service mounts a volume: the upgrade cannot check that data survives');
+  },
+
+  async upgrade(ctx: TierContext, base: UpgradeBase): Promise<TierOutcome> {
+    const t0 = Date.now();
+    const rows: TestRow[] = [];
+    const row = (name: string, ok: boolean, message = '') =>
+      rows.push({
+        name,
+        status: ok ? 'pass' : 'fail',
+        ms: Date.now() - t0,
+        ...(message ? { message } : {}),
+      });
+    const versionLabel = `coop-cloud.${ctx.app.stack}.version`;
+    const before = await ctx.docker.listServices(ctx.app.stack);
+    const baseVersions = Object.fromEntries(before.map((s) => [s.name, s.labels[versionLabel]]));
+    const expect = `${ctx.head.commit.slice(0, 8)}${ctx.head.dirty ? '+U' : ''}`;
+
+    ctx.log.info(
+      `redeploying the head ${ctx.head.version} in chaos mode over ${base.base.version}`,
+    );
+    const upgraded = await ctx.deployer.deploy({ ...ctx.headRequest, chaos: true });
+    ctx.shared.set('app', upgraded);
+
+    // Wait for swarm's update to settle, or for a rollback: bounded by the deploy timeout.
+    const deadline = Date.now() + ctx.config.deployTimeoutS * 1000;
+    let judgement = judgeUpdate(
+      await ctx.docker.listServices(ctx.app.stack),
+      expect,
+      ctx.app.stack,
+    );
+    // Give swarm a moment to register the update before trusting "done".
+    const settleUntil = Date.now() + 3000;
+    while (
+      (judgement.state === 'waiting' || Date.now() < settleUntil) &&
+      Date.now() < deadline &&
+      judgement.state !== 'failed'
+    ) {
+      await new Promise((r) => setTimeout(r, 1000));
+      judgement = judgeUpdate(await ctx.docker.listServices(ctx.app.stack), expect, ctx.app.stack);
+    }
+    if (judgement.state === 'failed') {
+      row('no rollback', false, judgement.reason);
+      return { status: 'fail', reason: judgement.reason, tests: rows };
+    }
+    if (judgement.state === 'waiting') {
+      const reason = `the update did not finish within ${ctx.config.deployTimeoutS} s (${judgement.detail})`;
+      row('update completes', false, reason);
+      return { status: 'fail', reason, tests: rows };
+    }
+    // Converged and answering; a rollback can still begin while the new task is monitored.
+    try {
+      await ctx.waitReady();
+    } catch (err) {
+      const reason = `the head did not become ready after the upgrade: ${(err as Error).message}`;
+      row('head converges and answers', false, reason);
+      return { status: 'fail', reason, tests: rows };
+    }
+    const after = await ctx.docker.listServices(ctx.app.stack);
+    const late = judgeUpdate(after, expect, ctx.app.stack);
+    if (late.state === 'failed') {
+      row('no rollback', false, late.reason);
+      return { status: 'fail', reason: late.reason, tests: rows };
+    }
+    row('no rollback', true);
+    row('head converges and answers', true);
+    for (const proof of proveUpgrade({
+      services: after,
+      stack: ctx.app.stack,
+      expectChaosVersion: expect,
+      baseVersions,
+    })) {
+      row(proof.name, proof.ok, proof.message);
+    }
+
+    const seed = ctx.shared.get('upgrade.seed') as Seed | undefined;
+    if (seed) {
+      const container = await runningContainer(ctx.docker, seed.service);
+      const res = await execScript(ctx.docker, container, 'cat "$1"', [seed.path]);
+      const ok = res.exitCode === 0 && res.stdout === seed.token;
+      row(
+        'seeded data survived',
+        ok,
+        ok
+          ? ''
+          : `marker ${seed.path} ${res.exitCode === 0 ? 'changed' : 'is gone'} after the upgrade`,
+      );
+    } else {
+      rows.push({
+        name: 'seeded data survived',
+        status: 'skip',
+        ms: Date.now() - t0,
+        message: 'no volume to seed',
+      });
+    }
+    const failed = rows.filter((r) => r.status === 'fail');
+    ctx.shared.set('baseVersion', base.base.version);
+    return failed.length
+      ? { status: 'fail', reason: failed.map((r) => r.message || r.name).join('; '), tests: rows }
+      : { status: 'pass', tests: rows };
+  },
+};
