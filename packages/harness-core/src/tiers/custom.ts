@@ -74,10 +74,9 @@ export const customTier: Tier = {
         '--experimental-vm-modules',
         '--no-warnings',
         jestBin,
-        '--rootDir',
-        dir,
-        '--testMatch',
-        '**/*.test.{mjs,js,cjs}',
+        // An explicit config: never pick up a jest.config of a directory above the tests.
+        '--config',
+        JSON.stringify({ rootDir: dir, testMatch: ['**/*.test.{mjs,js,cjs}'], testEnvironment: 'node', transform: {} }),
         '--json',
         '--outputFile',
         outputFile,
