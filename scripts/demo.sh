@@ -6,14 +6,14 @@
 #   4. run `cc-ci run` on the PR head against the local swarm, uploading results to the bridge;
 #   5. check that the status page shows the run, and leave the bridge running.
 #
-# Environment: CCCI_DEMO_PORT (default 8080), CCCI_DEMO_STAGES (default: the tiers this build
-# implements), CCCI_DEMO_DIR (default ./runs/demo).
+# Environment: CCCI_DEMO_PORT (default 8080), CCCI_DEMO_STAGES (default: every tier;
+# lint is unver without abra), CCCI_DEMO_DIR (default ./runs/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 port=${CCCI_DEMO_PORT:-8080}
 demo=${CCCI_DEMO_DIR:-$root/runs/demo}
-stages=${CCCI_DEMO_STAGES:-install}
+stages=${CCCI_DEMO_STAGES:-install,upgrade,backup,restore,custom,lint}
 
 say() { printf '\ndemo: %s\n' "$*"; }
 

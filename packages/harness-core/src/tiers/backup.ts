@@ -17,6 +17,28 @@ import type { Tier, TierContext, TierOutcome } from './types.js';
 import { describeExec, execScript, runningContainer, volumeMounts } from './containers.js';
 
 const MARKER = '.ccci-backup-marker';
+// Checksums of every regular file under the mount, skipping cc-ci's own markers.
+const SNAPSHOT_SCRIPT =
+  'cd "$1" && find . -type f ! -name ".ccci-*" | sort | while IFS= read -r f; do md5sum "$f"; done';
+
+async function snapshot(
+  ctx: TierContext,
+  container: string,
+  mount: string,
+): Promise<Map<string, string>> {
+  const res = await execScript(ctx.docker, container, SNAPSHOT_SCRIPT, [mount], {
+    timeoutMs: 300_000,
+  });
+  if (res.exitCode !== 0)
+    throw new InfraError('DOCKER_FAILED', `could not list ${mount}: ${describeExec(res)}`);
+  return new Map(
+    res.stdout
+      .split('\n')
+      .map((l) => /^([0-9a-f]{32})\s+\.\/(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[2]!, m[1]!]),
+  );
+}
 
 interface VolumeBackup {
   readonly service: string;
@@ -26,6 +48,8 @@ interface VolumeBackup {
   readonly markerPath: string;
   readonly token: string;
   readonly archiveB64: string;
+  /** md5 of every file in the volume before the backup (cc-ci's own markers excluded). */
+  readonly snapshot: ReadonlyMap<string, string>;
 }
 
 interface BackupState {
@@ -170,7 +194,11 @@ export const backupTier: Tier = {
           );
         markers.set(volume, { path: rel, token });
       }
-      // 2. pre-hook, archive, post-hook.
+      // 2. what the app has now; then pre-hook, archive, post-hook.
+      const snapshots = new Map<string, Map<string, string>>();
+      for (const volume of plan.volumes.keys()) {
+        snapshots.set(volume, await snapshot(ctx, container, mounts.get(volume)!));
+      }
       await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
       for (const [volume, paths] of plan.volumes) {
         const mount = mounts.get(volume)!;
@@ -201,6 +229,7 @@ export const backupTier: Tier = {
           markerPath: marker.path,
           token: marker.token,
           archiveB64: b64,
+          snapshot: snapshots.get(volume)!,
         });
       }
       await hook(ctx, container, `backup post-hook of ${plan.service}`, plan.postHook, rows, t0);
@@ -261,20 +290,13 @@ export const restoreTier: Tier = {
     for (const plan of state.plans) {
       const container = await runningContainer(ctx.docker, plan.service);
       const mine = state.volumes.filter((v) => v.service === plan.service);
-      // Wipe what was backed up, and prove it is gone.
+      // Wipe the whole volume (a lost volume is what a restore must recover from) and prove it.
       for (const v of mine) {
-        const wipe = v.paths.length
-          ? await execScript(ctx.docker, container, 'cd "$1" && shift && rm -rf -- "$@"', [
-              v.mount,
-              ...v.paths,
-              v.markerPath,
-            ])
-          : await execScript(ctx.docker, container, 'find "$1" -mindepth 1 -delete', [v.mount]);
-        const gone = await execScript(ctx.docker, container, 'test ! -e "$1/$2"', [
+        const wipe = await execScript(ctx.docker, container, 'cd "$1" && rm -rf -- * .[!.]* ..?*', [
           v.mount,
-          v.markerPath,
         ]);
-        if (wipe.exitCode !== 0 || gone.exitCode !== 0) {
+        const empty = await execScript(ctx.docker, container, 'test -z "$(ls -A "$1")"', [v.mount]);
+        if (wipe.exitCode !== 0 || empty.exitCode !== 0) {
           throw new InfraError(
             'DOCKER_FAILED',
             `could not wipe ${v.volume} before the restore: ${describeExec(wipe)}`,
@@ -337,6 +359,28 @@ export const restoreTier: Tier = {
         status: ok ? 'pass' : 'fail',
         ms: Date.now() - t0,
         ...(ok ? {} : { message: problems.at(-1)! }),
+      });
+      // Every file the app had before the backup must be back, unchanged.
+      const after = await snapshot(ctx, container, v.mount);
+      const lost = [...v.snapshot.keys()].filter((f) => !after.has(f));
+      const changed = [...v.snapshot]
+        .filter(([f, sum]) => after.has(f) && after.get(f) !== sum)
+        .map(([f]) => f);
+      const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? ', …' : ''}`;
+      const msg = [
+        lost.length
+          ? `${lost.length} file(s) lost, not covered by the backup paths (${v.paths.join(', ') || 'whole volume'}): ${list(lost)}`
+          : '',
+        changed.length ? `${changed.length} file(s) changed: ${list(changed)}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      if (msg) problems.push(`${v.volume}: ${msg}`);
+      rows.push({
+        name: `every file of ${v.volume} survives backup and restore`,
+        status: msg ? 'fail' : 'pass',
+        ms: Date.now() - t0,
+        ...(msg ? { message: `${v.volume}: ${msg}` } : {}),
       });
     }
     if (!problems.length) {

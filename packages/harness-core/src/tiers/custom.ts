@@ -76,7 +76,12 @@ export const customTier: Tier = {
         jestBin,
         // An explicit config: never pick up a jest.config of a directory above the tests.
         '--config',
-        JSON.stringify({ rootDir: dir, testMatch: ['**/*.test.{mjs,js,cjs}'], testEnvironment: 'node', transform: {} }),
+        JSON.stringify({
+          rootDir: dir,
+          testMatch: ['**/*.test.{mjs,js,cjs}'],
+          testEnvironment: 'node',
+          transform: {},
+        }),
         '--json',
         '--outputFile',
         outputFile,
