@@ -314,6 +314,16 @@ export async function runLifecycle(
     }
   };
 
+  /** Does every service carry the head's chaos-version label (the head is what runs)? */
+  const headIsRunning = async (): Promise<boolean> => {
+    const expectVersion = `${head.commit.slice(0, 8)}${head.dirty ? '+U' : ''}`;
+    const services = await docker.listServices(stack);
+    return (
+      services.length > 0 &&
+      services.every((s) => s.labels[`coop-cloud.${stack}.chaos-version`] === expectVersion)
+    );
+  };
+
   const tierContext = (tier: TierName, target: DeployedApp): TierContext => ({
     runId: options.runId,
     runDir: options.outDir,
@@ -471,6 +481,18 @@ export async function runLifecycle(
         });
         stages.upgrade = { ...stages.upgrade!, duration_ms: Date.now() - upgradeStart };
         app = (shared.get('app') as DeployedApp | undefined) ?? app;
+        if (stages.upgrade?.status !== 'pass' && !(await headIsRunning())) {
+          // A failed upgrade may leave the base running (e.g. after a rollback). Install must be
+          // proven on the head, so start over with a fresh deploy of the head (a second deploy).
+          upgradeLog.warn(
+            'the head is not what runs after the failed upgrade: redeploying the head fresh to verify install',
+          );
+          await deployer.undeploy(stack).catch(() => undefined);
+          await deployer.removeData(stack).catch(() => undefined);
+          shared.delete('app');
+          app = null;
+          for (const s of await deployer.createSecrets(headRequest)) redactor.add(s.name, s.value);
+        }
       }
     }
 
