@@ -25,10 +25,13 @@ const freePort = () =>
 
 const get = (port, host) =>
   new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/', headers: { Host: host }, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    );
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
   });
@@ -38,25 +41,66 @@ async function rawFloor(repo) {
   const port = await freePort();
   const overlay = join(await mkdtemp(join(tmpdir(), 'ccci-bench-')), 'ports.yml');
   const { writeFile } = await import('node:fs/promises');
-  await writeFile(overlay, `version: "3.8"\nservices:\n  app:\n    ports:\n      - {target: 80, published: ${port}, mode: host}\n`);
-  const env = { ...process.env, STACK_NAME: stack, DOMAIN: 'bench.ci.localhost', LETS_ENCRYPT_ENV: 'staging', NOTES_TITLE: 'bench', SECRET_ADMIN_PASSWORD_VERSION: 'v1', ENTRYPOINT_VERSION: 'v1', NOTES_CGI_VERSION: 'v1' };
+  await writeFile(
+    overlay,
+    `version: "3.8"\nservices:\n  app:\n    ports:\n      - {target: 80, published: ${port}, mode: host}\n`,
+  );
+  const env = {
+    ...process.env,
+    STACK_NAME: stack,
+    DOMAIN: 'bench.ci.localhost',
+    LETS_ENCRYPT_ENV: 'staging',
+    NOTES_TITLE: 'bench',
+    SECRET_ADMIN_PASSWORD_VERSION: 'v1',
+    ENTRYPOINT_VERSION: 'v1',
+    NOTES_CGI_VERSION: 'v1',
+  };
   const t0 = performance.now();
   const secret = spawn('docker', ['secret', 'create', `${stack}_admin_password_v1`, '-']);
   secret.stdin.end('benchmark-password-123');
   await new Promise((r) => secret.on('close', r));
-  await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', join(repo, 'compose.yml'), '-c', overlay, stack], { env });
-  for (let i = 0; i < 600 && (await get(port, 'bench.ci.localhost')) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  await run(
+    'docker',
+    [
+      'stack',
+      'deploy',
+      '--resolve-image',
+      'never',
+      '-c',
+      join(repo, 'compose.yml'),
+      '-c',
+      overlay,
+      stack,
+    ],
+    { env },
+  );
+  for (let i = 0; i < 600 && (await get(port, 'bench.ci.localhost')) !== 200; i++)
+    await new Promise((r) => setTimeout(r, 100));
   const up = performance.now();
   await run('docker', ['stack', 'rm', stack]);
   for (let i = 0; i < 600; i++) {
-    const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack}`]);
-    const { stdout: nets } = await run('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`]);
+    const { stdout } = await run('docker', [
+      'ps',
+      '-aq',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ]);
+    const { stdout: nets } = await run('docker', [
+      'network',
+      'ls',
+      '-q',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ]);
     if (!stdout.trim() && !nets.trim()) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const end = performance.now();
   for (let i = 0; i < 50; i++) {
-    const ok = await run('docker', ['volume', 'rm', `${stack}_notes`]).then(() => true, (e) => /no such volume/i.test(String(e.stderr)));
+    const ok = await run('docker', ['volume', 'rm', `${stack}_notes`]).then(
+      () => true,
+      (e) => /no such volume/i.test(String(e.stderr)),
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -67,10 +111,27 @@ async function rawFloor(repo) {
 async function ccciRun(repo, head) {
   const dir = await mkdtemp(join(tmpdir(), 'ccci-bench-run-'));
   const t0 = performance.now();
-  await run(process.execPath, [join(root, 'packages/drone-plugin/dist/main.js'), 'run', repo, '--recipe', 'notes', '--ref', head, '--stages', 'install', '--no-janitor', '--out', join(dir, 'out')], {
-    env: { ...process.env, CCCI_STATE_DIR: join(dir, 'state') },
-    timeout: 300_000,
-  });
+  await run(
+    process.execPath,
+    [
+      join(root, 'packages/drone-plugin/dist/main.js'),
+      'run',
+      repo,
+      '--recipe',
+      'notes',
+      '--ref',
+      head,
+      '--stages',
+      'install',
+      '--no-janitor',
+      '--out',
+      join(dir, 'out'),
+    ],
+    {
+      env: { ...process.env, CCCI_STATE_DIR: join(dir, 'state') },
+      timeout: 300_000,
+    },
+  );
   const total = performance.now() - t0;
   await rm(dir, { recursive: true, force: true });
   return { total };
@@ -81,14 +142,22 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export default async function bench({ log }) {
   const parent = await mkdtemp(join(tmpdir(), 'ccci-bench-repo-'));
   const repo = join(parent, 'notes');
-  const { stdout } = await run('bash', [join(root, 'scripts/make-recipe-repo.sh'), join(root, 'examples/recipes/notes'), repo, '0.1.0+1.35.0', '0.2.0+1.35.0']);
+  const { stdout } = await run('bash', [
+    join(root, 'scripts/make-recipe-repo.sh'),
+    join(root, 'examples/recipes/notes'),
+    repo,
+    '0.1.0+1.35.0',
+    '0.2.0+1.35.0',
+  ]);
   const head = stdout.trim();
   const raw = [];
   const ccci = [];
   for (let i = 0; i < ROUNDS; i++) {
     raw.push(await rawFloor(repo));
     ccci.push(await ccciRun(repo, head));
-    log(`round ${i + 1}/${ROUNDS}: raw ${(raw.at(-1).total / 1000).toFixed(1)} s, cc-ci ${(ccci.at(-1).total / 1000).toFixed(1)} s`);
+    log(
+      `round ${i + 1}/${ROUNDS}: raw ${(raw.at(-1).total / 1000).toFixed(1)} s, cc-ci ${(ccci.at(-1).total / 1000).toFixed(1)} s`,
+    );
   }
   const rawMed = median(raw.map((r) => r.total));
   const ccciMed = median(ccci.map((r) => r.total));
@@ -96,7 +165,11 @@ export default async function bench({ log }) {
     name: 'Install tier vs raw docker',
     description: `Median of ${ROUNDS} alternating rounds on the example recipe (examples/recipes/notes). Baseline: \`docker stack deploy\` → first HTTP 200 → \`docker stack rm\` until containers and network are gone. cc-ci: \`cc-ci run --stages install\` end to end (process start, checkout, secrets, deploy, convergence, probe, teardown with verification, volume/secret removal, results + JUnit + leak scan).`,
     rows: [
-      { metric: 'baseline: raw docker deploy → HTTP 200', value: median(raw.map((r) => r.toHttp)) / 1000, unit: 's' },
+      {
+        metric: 'baseline: raw docker deploy → HTTP 200',
+        value: median(raw.map((r) => r.toHttp)) / 1000,
+        unit: 's',
+      },
       { metric: 'baseline: raw docker full cycle', value: rawMed / 1000, unit: 's' },
       { metric: 'cc-ci install-tier run', value: ccciMed / 1000, unit: 's' },
     ],

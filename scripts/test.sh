@@ -9,8 +9,13 @@ mkdir -p test-artifacts
 report=test-artifacts/jest-results.json
 rm -f "$report"
 set +e
+# Static checks first (seconds): types are checked by the build in setup.sh.
+npm run --silent lint
+lint_status=$?
+npm run --silent format:check >/dev/null 2>&1 || { echo "test.sh: formatting differs from prettier; run npm run format" >&2; lint_status=1; }
 node scripts/jest.mjs --json --outputFile="$report" "$@"
 status=$?
+[ "$status" -ne 0 ] || status=$lint_status
 set -e
 if [ -f "$report" ]; then
   node -e '

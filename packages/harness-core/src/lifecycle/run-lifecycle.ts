@@ -43,7 +43,6 @@ import { loadRecipeConfig, type LoadedRecipeConfig } from '../config/recipe-conf
 import { DockerDeployer } from '../deployers/docker-deployer.js';
 import { checkoutRecipe } from '../recipe/checkout.js';
 import type { DeployRequest, DeployedApp, Deployer, RecipeCheckout } from '../ports/deployer.js';
-import type { DockerPort } from '../ports/docker.js';
 import { defaultTiers, type TierRegistry } from '../tiers/index.js';
 import type { RunLogger, TierContext, TierOutcome, UpgradeBase } from '../tiers/types.js';
 import { runLabels } from './labels.js';
