@@ -33,6 +33,8 @@ export {
   type ProcessResult,
 } from './adapters/process/run-process.js';
 export { DockerDeployer } from './deployers/docker-deployer.js';
+export { AbraDeployer, fatalLine, parseSecretsTable } from './deployers/abra-deployer.js';
+export { parseEnvFile, parseAbraShExports } from './domain/env-file.js';
 export {
   loadRecipeConfig,
   parseRecipeConfig,

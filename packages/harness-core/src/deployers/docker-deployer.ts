@@ -13,10 +13,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
 import { InfraError, InputError, RecipeError } from '../errors.js';
-import { composeFiles, parseEnvFile, secretSpecs } from '../domain/env-file.js';
+import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
+import { readComposeDocs, type ComposeDoc, type ComposeService } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
 import type { DockerCli } from '../adapters/docker/docker-cli.js';
 import type { DeployRequest, DeployedApp, Deployer, GeneratedSecret } from '../ports/deployer.js';
@@ -29,9 +30,6 @@ export interface DockerDeployerOptions {
   readonly freePort?: () => Promise<number>;
   readonly now?: () => number;
 }
-
-type ComposeService = { deploy?: { labels?: Record<string, string> | string[] } };
-type ComposeDoc = { services?: Record<string, ComposeService>; secrets?: Record<string, unknown> };
 
 export async function findFreePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -78,39 +76,12 @@ export class DockerDeployer implements Deployer {
   constructor(private readonly opts: DockerDeployerOptions) {}
 
   /** Read and parse the compose files a deploy would use; YAML errors are the recipe's (exit 2). */
-  async composeDocs(req: DeployRequest): Promise<Array<{ file: string; doc: ComposeDoc }>> {
-    const files = [
-      ...composeFiles(req.env).map((f) => resolve(req.recipe.dir, f)),
-      ...req.overlays,
-    ];
-    const docs = [];
-    for (const file of files) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        throw new InputError(
-          'COMPOSE_INVALID',
-          `compose file ${file} (from COMPOSE_FILE) does not exist in the recipe`,
-        );
-      }
-      try {
-        docs.push({ file, doc: (parseYaml(text) ?? {}) as ComposeDoc });
-      } catch (err) {
-        throw new InputError(
-          'COMPOSE_INVALID',
-          `compose file ${file} does not parse: ${String(err).split('\n')[0]}`,
-        );
-      }
-    }
-    return docs;
+  composeDocs(req: DeployRequest): Promise<Array<{ file: string; doc: ComposeDoc }>> {
+    return readComposeDocs(req);
   }
 
   async validate(req: DeployRequest): Promise<void> {
-    const docs = await this.composeDocs(req);
-    if (!docs.some(({ doc }) => Object.keys(doc.services ?? {}).length > 0)) {
-      throw new InputError('COMPOSE_INVALID', `the recipe's compose files define no services`);
-    }
+    await readComposeDocs(req);
   }
 
   async createSecrets(req: DeployRequest): Promise<GeneratedSecret[]> {

@@ -41,6 +41,7 @@ import { createGit, type Git } from '../adapters/git/git.js';
 import { runProcess } from '../adapters/process/run-process.js';
 import { loadRecipeConfig, type LoadedRecipeConfig } from '../config/recipe-config.js';
 import { DockerDeployer } from '../deployers/docker-deployer.js';
+import { AbraDeployer } from '../deployers/abra-deployer.js';
 import { checkoutRecipe } from '../recipe/checkout.js';
 import type { DeployRequest, DeployedApp, Deployer, RecipeCheckout } from '../ports/deployer.js';
 import { defaultTiers, type TierRegistry } from '../tiers/index.js';
@@ -145,12 +146,6 @@ export async function runLifecycle(
     if (!TIER_NAMES.includes(s))
       throw new InputError('BAD_STAGES', `unknown stage "${s}"; valid: ${TIER_NAMES.join(',')}`);
   }
-  if (options.deployer === 'abra' && !adapters.deployer) {
-    throw new InputError(
-      'BAD_CONFIG',
-      'the abra deployer needs the abra CLI; pass --deployer docker on machines without abra',
-    );
-  }
   const config: LoadedRecipeConfig = await loadRecipeConfig(options.configDir, options.recipe);
   await mkdir(options.outDir, { recursive: true });
 
@@ -229,7 +224,9 @@ export async function runLifecycle(
 
   const deployer = adapters.deployer
     ? adapters.deployer(options.outDir, docker)
-    : new DockerDeployer({ docker, workDir: options.outDir });
+    : options.deployer === 'abra'
+      ? new AbraDeployer({ abraDir: join(options.outDir, 'abra') })
+      : new DockerDeployer({ docker, workDir: options.outDir });
   const stages: Partial<Record<TierName, Stage>> = {};
   const requested = new Set(options.stages);
   const shared = new Map<string, unknown>();
