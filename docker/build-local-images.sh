@@ -10,14 +10,16 @@
 # Images:
 #   ccci/web:1        busybox (dynamic) + libc + NSS: sh, httpd (with CGI), nc, tar, wget, ... ≈3 MB
 #   ccci/node-base:20 this machine's node binary + the libraries it links; a base for Dockerfiles
+#   ccci/plugin-base:20 node-base + git, the docker CLI, GNU tar and busybox (sh): the base the
+#                     plugin image is built on in tests (production builds use node:20-bookworm-slim)
 #
 # Usage: docker/build-local-images.sh [--force] [IMAGE ...]     (default: all images)
 # To add an image: write a build_<name> function that fills "$root" and echo its extra inputs in
 # inputs_<name>, then add it to ALL_IMAGES. See docs/developing.md.
 set -euo pipefail
 
-ALL_IMAGES=(web node-base)
-declare -A TAGS=([web]="ccci/web:1" [node-base]="ccci/node-base:20")
+ALL_IMAGES=(web node-base plugin-base)
+declare -A TAGS=([web]="ccci/web:1" [node-base]="ccci/node-base:20" [plugin-base]="ccci/plugin-base:20")
 CACHE_DIR="${CCCI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cc-ci/images}"
 FORCE=0
 
@@ -29,7 +31,8 @@ copy_with_libs() {
   local bin=$1 root=$2 dest=${3:-$1}
   mkdir -p "$root$(dirname "$dest")"
   cp -L "$bin" "$root$dest"
-  ldd "$bin" | grep -oE '/[^ ]+' | while read -r lib; do
+  # Static binaries (e.g. the docker CLI) have no libraries: ldd fails, and that is fine.
+  { ldd "$bin" 2>/dev/null || true; } | { grep -oE '/[^ ]+' || true; } | while read -r lib; do
     [ -e "$lib" ] || continue
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
@@ -55,7 +58,8 @@ fetch_deb() {
 add_nss() {
   local root=$1
   for lib in /lib/x86_64-linux-gnu/libnss_dns.so.2 /lib/x86_64-linux-gnu/libnss_files.so.2 \
-             /lib/x86_64-linux-gnu/libresolv.so.2; do
+             /lib/x86_64-linux-gnu/libresolv.so.2 /lib/x86_64-linux-gnu/librt.so.1 \
+             /lib/x86_64-linux-gnu/libutil.so.1; do
     [ -e "$lib" ] && { mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; }
   done
   mkdir -p "$root/etc" "$root/tmp" "$root/var/www" "$root/data"
@@ -105,6 +109,39 @@ import_node-base() {
     --change 'CMD ["/usr/bin/node"]' \
     "$@"
 }
+
+inputs_plugin-base() {
+  inputs_node-base
+  echo "git=$(git --version) docker=$(sha256sum "$(command -v docker)" | cut -c1-16) tar=$(tar --version | head -n1)"
+  inputs_web
+}
+build_plugin-base() {
+  local root=$1 work f
+  build_node-base "$root"
+  copy_with_libs "$(readlink -f "$(command -v git)")" "$root" /usr/bin/git
+  mkdir -p "$root/usr/lib/git-core" "$root/usr/share/git-core"
+  cp -a /usr/lib/git-core/. "$root/usr/lib/git-core/"
+  for f in "$root"/usr/lib/git-core/*; do
+    [ -f "$f" ] && [ ! -L "$f" ] && file_is_elf "$f" && copy_with_libs "/usr/lib/git-core/$(basename "$f")" "$root" "/usr/lib/git-core/$(basename "$f")"
+  done
+  [ -d /usr/share/git-core/templates ] && cp -a /usr/share/git-core/templates "$root/usr/share/git-core/"
+  copy_with_libs "$(readlink -f "$(command -v docker)")" "$root" /usr/local/bin/docker
+  copy_with_libs "$(readlink -f "$(command -v tar)")" "$root" /usr/bin/tar
+  work=$(mktemp -d)
+  dpkg-deb -x "$(fetch_deb busybox)" "$work"
+  copy_with_libs "$work/bin/busybox" "$root" /bin/busybox
+  rm -rf "$work"
+  for applet in sh ls cat mkdir rm cp mv env sleep id grep sed; do ln -sf /bin/busybox "$root/bin/$applet"; done
+}
+import_plugin-base() {
+  docker import \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change 'CMD ["/usr/bin/node"]' \
+    "$@"
+}
+
+# ELF binaries start with \x7fELF.
+file_is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 
 build_image() {
   local name=$1 tag=${TAGS[$1]}
