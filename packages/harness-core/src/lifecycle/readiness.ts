@@ -4,7 +4,7 @@
  * quoting swarm's task error.
  */
 import { request } from 'node:http';
-import { InfraError, RecipeError } from '../errors.js';
+import { AbortedError, InfraError, RecipeError } from '../errors.js';
 import type { DockerPort, TaskInfo } from '../ports/docker.js';
 import type { DeployedApp } from '../ports/deployer.js';
 
@@ -79,8 +79,7 @@ export async function waitConverged(
   const stuckAfterMs = (opts.stuckAfterS ?? 60) * 1000;
   let lastState = '';
   for (;;) {
-    if (opts.signal?.aborted)
-      throw new InfraError('ABORTED', 'aborted while waiting for services to converge');
+    if (opts.signal?.aborted) throw new AbortedError();
     const services = await docker.listServices(app.stack);
     const states: string[] = [];
     let allOk = services.length > 0;
@@ -106,7 +105,7 @@ export async function waitConverged(
         `services did not converge within ${opts.timeoutS} s (${line || 'no services'}); raise deploy_timeout_s in recipes/<recipe>/cc-ci.yml if the app is slow to start`,
       );
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+    await sleep(opts.intervalMs ?? 1000, opts.signal);
   }
 }
 
@@ -184,6 +183,20 @@ export async function probeHttp(
       lastError = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() >= deadline || opts.signal?.aborted) return { answer, attempts, lastError };
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+    await sleep(opts.intervalMs ?? 500, opts.signal);
   }
+}
+
+/** Sleep that ends early when the signal aborts (the caller then checks the signal). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

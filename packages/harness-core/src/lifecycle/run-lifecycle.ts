@@ -597,7 +597,8 @@ export async function runLifecycle(
     const failedSomething = Object.values(stages).some(
       (s) => s.status === 'fail' || s.status === 'unver',
     );
-    if (failedSomething || runError) {
+    // Not on abort: Drone's grace period before SIGKILL belongs to the teardown.
+    if ((failedSomething || runError) && !aborted) {
       diagnostics = await collectDiagnostics(docker, stack, options.outDir, started, (t) =>
         redactor.redact(t),
       ).catch(() => []);
