@@ -51,9 +51,10 @@ else
   say "npm dependencies" "done"
 fi
 
-# TypeScript build (incremental).
+# TypeScript build (incremental), then a type check of the tests (Jest runs them untyped via swc).
 npx tsc -b
-say "build" "done (tsc -b)"
+npx tsc -p tsconfig.test.json
+say "build" "done (tsc -b; tests type-checked)"
 
 # Local images (rebuilt only when their inputs change).
 bash docker/build-local-images.sh
