@@ -33,7 +33,8 @@ const get = (port, host) =>
       },
     );
     req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
   });
 
 async function rawFloor(repo) {
@@ -45,6 +46,24 @@ async function rawFloor(repo) {
     overlay,
     `version: "3.8"\nservices:\n  app:\n    ports:\n      - {target: 80, published: ${port}, mode: host}\n`,
   );
+  try {
+    return await rawCycle(stack, port, overlay, repo);
+  } finally {
+    // Whatever happened, leave nothing behind.
+    await run('docker', ['stack', 'rm', stack]).catch(() => undefined);
+    for (let i = 0; i < 100; i++) {
+      const gone = await run('docker', ['volume', 'rm', `${stack}_notes`]).then(
+        () => true,
+        (e) => /no such volume/i.test(String(e.stderr)),
+      );
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await run('docker', ['secret', 'rm', `${stack}_admin_password_v1`]).catch(() => undefined);
+  }
+}
+
+async function rawCycle(stack, port, overlay, repo) {
   const env = {
     ...process.env,
     STACK_NAME: stack,

@@ -60,6 +60,13 @@ export const RecipeConfigSchema = z
       .boolean()
       .optional()
       .describe('Force backup capability on or off; unset = decided by backupbot labels.'),
+    backup_verify: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'A probe (argument array) run in the backed-up service’s container after each backup; a non-zero exit takes the backup again (3 attempts in all).',
+      ),
     install_hook: z
       .array(z.string().min(1))
       .min(1)
@@ -144,6 +151,7 @@ export async function loadRecipeConfig(
     upgradeExtraEnv: raw.upgrade_extra_env,
     skip: raw.skip,
     backup: raw.backup,
+    backupVerify: raw.backup_verify,
     installHook: raw.install_hook ?? null,
     warmCanonical: raw.warm_canonical,
   };

@@ -17,6 +17,8 @@ import type { Tier, TierContext, TierOutcome } from './types.js';
 import { describeExec, execScript, runningContainer, volumeMounts } from './containers.js';
 
 const MARKER = '.ccci-backup-marker';
+/** DOMAIN.md: retry a backup the verify probe rejects, up to 3 attempts in all. */
+const MAX_BACKUP_ATTEMPTS = 3;
 // Checksums of every regular file under the mount, skipping cc-ci's own markers.
 const SNAPSHOT_SCRIPT =
   'cd "$1" && find . -type f ! -name ".ccci-*" | sort | while IFS= read -r f; do md5sum "$f"; done';
@@ -199,39 +201,69 @@ export const backupTier: Tier = {
       for (const volume of plan.volumes.keys()) {
         snapshots.set(volume, await snapshot(ctx, container, mounts.get(volume)!));
       }
-      await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
-      for (const [volume, paths] of plan.volumes) {
-        const mount = mounts.get(volume)!;
-        const res = await execScript(
-          ctx.docker,
-          container,
-          'cd "$1" && shift && tar -c "$@" | base64',
-          [mount, ...(paths.length ? paths : ['.'])],
-          { timeoutMs: 600_000 },
-        );
-        const b64 = res.stdout.replace(/\s+/g, '');
-        if (res.exitCode !== 0 || !b64) {
-          const reason = `archiving ${paths.length ? paths.join(', ') : 'the whole volume'} of ${volume} failed: ${describeExec(res)}`;
-          rows.push({
-            name: `archive ${volume}`,
-            status: 'fail',
-            ms: Date.now() - t0,
-            message: ctx.redact(reason),
+      // Pre-hook and archive; with a verify probe (cc-ci.yml backup_verify), a backup the probe
+      // rejects is taken again, at most MAX_BACKUP_ATTEMPTS times in all.
+      const verify = ctx.config.backupVerify;
+      let taken: VolumeBackup[] = [];
+      for (let attempt = 1; ; attempt++) {
+        taken = [];
+        await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
+        for (const [volume, paths] of plan.volumes) {
+          const mount = mounts.get(volume)!;
+          const res = await execScript(
+            ctx.docker,
+            container,
+            'cd "$1" && shift && tar -c "$@" | base64',
+            [mount, ...(paths.length ? paths : ['.'])],
+            { timeoutMs: 600_000 },
+          );
+          const b64 = res.stdout.replace(/\s+/g, '');
+          if (res.exitCode !== 0 || !b64) {
+            const reason = `archiving ${paths.length ? paths.join(', ') : 'the whole volume'} of ${volume} failed: ${describeExec(res)}`;
+            rows.push({
+              name: `archive ${volume}`,
+              status: 'fail',
+              ms: Date.now() - t0,
+              message: ctx.redact(reason),
+            });
+            return { status: 'fail', reason: ctx.redact(reason), tests: rows };
+          }
+          const marker = markers.get(volume)!;
+          taken.push({
+            service: plan.service,
+            volume,
+            mount,
+            paths,
+            markerPath: marker.path,
+            token: marker.token,
+            archiveB64: b64,
+            snapshot: snapshots.get(volume)!,
           });
-          return { status: 'fail', reason: ctx.redact(reason), tests: rows };
         }
-        const marker = markers.get(volume)!;
-        volumes.push({
-          service: plan.service,
-          volume,
-          mount,
-          paths,
-          markerPath: marker.path,
-          token: marker.token,
-          archiveB64: b64,
-          snapshot: snapshots.get(volume)!,
+        if (!verify) break;
+        const probe = await ctx.docker.exec(container, verify, { timeoutMs: 300_000 });
+        const ok = probe.exitCode === 0;
+        rows.push({
+          name: `backup verify probe of ${plan.service} (attempt ${attempt})`,
+          status: ok ? 'pass' : attempt < MAX_BACKUP_ATTEMPTS ? 'skip' : 'fail',
+          ms: Date.now() - t0,
+          ...(ok
+            ? {}
+            : {
+                message: ctx.redact(
+                  `probe ${verify.join(' ')} ${describeExec(probe)}${attempt < MAX_BACKUP_ATTEMPTS ? '; taking the backup again' : ''}`,
+                ),
+              }),
         });
+        if (ok) break;
+        if (attempt >= MAX_BACKUP_ATTEMPTS) {
+          const reason = ctx.redact(
+            `the backup verify probe (${verify.join(' ')}) rejected ${MAX_BACKUP_ATTEMPTS} backups in a row: ${describeExec(probe)}`,
+          );
+          return { status: 'fail', reason, tests: rows };
+        }
       }
+      volumes.push(...taken);
       await hook(ctx, container, `backup post-hook of ${plan.service}`, plan.postHook, rows, t0);
     }
     // 3. check every archive: the declared paths are there and not empty; the marker is in it.

@@ -35,6 +35,8 @@ export interface RecipeCiConfigView {
   readonly skip: Readonly<Partial<Record<TierName, string>>>;
   /** Backup capability override: true/false forces, undefined = from backupbot labels. */
   readonly backup?: boolean | undefined;
+  /** A probe (argv) run in the backed-up service's container after each backup; non-zero = retry. */
+  readonly backupVerify?: readonly string[] | undefined;
   /** Directory of the recipe's CI config (recipes/<recipe>/), or null when none exists. */
   readonly dir: string | null;
 }

@@ -245,4 +245,32 @@ describe('canaries that must turn red', () => {
     expect(r.level).toBe(1);
     expect(r.verdict).toBe('fail');
   }, 300_000);
+
+  it('retries a backup the verify probe rejects, and passes when a later attempt is accepted', async () => {
+    const repo = await recipeRepo(fixture('tier-backup-excludes'));
+    const { r } = await lifecycle({
+      src: repo.path,
+      ref: repo.head,
+      recipe: 'tier-verify-flaky',
+      stages: ['install', 'backup'],
+    });
+    expect(r.stages.backup!.status).toBe('pass');
+    const probes = r.stages.backup!.tests.filter((t) => t.name.startsWith('backup verify probe'));
+    expect(probes.map((t) => t.status)).toEqual(['skip', 'pass']);
+    expect(probes[0]!.message).toMatch(/first backup looks truncated.*taking the backup again/);
+  }, 300_000);
+
+  it('fails the backup after 3 attempts the verify probe rejects', async () => {
+    const repo = await recipeRepo(fixture('tier-backup-excludes'));
+    const { r } = await lifecycle({
+      src: repo.path,
+      ref: repo.head,
+      recipe: 'tier-verify-broken',
+      stages: ['install', 'backup'],
+    });
+    expect(r.stages.backup!.status).toBe('fail');
+    expect(r.stages.backup!.reason).toMatch(
+      /rejected 3 backups in a row: exit 1: dump is truncated/,
+    );
+  }, 300_000);
 });

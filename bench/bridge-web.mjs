@@ -1,0 +1,113 @@
+// Benchmark: status page and badge latency with 1,000 recipes × 30 runs in the store, and the
+// bridge's memory under that load. Baseline in the same run: GET /healthz (a trivial route).
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('../', import.meta.url);
+const { buildApp, openDatabase, RunsStore } = await import(
+  new URL('packages/bridge/dist/index.js', root).href
+);
+const { parseResults } = await import(new URL('packages/harness-core/dist/index.js', root).href);
+
+const RECIPES = Number(process.env.BENCH_RECIPES ?? 1000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
+
+function results(recipe, i, n) {
+  const started = new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString();
+  return parseResults({
+    schema: 1,
+    recipe,
+    version: `1.${i}.0+1.0`,
+    base_version: null,
+    pr: i + 1,
+    ref: 'a'.repeat(40),
+    commit: 'a'.repeat(40),
+    run_id: `r${n}`,
+    started,
+    finished: started,
+    mode: 'cold',
+    verdict: i % 5 ? 'pass' : 'fail',
+    level: i % 6,
+    rungs: {
+      install: { status: 'pass' },
+      upgrade: { status: 'pass' },
+      backup_restore: { status: 'skip', reason: 'none' },
+      functional: { status: 'skip', reason: 'none' },
+      lint: { status: 'unver', reason: 'abra not installed' },
+    },
+    stages: {
+      install: {
+        status: 'pass',
+        duration_ms: 6000,
+        tests: [{ name: 'deploy converges', status: 'pass', ms: 6000 }],
+      },
+    },
+    flags: { clean_teardown: true, no_secret_leak: true },
+    domain: 'x-000000.ci.localhost',
+    deploy_count: 1,
+  });
+}
+
+const pct = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+async function measure(url, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    times.push(performance.now() - t0);
+  }
+  return { p50: pct(times, 50), p99: pct(times, 99) };
+}
+
+export default async function bench({ log }) {
+  const dir = await mkdtemp(join(tmpdir(), 'ccci-bench-bridge-'));
+  const db = openDatabase({ path: join(dir, 'db.sqlite') });
+  const store = new RunsStore(db);
+  const t0 = performance.now();
+  let n = 0;
+  db.transaction(() => {
+    for (let r = 0; r < RECIPES; r++)
+      for (let i = 0; i < RUNS; i++)
+        store.saveResults(`r${n}`, { results: results(`recipe-${r}`, i, n++), junit: {}, log: '' });
+  })();
+  log(`stored ${n} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const repos = Array.from({ length: RECIPES }, (_, r) => `recipe-maintainers/recipe-${r}`);
+  const app = await buildApp({ db, repos, resultsToken: 'x'.repeat(20) });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  await measure(`${base}/healthz`, 20); // warm up
+  const health = await measure(`${base}/healthz`, REQUESTS);
+  const index = await measure(`${base}/`, Math.max(20, REQUESTS / 10));
+  const recipe = await measure(`${base}/recipes/recipe-500`, REQUESTS);
+  const badge = await measure(`${base}/badge/recipe-500.svg`, REQUESTS);
+  const run = await measure(`${base}/runs/r15000`, REQUESTS);
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  await app.close();
+  db.close();
+  return {
+    name: 'Status page and badges',
+    description: `${RECIPES} recipes × ${RUNS} runs (${n} runs) in a real SQLite file; sequential requests over loopback from the same process; baseline GET /healthz measured in the same run.`,
+    rows: [
+      { metric: 'baseline: /healthz p50', value: health.p50, unit: 'ms' },
+      { metric: 'baseline: /healthz p99', value: health.p99, unit: 'ms' },
+      { metric: '/ (1,000 recipes) p50', value: index.p50, unit: 'ms' },
+      { metric: '/ (1,000 recipes) p99', value: index.p99, unit: 'ms' },
+      { metric: '/recipes/:recipe p50', value: recipe.p50, unit: 'ms' },
+      { metric: '/recipes/:recipe p99', value: recipe.p99, unit: 'ms' },
+      { metric: '/badge/:recipe.svg p50', value: badge.p50, unit: 'ms' },
+      { metric: '/badge/:recipe.svg p99', value: badge.p99, unit: 'ms' },
+      { metric: '/runs/:runId p50', value: run.p50, unit: 'ms' },
+      { metric: 'process RSS after the load', value: rss, unit: 'MiB' },
+    ],
+    ratio: [
+      { label: 'status page p50 / healthz p50', value: index.p50 / health.p50 },
+      { label: 'badge p50 / healthz p50', value: badge.p50 / health.p50 },
+      { label: 'recipe history p50 / healthz p50', value: recipe.p50 / health.p50 },
+    ],
+  };
+}
