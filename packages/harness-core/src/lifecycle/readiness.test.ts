@@ -27,6 +27,12 @@ describe('judgeTasks', () => {
     expect(judgeTasks('s_app', replicas as number, tasks as TaskInfo[], now, 60_000)).toBe(want);
   });
 
+  it('does not count a task that started running a moment ago (it may be about to crash)', () => {
+    expect(
+      judgeTasks('s_app', 1, [task('running', { timestamp: '2026-11-22T09:59:59Z' })], now, 60_000),
+    ).toBeNull();
+  });
+
   it('fails fast on a crash loop (two failed tasks), quoting the last error and exit code', () => {
     const v = judgeTasks(
       's_app',

@@ -19,6 +19,8 @@ export interface ReadinessOptions {
 
 const IMAGE_ERROR =
   /no such image|image .* not found|pull access denied|manifest unknown|repository does not exist/i;
+/** How long a task must have been running before it counts towards convergence. */
+export const STABLE_RUNNING_MS = 3000;
 const EARLY_STATES = new Set(['new', 'pending', 'assigned', 'allocated']);
 
 /** Pure: judge one service's tasks. null = keep waiting; 'ok' = converged; or an error. */
@@ -65,9 +67,31 @@ export function judgeTasks(
       `service ${serviceName}: task stuck in "${stuck.state}" for over ${Math.round(stuckAfterMs / 1000)} s${stuck.error ? ` ("${stuck.error}")` : ''}; the swarm may be out of VIPs or resources (try cc-ci vip-guard)`,
     );
   }
-  const running = live.filter((t) => t.state === 'running').length;
+  // A task that just started may be about to crash: count it once it has run for a moment.
+  const running = live.filter(
+    (t) =>
+      t.state === 'running' && (!t.timestamp || now - Date.parse(t.timestamp) >= STABLE_RUNNING_MS),
+  ).length;
   const want = desiredReplicas ?? 1;
   return running >= want && want > 0 ? 'ok' : desiredReplicas === 0 ? 'ok' : null;
+}
+
+/** Re-examine the app's tasks (e.g. after a failed probe): the task-level error, if any. */
+export async function taskProblem(
+  docker: DockerPort,
+  app: DeployedApp,
+): Promise<InfraError | RecipeError | null> {
+  for (const svc of await docker.listServices(app.stack)) {
+    const verdict = judgeTasks(
+      svc.name,
+      svc.replicas,
+      await docker.listTasks(svc.name),
+      Date.now(),
+      60_000,
+    );
+    if (verdict instanceof Error) return verdict;
+  }
+  return null;
 }
 
 export async function waitConverged(

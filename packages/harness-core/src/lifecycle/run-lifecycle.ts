@@ -48,7 +48,7 @@ import { defaultTiers, type TierRegistry } from '../tiers/index.js';
 import type { RunLogger, TierContext, TierOutcome, UpgradeBase } from '../tiers/types.js';
 import { runLabels } from './labels.js';
 import { fileLocks, type RunLocks } from './locks.js';
-import { probeHttp, waitConverged } from './readiness.js';
+import { probeHttp, taskProblem, waitConverged } from './readiness.js';
 import { FileRunLogger } from './run-logger.js';
 import { teardown, type TeardownResult } from './teardown.js';
 import type { RunDeps, RunOptions, RunOutcome } from './types.js';
@@ -265,6 +265,9 @@ export async function runLifecycle(
     });
     checkAbort();
     if (!probe.answer || !config.acceptedCodes.includes(probe.answer.status)) {
+      // A crash loop can look like "no answer": the tasks tell the true reason.
+      const problem = await taskProblem(docker, target);
+      if (problem) throw problem;
       const got = probe.answer
         ? `HTTP ${probe.answer.status}${probe.answer.body ? ` (body: ${JSON.stringify(probe.answer.body.slice(0, 200))})` : ''}`
         : `no answer (${probe.lastError ?? 'connection failed'})`;
