@@ -35,6 +35,7 @@ export {
 export { DockerDeployer } from './deployers/docker-deployer.js';
 export { AbraDeployer, fatalLine, parseSecretsTable } from './deployers/abra-deployer.js';
 export { parseEnvFile, parseAbraShExports } from './domain/env-file.js';
+export { backupPlan, type BackupPlan } from './domain/backupbot.js';
 export {
   loadRecipeConfig,
   parseRecipeConfig,

@@ -165,6 +165,18 @@ export class AbraDeployer implements Deployer {
     return [...names];
   }
 
+  async backup(stack: string, signal?: AbortSignal): Promise<void> {
+    await this.abra(
+      ['app', 'backup', 'create', this.domainOf(stack), '--no-input'],
+      'back up',
+      signal,
+    );
+  }
+
+  async restore(stack: string, signal?: AbortSignal): Promise<void> {
+    await this.abra(['app', 'restore', this.domainOf(stack), '--no-input'], 'restore', signal);
+  }
+
   async undeploy(stack: string): Promise<void> {
     const domain = this.domainOf(stack);
     await this.abra(['app', 'undeploy', domain, '--no-input'], 'undeploy');

@@ -69,6 +69,14 @@ export interface Deployer {
   deploy(req: DeployRequest): Promise<DeployedApp>;
   /** Remove the stack and wait until its services, containers and networks are gone. */
   undeploy(stack: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: back the app up the deployer's own way (abra: `abra app backup create`, which runs
+   * backupbot's hooks and saves the labelled paths). Without it the backup tier does the same
+   * from the backupbot labels through the Docker port.
+   */
+  backup?(stack: string, signal?: AbortSignal): Promise<void>;
+  /** Optional: restore the latest backup the deployer's own way (abra: `abra app restore`). */
+  restore?(stack: string, signal?: AbortSignal): Promise<void>;
   /** Remove the app's volumes, secrets and configs. */
   removeData(stack: string, signal?: AbortSignal): Promise<void>;
 }

@@ -201,6 +201,23 @@ export const backupTier: Tier = {
       for (const volume of plan.volumes.keys()) {
         snapshots.set(volume, await snapshot(ctx, container, mounts.get(volume)!));
       }
+      if (ctx.deployer.backup) {
+        // The deployer backs up every labelled service itself (abra: backupbot), once, below.
+        for (const [volume, paths] of plan.volumes) {
+          const marker = markers.get(volume)!;
+          volumes.push({
+            service: plan.service,
+            volume,
+            mount: mounts.get(volume)!,
+            paths,
+            markerPath: marker.path,
+            token: marker.token,
+            archiveB64: '',
+            snapshot: snapshots.get(volume)!,
+          });
+        }
+        continue;
+      }
       // Pre-hook and archive; with a verify probe (cc-ci.yml backup_verify), a backup the probe
       // rejects is taken again, at most MAX_BACKUP_ATTEMPTS times in all.
       const verify = ctx.config.backupVerify;
@@ -265,6 +282,42 @@ export const backupTier: Tier = {
       }
       volumes.push(...taken);
       await hook(ctx, container, `backup post-hook of ${plan.service}`, plan.postHook, rows, t0);
+    }
+    if (ctx.deployer.backup) {
+      for (let attempt = 1; ; attempt++) {
+        await ctx.deployer.backup(ctx.app.stack, ctx.signal);
+        const verify = ctx.config.backupVerify;
+        const probes = verify
+          ? await Promise.all(
+              found.map(({ container }) =>
+                ctx.docker.exec(container, verify, { timeoutMs: 300_000 }),
+              ),
+            )
+          : [];
+        const rejected = probes.find((p) => p.exitCode !== 0);
+        rows.push({
+          name: `${ctx.deployer.kind} backup (attempt ${attempt})`,
+          status: !rejected ? 'pass' : attempt < MAX_BACKUP_ATTEMPTS ? 'skip' : 'fail',
+          ms: Date.now() - t0,
+          ...(rejected ? { message: ctx.redact(`verify probe: ${describeExec(rejected)}`) } : {}),
+        });
+        if (!rejected) break;
+        if (attempt >= MAX_BACKUP_ATTEMPTS) {
+          return {
+            status: 'fail',
+            reason: ctx.redact(
+              `the backup verify probe rejected ${MAX_BACKUP_ATTEMPTS} backups in a row: ${describeExec(rejected)}`,
+            ),
+            tests: rows,
+          };
+        }
+      }
+      // The archive is the deployer's; the restore tier proves what it holds.
+      ctx.shared.set('backup.state', {
+        plans: found.map((f) => f.plan),
+        volumes,
+      } satisfies BackupState);
+      return { status: 'pass', tests: rows };
     }
     // 3. check every archive: the declared paths are there and not empty; the marker is in it.
     await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
@@ -340,6 +393,8 @@ export const restoreTier: Tier = {
         status: 'pass',
         ms: Date.now() - t0,
       });
+      // A deployer with its own restore (abra) runs the restore hooks itself, below.
+      if (ctx.deployer.restore) continue;
       await hook(
         ctx,
         container,
@@ -375,6 +430,10 @@ export const restoreTier: Tier = {
         rows,
         t0,
       );
+    }
+    if (ctx.deployer.restore) {
+      await ctx.deployer.restore(ctx.app.stack, ctx.signal);
+      rows.push({ name: `${ctx.deployer.kind} restore`, status: 'pass', ms: Date.now() - t0 });
     }
     // The data must be back: every marker, with its content.
     const problems: string[] = [];

@@ -106,6 +106,37 @@ describe.each(cases)('Deployer conformance: %s', (_name, make) => {
     );
     expect(labels[`coop-cloud.${req.stack}.chaos-version`]).toBe(req.recipe.commit.slice(0, 8));
 
+    if (deployer.backup && deployer.restore) {
+      // The deployer's own backup and restore bring labelled data back after the volume is wiped.
+      let container = '';
+      for (let i = 0; i < 120 && !container; i++) {
+        container =
+          (
+            await docker(
+              'ps',
+              '-q',
+              '--filter',
+              `label=com.docker.swarm.service.name=${req.stack}_app`,
+            )
+          ).split('\n')[0] ?? '';
+        if (!container) await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(container).not.toBe('');
+      await docker(
+        'exec',
+        container,
+        'sh',
+        '-c',
+        'mkdir -p /data/notes && echo kept-by-backup > /data/notes/conformance.txt',
+      );
+      await deployer.backup(req.stack);
+      await docker('exec', container, 'sh', '-c', 'rm -rf /data/notes /data/export.txt');
+      await deployer.restore(req.stack);
+      expect(await docker('exec', container, 'cat', '/data/notes/conformance.txt')).toBe(
+        'kept-by-backup',
+      );
+    }
+
     await deployer.undeploy(req.stack);
     await deployer.removeData(req.stack);
     expect(await stackObjects(req.stack)).toEqual([]);
@@ -131,6 +162,8 @@ describe.each(cases)('Deployer conformance: %s', (_name, make) => {
           '--no-input',
         ],
         ['app', 'deploy', req.domain, '--chaos', '--offline', '--no-input', '--force'],
+        ['app', 'backup', 'create', req.domain, '--no-input'],
+        ['app', 'restore', req.domain, '--no-input'],
         ['app', 'undeploy', req.domain, '--no-input'],
         ['app', 'volume', 'remove', req.domain, '--force', '--no-input'],
         ['app', 'secret', 'remove', req.domain, '--all', '--no-input'],
