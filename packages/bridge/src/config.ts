@@ -6,18 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-const repoList = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((r) => r.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be owner/name')));
-
-const nameList = z
+/** A comma-separated list; blanks dropped. */
+const csv = z
   .string()
   .default('')
   .transform((s) =>
@@ -26,6 +16,10 @@ const nameList = z
       .map((r) => r.trim())
       .filter(Boolean),
   );
+const repoList = csv.pipe(
+  z.array(z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be owner/name')),
+);
+const nameList = csv;
 
 export const BridgeConfigSchema = z
   .object({

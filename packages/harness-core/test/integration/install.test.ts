@@ -7,17 +7,14 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runLifecycle } from '../../src/lifecycle/run-lifecycle.js';
-import type { RunOutcome } from '../../src/lifecycle/types.js';
 import { InputError } from '../../src/errors.js';
 import {
   fixture,
   fixtureConfigDir,
   forceRemoveStack,
   recipeRepo,
-  recordingLogger,
   repoRoot,
-  runDir,
+  runRecipe,
   stackObjects,
 } from '../support/fixtures.js';
 
@@ -28,35 +25,12 @@ afterAll(async () => {
   for (const s of stacks) await forceRemoveStack(s);
 }, 120_000);
 
-async function lifecycle(
+const lifecycle = (
   src: string,
   ref: string | undefined,
   recipe: string,
   configDir = fixtureConfigDir,
-) {
-  const outDir = await runDir();
-  const log = recordingLogger();
-  const runId = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-  const outcome: RunOutcome = await runLifecycle(
-    {
-      recipe,
-      src,
-      ...(ref ? { ref } : {}),
-      pr: null,
-      stages: ['install'],
-      quick: false,
-      outDir,
-      runId,
-      configDir,
-      deployer: 'docker',
-      domainSuffix: 'ci.localhost',
-    },
-    { log, signal: new AbortController().signal },
-    { stateDir: join(outDir, '..', 'state') },
-  );
-  stacks.push(outcome.results.domain.replace(/\./g, '_'));
-  return { outcome, outDir, log };
-}
+) => runRecipe({ src, ref, recipe, stages: ['install'], configDir, stacks });
 
 describe('install tier on the local swarm', () => {
   it('passes the example recipe at a commit with level 1, one deploy and a clean teardown', async () => {
@@ -135,26 +109,9 @@ describe('install tier on the local swarm', () => {
 
   it('refuses a compose file that does not parse with an InputError and deploys nothing', async () => {
     const repo = await recipeRepo(fixture('canary-bad-compose'));
-    const outDir = await runDir();
-    await expect(
-      runLifecycle(
-        {
-          recipe: 'canary-bad-compose',
-          src: repo.path,
-          ref: repo.head,
-          pr: null,
-          stages: ['install'],
-          quick: false,
-          outDir,
-          runId: `bad${Date.now()}`,
-          configDir: fixtureConfigDir,
-          deployer: 'docker',
-          domainSuffix: 'ci.localhost',
-        },
-        { log: recordingLogger(), signal: new AbortController().signal },
-        { stateDir: join(outDir, '..', 'state') },
-      ),
-    ).rejects.toMatchObject({ code: 'COMPOSE_INVALID' });
+    await expect(lifecycle(repo.path, repo.head, 'canary-bad-compose')).rejects.toMatchObject({
+      code: 'COMPOSE_INVALID',
+    });
     const stacksNow = (await run('docker', ['stack', 'ls', '--format', '{{.Name}}'])).stdout;
     expect(stacksNow).not.toMatch(/^canar/m);
   }, 60_000);
@@ -170,23 +127,7 @@ describe('install tier on the local swarm', () => {
 
   it('rejects a config key typo naming the file and the key, before anything is deployed', async () => {
     const repo = await recipeRepo(fixture('canary-http500'));
-    const outDir = await runDir();
-    const err = await runLifecycle(
-      {
-        recipe: 'canary-typo',
-        src: repo.path,
-        ref: repo.head,
-        pr: null,
-        stages: ['install'],
-        quick: false,
-        outDir,
-        runId: `typo${Date.now()}`,
-        configDir: fixtureConfigDir,
-        deployer: 'docker',
-        domainSuffix: 'ci.localhost',
-      },
-      { log: recordingLogger(), signal: new AbortController().signal },
-    ).catch((e: unknown) => e);
+    const err = await lifecycle(repo.path, repo.head, 'canary-typo').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(/canary-typo\/cc-ci\.yml: unknown key "helth_path"/);
   });

@@ -5,19 +5,17 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runLifecycle, type LifecycleAdapters } from '../../src/lifecycle/run-lifecycle.js';
 import { DockerDeployer } from '../../src/deployers/docker-deployer.js';
 import type { TierName } from '../../src/domain/results.js';
 import type { Deployer } from '../../src/ports/deployer.js';
 import {
   fixture,
-  fixtureConfigDir,
   forceRemoveStack,
   recipeRepo,
-  recordingLogger,
   repoRoot,
-  runDir,
+  runRecipe,
   stackObjects,
+  type RecipeRunInput,
 } from '../support/fixtures.js';
 
 const stacks: string[] = [];
@@ -25,38 +23,11 @@ afterAll(async () => {
   for (const s of stacks) await forceRemoveStack(s);
 }, 180_000);
 
-async function lifecycle(opts: {
-  src: string;
-  ref: string;
-  recipe: string;
-  stages: TierName[];
-  configDir?: string;
-  adapters?: LifecycleAdapters;
-}) {
-  const outDir = await runDir();
-  const log = recordingLogger();
-  const outcome = await runLifecycle(
-    {
-      recipe: opts.recipe,
-      src: opts.src,
-      ref: opts.ref,
-      pr: 3,
-      stages: opts.stages,
-      quick: false,
-      outDir,
-      runId: `tier${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`,
-      configDir: opts.configDir ?? fixtureConfigDir,
-      deployer: 'docker',
-      domainSuffix: 'ci.localhost',
-    },
-    { log, signal: new AbortController().signal },
-    { stateDir: join(outDir, '..', 'state'), ...opts.adapters },
-  );
-  const stack = outcome.results.domain.replace(/\./g, '_');
-  stacks.push(stack);
-  expect(await stackObjects(stack)).toEqual([]);
-  expect(outcome.results.flags.clean_teardown).toBe(true);
-  return { outcome, outDir, log, r: outcome.results };
+async function lifecycle(opts: Omit<RecipeRunInput, 'stacks' | 'pr'>) {
+  const run = await runRecipe({ ...opts, pr: 3, stacks });
+  expect(await stackObjects(run.stack)).toEqual([]);
+  expect(run.r.flags.clean_teardown).toBe(true);
+  return run;
 }
 
 const ALL: TierName[] = ['install', 'upgrade', 'backup', 'restore', 'custom', 'lint'];

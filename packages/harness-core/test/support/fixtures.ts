@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunLogger } from '../../src/tiers/types.js';
+import type { TierName } from '../../src/domain/results.js';
+import { runLifecycle, type LifecycleAdapters } from '../../src/lifecycle/run-lifecycle.js';
 
 const run = promisify(execFile);
 export const repoRoot = new URL('../../../../', import.meta.url).pathname;
@@ -114,4 +116,43 @@ export async function forceRemoveStack(stack: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+export interface RecipeRunInput {
+  readonly src: string;
+  readonly ref?: string | undefined;
+  readonly recipe: string;
+  readonly stages: TierName[];
+  readonly pr?: number | null;
+  readonly configDir?: string;
+  readonly adapters?: LifecycleAdapters;
+  /** Stacks of the runs, for an afterAll safety net (forceRemoveStack). */
+  readonly stacks: string[];
+}
+
+/** One lifecycle run of a recipe repository on the local swarm, in a fresh run directory. */
+export async function runRecipe(input: RecipeRunInput) {
+  const outDir = await runDir();
+  const log = recordingLogger();
+  const runId = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const outcome = await runLifecycle(
+    {
+      recipe: input.recipe,
+      src: input.src,
+      ...(input.ref ? { ref: input.ref } : {}),
+      pr: input.pr ?? null,
+      stages: input.stages,
+      quick: false,
+      outDir,
+      runId,
+      configDir: input.configDir ?? fixtureConfigDir,
+      deployer: 'docker',
+      domainSuffix: 'ci.localhost',
+    },
+    { log, signal: new AbortController().signal },
+    { stateDir: join(outDir, '..', 'state'), ...input.adapters },
+  );
+  const stack = outcome.results.domain.replace(/\./g, '_');
+  input.stacks.push(stack);
+  return { outcome, outDir, log, r: outcome.results, stack };
 }
