@@ -70,7 +70,6 @@ function interpolate(text: string, env: Readonly<Record<string, string>>): strin
 
 export class DockerDeployer implements Deployer {
   readonly kind = 'docker' as const;
-  private readonly ports = new Map<string, Map<string, number>>();
   private readonly secretsByStack = new Map<string, GeneratedSecret[]>();
 
   constructor(private readonly opts: DockerDeployerOptions) {}
@@ -131,8 +130,6 @@ export class DockerDeployer implements Deployer {
     if (services.size === 0)
       throw new InputError('COMPOSE_INVALID', `the recipe's compose files define no services`);
 
-    const portsForStack = this.ports.get(req.stack) ?? new Map<string, number>();
-    this.ports.set(req.stack, portsForStack);
     const overlayServices: Record<string, unknown> = {};
     let endpoint: DeployedApp['endpoint'] | null = null;
     const chaosVersion = `${req.recipe.commit.slice(0, 8)}${req.recipe.dirty ? '+U' : ''}`;
@@ -157,7 +154,6 @@ export class DockerDeployer implements Deployer {
         // Every deploy gets a fresh host port: with `order: start-first` the new task must bind
         // while the old one still holds the previous port (a host-mode port cannot be shared).
         const published = await (this.opts.freePort ?? findFreePort)();
-        portsForStack.set(name, published);
         svc.ports = [{ target, published, protocol: 'tcp', mode: 'host' }];
         endpoint ??= { baseUrl: `http://127.0.0.1:${published}`, hostHeader: req.domain };
       }
@@ -269,7 +265,6 @@ export class DockerDeployer implements Deployer {
       }
     }
     this.secretsByStack.delete(stack);
-    this.ports.delete(stack);
   }
 }
 
