@@ -440,7 +440,6 @@ export async function runLifecycle(
     }
 
     const installLog = log.child({ tier: 'install' });
-    const installStart = Date.now();
     let installRetried = false;
     if (base) {
       baseVersion = base.base.version;
@@ -496,6 +495,8 @@ export async function runLifecycle(
     }
 
     // --- install (L1), verified on the head --------------------------------------------------
+    // Timed from here: when the upgrade ran, its own duration already covers the base deploy.
+    const installStart = Date.now();
     const installSkip = skipIf('install');
     const installRows: TestRow[] = [];
     try {
