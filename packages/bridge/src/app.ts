@@ -2,9 +2,12 @@
  * buildApp(deps): the Fastify application without listen(), so tests use inject() or a real
  * port. Route groups are plugins with explicit dependencies.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Db } from './adapters/sqlite/database.js';
-import { createMetrics } from './metrics.js';
+import type { IntakeEngine } from './intake/engine.js';
+import { IntakeStore } from './intake/intake-store.js';
+import { webhookRoutes } from './intake/webhook-routes.js';
+import { createMetrics, type BridgeMetrics } from './metrics.js';
 import { RunsStore } from './store/runs-store.js';
 import { webRoutes } from './web/routes.js';
 
@@ -12,25 +15,61 @@ export interface AppDeps {
   readonly db: Db;
   readonly repos: readonly string[];
   readonly resultsToken: string | undefined;
+  /** The webhook route is registered only when a secret is set. */
+  readonly webhookSecret?: string | undefined;
+  /** Builds the intake engine once the app's stores and metrics exist (main and tests). */
+  readonly intake?: (parts: {
+    intakeStore: IntakeStore;
+    runs: RunsStore;
+    metrics: BridgeMetrics;
+  }) => IntakeEngine;
   readonly logger?: boolean | object;
+  /** A ready logger (pino) shared with the intake engine; wins over `logger`. */
+  readonly loggerInstance?: FastifyBaseLogger;
   readonly now?: () => Date;
 }
 
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: deps.logger ?? false,
-    bodyLimit: 16 * 1024 * 1024,
-    // Never log tokens.
-    ...(typeof deps.logger === 'object' ? {} : {}),
-  });
-  const store = new RunsStore(deps.db, deps.now);
-  const metrics = createMetrics(store);
+export interface BuiltApp {
+  readonly app: FastifyInstance;
+  readonly engine: IntakeEngine | null;
+  readonly intakeStore: IntakeStore;
+  readonly runs: RunsStore;
+  readonly metrics: BridgeMetrics;
+}
+
+export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
+  const app = (
+    deps.loggerInstance
+      ? Fastify({ loggerInstance: deps.loggerInstance, bodyLimit: 16 * 1024 * 1024 })
+      : Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 })
+  ) as FastifyInstance;
+  const now = deps.now ?? (() => new Date());
+  const runs = new RunsStore(deps.db, now);
+  const intakeStore = new IntakeStore(deps.db, now);
+  const metrics = createMetrics(runs);
+  const engine = deps.intake ? deps.intake({ intakeStore, runs, metrics }) : null;
   await app.register(webRoutes, {
-    store,
+    store: runs,
+    intakeStore,
     metrics,
     repos: deps.repos,
     resultsToken: deps.resultsToken,
-    ...(deps.now ? { now: deps.now } : {}),
+    onRunChanged: (runId: string) =>
+      engine ? engine.resultsArrived(runId) : intakeStore.runEnded(runId),
+    now,
   });
-  return app;
+  if (deps.webhookSecret && engine) {
+    await app.register(webhookRoutes, {
+      secret: deps.webhookSecret,
+      store: intakeStore,
+      metrics,
+      kick: () => engine.kick(),
+    });
+  }
+  return { app, engine, intakeStore, runs, metrics };
+}
+
+/** The app alone (status page, uploads, API), for callers that do not run intake. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  return (await buildBridge(deps)).app;
 }

@@ -1,14 +1,44 @@
 #!/usr/bin/env node
 /**
- * `cc-ci-bridge`: configuration → logger → store → app → listen; graceful shutdown on
- * SIGTERM/SIGINT. Invalid configuration exits 2 listing every problem.
+ * `cc-ci-bridge`: configuration → logger → store → app (+ intake engine) → listen; graceful
+ * shutdown on SIGTERM/SIGINT: stop accepting requests, let the current intake step finish (all
+ * work is persisted, so anything unfinished resumes at the next start), close the store.
+ * Invalid configuration exits 2 listing every problem.
  */
-import { buildApp } from './app.js';
+import { pino } from 'pino';
+import { buildBridge } from './app.js';
 import { openDatabase } from './adapters/sqlite/database.js';
-import { ConfigError, loadConfig } from './config.js';
+import { DroneClient } from './adapters/drone/drone-client.js';
+import { GiteaClient } from './adapters/gitea/gitea-client.js';
+import { ConfigError, loadConfig, type BridgeConfig } from './config.js';
+import { IntakeEngine } from './intake/engine.js';
+
+/** Test and benchmark knobs (not part of the public configuration): faster loops. */
+function tuning(env: NodeJS.ProcessEnv): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, name] of [
+    ['CCCI_TUNE_TICK_MS', 'tickMs'],
+    ['CCCI_TUNE_RETRY_BASE_MS', 'retryBaseMs'],
+    ['CCCI_TUNE_RETRY_CAP_MS', 'retryCapMs'],
+    ['CCCI_TUNE_WATCH_MS', 'watchIntervalMs'],
+    ['CCCI_TUNE_NO_RESULTS_GRACE_MS', 'noResultsGraceMs'],
+    ['CCCI_TUNE_PROGRESS_MS', 'progressMinIntervalMs'],
+    ['CCCI_TUNE_POLL_MS', 'pollIntervalMs'],
+  ] as const) {
+    const v = env[k];
+    if (v !== undefined && /^\d+$/.test(v)) out[name] = Number(v);
+  }
+  return out;
+}
+
+function intakeEnabled(c: BridgeConfig): boolean {
+  return (
+    c.CCCI_REPOS.length > 0 && (c.CCCI_POLL_INTERVAL_S > 0 || c.CCCI_WEBHOOK_SECRET !== undefined)
+  );
+}
 
 async function main(): Promise<void> {
-  let config;
+  let config: BridgeConfig;
   try {
     config = loadConfig();
   } catch (err) {
@@ -19,39 +49,99 @@ async function main(): Promise<void> {
     throw err;
   }
   const db = openDatabase({ path: config.CCCI_DB_PATH });
-  const app = await buildApp({
-    db,
-    repos: config.CCCI_REPOS,
-    resultsToken: config.CCCI_RESULTS_TOKEN,
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-gitea-signature"]'],
-        censor: '[REDACTED]',
+  const secrets = [
+    config.CCCI_GITEA_TOKEN,
+    config.CCCI_DRONE_TOKEN,
+    config.CCCI_WEBHOOK_SECRET,
+    config.CCCI_RESULTS_TOKEN,
+  ].filter((s): s is string => Boolean(s));
+  const log = pino({
+    level: config.LOG_LEVEL,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-gitea-signature"]',
+        'req.headers["x-hub-signature"]',
+        'req.headers["x-hub-signature-256"]',
+      ],
+      censor: '[REDACTED]',
+    },
+    // Belt and braces: no configured secret value ever reaches a log line.
+    hooks: {
+      logMethod(args, method) {
+        const scrub = (v: string) =>
+          secrets.reduce((out, sec) => out.split(sec).join('[REDACTED]'), v);
+        const clean = args.map((a: unknown) =>
+          typeof a === 'string'
+            ? scrub(a)
+            : typeof a === 'object' && a !== null
+              ? (JSON.parse(scrub(JSON.stringify(a))) as unknown)
+              : a,
+        );
+        method.apply(this, clean as Parameters<typeof method>);
       },
     },
   });
+  const built = await buildBridge({
+    db,
+    repos: config.CCCI_REPOS,
+    resultsToken: config.CCCI_RESULTS_TOKEN,
+    webhookSecret: config.CCCI_WEBHOOK_SECRET,
+    loggerInstance: log,
+    intake: intakeEnabled(config)
+      ? ({ intakeStore, runs, metrics }) => {
+          const onError = () => undefined;
+          return new IntakeEngine({
+            store: intakeStore,
+            runs,
+            metrics,
+            gitea: new GiteaClient({
+              url: config.CCCI_GITEA_URL!,
+              token: config.CCCI_GITEA_TOKEN!,
+              onError,
+            }),
+            drone: new DroneClient({
+              url: config.CCCI_DRONE_URL!,
+              token: config.CCCI_DRONE_TOKEN!,
+              repo: config.CCCI_DRONE_REPO!,
+            }),
+            log,
+            repos: config.CCCI_REPOS,
+            trustedOrgs: config.CCCI_TRUSTED_ORGS,
+            trustedUsers: config.CCCI_TRUSTED_USERS,
+            maxConcurrentRuns: config.CCCI_MAX_CONCURRENT_RUNS,
+            publicUrl: config.CCCI_PUBLIC_URL,
+            pollIntervalMs: config.CCCI_POLL_INTERVAL_S * 1000,
+            ...tuning(process.env),
+          });
+        }
+      : undefined,
+  });
+  const { app, engine } = built;
   let closing = false;
   const shutdown = async (sig: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ sig }, 'shutting down');
+    app.log.info({ sig }, 'shutting down: finishing the current step; queued work is persisted');
     await app.close();
+    await engine?.stop();
     db.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   const address = await app.listen({ host: config.HOST, port: config.PORT });
-  app.log.info({ address, repos: config.CCCI_REPOS.length }, 'cc-ci-bridge listening');
-  if (
-    config.CCCI_REPOS.length > 0 &&
-    (config.CCCI_POLL_INTERVAL_S > 0 || config.CCCI_WEBHOOK_SECRET)
-  ) {
-    app.log.warn(
-      'Gitea intake (polling/webhook) is not part of this build yet: triggers are not processed; see docs/bridge-config.md',
-    );
-  }
+  engine?.start();
+  app.log.info(
+    {
+      address,
+      repos: config.CCCI_REPOS.length,
+      intake: engine
+        ? { poll_s: config.CCCI_POLL_INTERVAL_S, webhook: Boolean(config.CCCI_WEBHOOK_SECRET) }
+        : 'off',
+    },
+    'cc-ci-bridge listening',
+  );
 }
 
 main().catch((err) => {

@@ -1,10 +1,22 @@
-/** Prometheus metrics: one Registry per app (no global default registry). */
+/** Prometheus metrics: one Registry per app (no global default registry). See docs/metrics.md. */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunsStore } from './store/runs-store.js';
+
+export interface IntakeGauges {
+  /** Accepted triggers waiting for a run slot. */
+  queueDepth(): number;
+  /** Seconds since the last successful poll, per enrolled repository. */
+  pollLagSeconds(): ReadonlyMap<string, number>;
+}
 
 export interface BridgeMetrics {
   readonly registry: Registry;
   readonly uploads: Counter<'outcome'>;
+  readonly triggers: Counter<'outcome'>;
+  readonly upstreamErrors: Counter<'upstream' | 'kind'>;
+  readonly webhooks: Counter<'outcome'>;
+  /** Set once the intake engine exists (the gauges read it at scrape time). */
+  intake: IntakeGauges | null;
 }
 
 export function createMetrics(store: RunsStore): BridgeMetrics {
@@ -12,10 +24,36 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'ccci_bridge_' });
   const uploads = new Counter({
     name: 'ccci_results_uploads_total',
-    help: 'Results uploads received, by outcome (stored, unauthorized, invalid).',
+    help: 'Results uploads received, by outcome (stored, unauthorized, invalid, disabled).',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const triggers = new Counter({
+    name: 'ccci_triggers_total',
+    help: 'Comments handled, by outcome (accepted, refused, malformed, unknown_repo, started, failed, superseded).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: 'ccci_upstream_errors_total',
+    help: 'Failed requests to Gitea or Drone, by upstream and kind (http_5xx, http_4xx, network).',
+    labelNames: ['upstream', 'kind'] as const,
+    registers: [registry],
+  });
+  const webhooks = new Counter({
+    name: 'ccci_webhook_deliveries_total',
+    help: 'Webhook deliveries, by outcome (accepted, replay, ignored, bad_signature, invalid, too_large).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const metrics: BridgeMetrics = {
+    registry,
+    uploads,
+    triggers,
+    upstreamErrors,
+    webhooks,
+    intake: null,
+  };
   new Gauge({
     name: 'ccci_runs',
     help: 'Runs in the store by verdict and level.',
@@ -27,5 +65,24 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
         this.set({ verdict: row.verdict, level: String(row.level) }, row.n);
     },
   });
-  return { registry, uploads };
+  new Gauge({
+    name: 'ccci_queue_depth',
+    help: 'Accepted triggers waiting for a run slot (CCCI_MAX_CONCURRENT_RUNS).',
+    registers: [registry],
+    collect() {
+      this.set(metrics.intake?.queueDepth() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'ccci_poll_lag_seconds',
+    help: 'Seconds since the last successful comment poll, per enrolled repository.',
+    labelNames: ['repo'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [repo, s] of metrics.intake?.pollLagSeconds() ?? new Map<string, number>())
+        this.set({ repo }, s);
+    },
+  });
+  return metrics;
 }

@@ -10,7 +10,15 @@
 import { z } from 'zod';
 
 /** Build params cc-ci reads (docs/drone.md). */
-export const PARAM_NAMES = ['RECIPE', 'PR', 'REF', 'SRC', 'STAGES', 'CCCI_QUICK'] as const;
+export const PARAM_NAMES = [
+  'RECIPE',
+  'PR',
+  'REF',
+  'SRC',
+  'STAGES',
+  'CCCI_QUICK',
+  'CCCI_TRIGGER',
+] as const;
 
 /**
  * Variables whose presence in a step's environment means someone tried to override process
@@ -43,6 +51,8 @@ export const EnvSchema = z.object({
     .regex(/^[a-z,]*$/, 'must be a comma-separated list of stage names')
     .optional(),
   CCCI_QUICK: z.enum(['', '0', '1', 'true', 'false']).optional(),
+  /** The bridge's idempotency key for the trigger behind this build (recorded, not acted on). */
+  CCCI_TRIGGER: singleLine(128).optional(),
   CCCI_RUNS_DIR: singleLine(1024).optional(),
   CCCI_STATE_DIR: singleLine(1024).optional(),
   CCCI_CONFIG_DIR: singleLine(1024).optional(),

@@ -33,7 +33,7 @@ export function layout(title: string, body: string): string {
 <main>
 ${body}
 </main>
-<footer>cc-ci status page · <a href="/api/recipes">API</a></footer>
+<footer>cc-ci status page · <a href="/triggers">Triggers</a> · <a href="/api/recipes">API</a></footer>
 </body>
 </html>
 `;
@@ -215,3 +215,33 @@ footer { color: var(--muted); border-top: 1px solid var(--line); }
 `;
 
 export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1a7f37"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#fff" stroke-width="2" fill="none"/></svg>`;
+
+export interface TriggerListItem {
+  readonly id: number;
+  readonly repo: string;
+  readonly pr: number;
+  readonly commenter: string;
+  readonly state: string;
+  readonly reason: string | null;
+  readonly build_number: number | null;
+  readonly created_at: string;
+}
+
+/** Recent triggers, refused and unknown-repository ones included: nothing is silent. */
+export function renderTriggers(items: readonly TriggerListItem[], now: Date): string {
+  const rows = items
+    .map(
+      (t) =>
+        `<tr class="trigger-${esc(t.state)}"><td>${esc(t.id)}</td><td>${esc(t.repo)} #${esc(t.pr)}</td><td>${esc(t.commenter)}</td><td>${esc(t.state)}</td><td>${t.build_number !== null ? `<a href="/runs/${seg(String(t.build_number))}">${esc(t.build_number)}</a>` : ''}</td><td>${esc(t.reason ?? '')}</td><td>${esc(age(t.created_at, now))}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    'Triggers',
+    `<h1>Recent triggers</h1>
+<p>Every <code>!testme</code> the bridge has seen, including refused ones and ones on repositories that are not enrolled.</p>
+<table class="runs"><thead><tr><th>#</th><th>Pull request</th><th>By</th><th>State</th><th>Run</th><th>Reason</th><th>Age</th></tr></thead>
+<tbody>
+${rows || '<tr><td colspan="7">No triggers yet.</td></tr>'}
+</tbody></table>`,
+  );
+}

@@ -24,6 +24,8 @@ export interface RunRow {
   readonly started_at: string | null;
   readonly finished_at: string | null;
   readonly updated_at: string;
+  /** Live tier progress (JSON {tier: status}) while the run is going. */
+  readonly progress: string | null;
 }
 
 export interface StoredArtifacts {

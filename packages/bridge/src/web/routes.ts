@@ -12,8 +12,10 @@ import {
   renderIndex,
   renderRecipe,
   renderRun,
+  renderTriggers,
   type RecipeListItem,
 } from '../domain/html.js';
+import type { IntakeStore } from '../intake/intake-store.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { RunRow, RunsStore } from '../store/runs-store.js';
 
@@ -23,8 +25,14 @@ export interface WebDeps {
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
   readonly repos: readonly string[];
   readonly resultsToken: string | undefined;
+  readonly intakeStore: IntakeStore;
+  /** Called after a run's results or progress were stored (the PR card follows). */
+  readonly onRunChanged: (runId: string) => void;
   readonly now?: () => Date;
 }
+
+const TIER_PROGRESS = new Set(['running', 'pass', 'fail', 'skip', 'unver', 'waiting']);
+const TIERS = new Set(['install', 'upgrade', 'backup', 'restore', 'custom', 'lint']);
 
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -37,6 +45,11 @@ function tokenMatches(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+function bearerOk(header: string | undefined, token: string): boolean {
+  const auth = header ?? '';
+  return auth.startsWith('Bearer ') && tokenMatches(auth.slice(7), token);
 }
 
 function html(reply: FastifyReply, body: string, status = 200) {
@@ -67,8 +80,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
           .code(503)
           .send({ error: 'results uploads are disabled: set CCCI_RESULTS_TOKEN on the bridge' });
       }
-      const auth = req.headers.authorization ?? '';
-      if (!auth.startsWith('Bearer ') || !tokenMatches(auth.slice(7), deps.resultsToken)) {
+      if (!bearerOk(req.headers.authorization, deps.resultsToken)) {
         deps.metrics.uploads.inc({ outcome: 'unauthorized' });
         return reply.code(401).send({
           error:
@@ -107,9 +119,68 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       const log = typeof body?.log === 'string' ? body.log : '';
       deps.store.saveResults(runId, { results, junit, log });
       deps.metrics.uploads.inc({ outcome: 'stored' });
+      deps.onRunChanged(runId);
       return reply.code(201).send({ run_id: runId, url: `/runs/${encodeURIComponent(runId)}` });
     },
   );
+
+  // Live progress from the plugin: {"tiers": {"install": "pass", "upgrade": "running"}}.
+  app.post<{ Params: { runId: string } }>(
+    '/api/runs/:runId/progress',
+    { bodyLimit: 64 * 1024 },
+    async (req, reply) => {
+      if (!deps.resultsToken)
+        return reply
+          .code(503)
+          .send({ error: 'progress is disabled: set CCCI_RESULTS_TOKEN on the bridge' });
+      if (!bearerOk(req.headers.authorization, deps.resultsToken))
+        return reply.code(401).send({ error: 'missing or wrong Bearer token' });
+      const { runId } = req.params;
+      if (!RUN_ID.test(runId))
+        return reply.code(400).send({ error: `run id ${JSON.stringify(runId)} is not valid` });
+      const tiers = (req.body as { tiers?: unknown } | null)?.tiers;
+      if (typeof tiers !== 'object' || tiers === null || Array.isArray(tiers))
+        return reply.code(422).send({ error: 'body must be {"tiers": {<tier>: <status>}}' });
+      const progress: Record<string, string> = {};
+      for (const [tier, status] of Object.entries(tiers as Record<string, unknown>)) {
+        if (!TIERS.has(tier) || typeof status !== 'string' || !TIER_PROGRESS.has(status))
+          return reply.code(422).send({ error: `unknown tier or status: ${JSON.stringify(tier)}` });
+        progress[tier] = status;
+      }
+      // Runs the bridge does not know (yet) are accepted and ignored: progress is cosmetic.
+      const known = deps.intakeStore.setProgress(runId, progress);
+      if (known) deps.onRunChanged(runId);
+      return reply.code(202).send({ run_id: runId, tracked: known });
+    },
+  );
+
+  app.get('/triggers', async (_req, reply) =>
+    html(reply, renderTriggers(deps.intakeStore.recentTriggers(200), now())),
+  );
+
+  app.get<{ Querystring: { limit?: string } }>('/api/triggers', async (req, reply) => {
+    const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      return reply.code(400).send({ error: 'limit must be an integer from 1 to 500' });
+    return {
+      triggers: deps.intakeStore.recentTriggers(limit).map((t) => ({
+        id: t.id,
+        repo: t.repo,
+        pr: t.pr,
+        comment_id: t.comment_id,
+        commenter: t.commenter,
+        quick: t.quick === 1,
+        state: t.state,
+        reason: t.reason,
+        head_sha: t.head_sha,
+        run_id: t.build_number === null ? null : String(t.build_number),
+        attempts: t.attempts,
+        last_error: t.last_error,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+      })),
+    };
+  });
 
   app.get('/static/style.css', async (_req, reply) =>
     reply
@@ -258,7 +329,17 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     } catch {
       ok = false;
     }
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', store: ok });
+    const upstreams = ok ? deps.intakeStore.contacts() : [];
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'unavailable',
+      store: ok,
+      upstreams: Object.fromEntries(
+        upstreams.map((u) => [
+          u.upstream,
+          { last_ok_at: u.last_ok_at, last_error_at: u.last_error_at, last_error: u.last_error },
+        ]),
+      ),
+    });
   });
 
   app.get('/metrics', async (_req, reply) =>

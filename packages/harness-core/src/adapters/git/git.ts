@@ -47,6 +47,14 @@ export function createGit(run: ProcessRunner = runProcess): Git {
     async clone(src, dir, signal) {
       await git(['clone', '--quiet', '--no-checkout', '--', src, dir], undefined, false, signal);
       await git(['fetch', '--quiet', '--tags', '--force', 'origin'], dir, true, signal);
+      // A fork PR's head commit is on no branch of the base repo; Gitea keeps it under
+      // refs/pull/<n>/head, which a plain clone does not fetch (the bridge sends REF = that sha).
+      await git(
+        ['fetch', '--quiet', '--force', 'origin', '+refs/pull/*/head:refs/remotes/origin/pull/*'],
+        dir,
+        true,
+        signal,
+      );
     },
     async resolveCommit(dir, ref) {
       const res = await git(

@@ -1,5 +1,6 @@
 /** Every migration, in any order (the runner sorts by version). Owners reserve version ranges. */
 import { coreMigration } from './0001-core.js';
+import { intakeMigration } from './0010-intake.js';
 import { runResultsMigration } from './0020-run-results.js';
 
 export interface Migration {
@@ -8,4 +9,8 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [coreMigration, runResultsMigration];
+export const MIGRATIONS: readonly Migration[] = [
+  coreMigration,
+  intakeMigration,
+  runResultsMigration,
+];

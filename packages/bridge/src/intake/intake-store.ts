@@ -1,0 +1,544 @@
+/**
+ * SQL for intake: deliveries, handled comments, triggers, PR cards, replies, upstream contacts.
+ * Every state change that must survive a crash is one transaction here; network calls happen
+ * between transactions, in the engine, and are either idempotent or guarded by a look-up.
+ */
+import type { Db } from '../adapters/sqlite/database.js';
+
+export type TriggerState =
+  | 'accepted'
+  | 'queued'
+  | 'building'
+  | 'finished'
+  | 'failed'
+  | 'refused'
+  | 'unknown_repo'
+  | 'superseded';
+
+export interface TriggerRow {
+  readonly id: number;
+  readonly idempotency_key: string;
+  readonly repo: string;
+  readonly pr: number;
+  readonly comment_id: number | null;
+  readonly commenter: string;
+  readonly quick: number;
+  readonly state: TriggerState;
+  readonly reason: string | null;
+  readonly head_sha: string | null;
+  readonly src: string | null;
+  readonly source: string | null;
+  readonly build_number: number | null;
+  readonly attempts: number;
+  readonly create_attempts: number;
+  readonly next_attempt_at: string | null;
+  readonly last_error: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+export interface CardRow {
+  readonly repo: string;
+  readonly pr: number;
+  readonly trigger_id: number;
+  readonly comment_id: number | null;
+  readonly rev: number;
+  readonly synced_rev: number;
+  readonly last_edit_at: string | null;
+  readonly attempts: number;
+  readonly next_attempt_at: string | null;
+  readonly last_error: string | null;
+}
+
+export interface ReplyRow {
+  readonly id: number;
+  readonly repo: string;
+  readonly pr: number;
+  readonly in_reply_to: number;
+  readonly kind: string;
+  readonly body: string;
+  readonly state: 'pending' | 'posted' | 'failed';
+  readonly attempts: number;
+  readonly next_attempt_at: string | null;
+}
+
+export interface CommentEvent {
+  readonly repo: string;
+  readonly pr: number;
+  readonly commentId: number;
+  readonly updatedAt: string;
+  readonly body: string;
+  readonly login: string;
+}
+
+export type CommentOutcome =
+  'triggered' | 'ignored' | 'malformed' | 'own' | 'unknown_repo' | 'duplicate';
+
+export class IntakeStore {
+  constructor(
+    readonly db: Db,
+    private readonly now: () => Date,
+  ) {}
+
+  ts(): string {
+    return this.now().toISOString();
+  }
+
+  // ---- webhook deliveries -------------------------------------------------------------------
+
+  /** Store a delivery before answering 202. false when the delivery id was seen before (replay). */
+  saveDelivery(id: string, eventType: string, body: string): boolean {
+    const res = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO webhook_deliveries (delivery_id, event_type, body, received_at) VALUES (?, ?, ?, ?)`,
+      )
+      .run(id, eventType, body, this.ts());
+    return res.changes === 1;
+  }
+
+  pendingDeliveries(limit = 100): Array<{ delivery_id: string; event_type: string; body: string }> {
+    return this.db
+      .prepare(
+        `SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE processed_at IS NULL ORDER BY received_at, delivery_id LIMIT ?`,
+      )
+      .all(limit) as Array<{ delivery_id: string; event_type: string; body: string }>;
+  }
+
+  markDelivery(id: string, outcome: string): void {
+    this.db
+      .prepare(`UPDATE webhook_deliveries SET processed_at = ?, outcome = ? WHERE delivery_id = ?`)
+      .run(this.ts(), outcome, id);
+  }
+
+  // ---- poll cursors -------------------------------------------------------------------------
+
+  cursor(repo: string): string | null {
+    const row = this.db.prepare('SELECT since FROM poll_cursors WHERE repo = ?').get(repo) as
+      { since: string } | undefined;
+    return row?.since ?? null;
+  }
+
+  setCursor(repo: string, since: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO poll_cursors (repo, since, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (repo) DO UPDATE SET since = excluded.since, updated_at = excluded.updated_at`,
+      )
+      .run(repo, since, this.ts());
+  }
+
+  // ---- comments → triggers ------------------------------------------------------------------
+
+  /** Record a comment as handled; false when it was handled before (by either path). */
+  markHandled(ev: CommentEvent, outcome: CommentOutcome, source: string): boolean {
+    const res = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO handled_comments (comment_id, comment_updated_at, repo, pr, outcome, source, handled_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(ev.commentId, ev.updatedAt, ev.repo, ev.pr, outcome, source, this.ts());
+    return res.changes === 1;
+  }
+
+  insertTrigger(t: {
+    key: string;
+    repo: string;
+    pr: number;
+    commentId: number | null;
+    commenter: string;
+    quick: boolean;
+    state: TriggerState;
+    reason?: string;
+    source: string;
+  }): number {
+    const ts = this.ts();
+    const res = this.db
+      .prepare(
+        `INSERT INTO triggers (idempotency_key, repo, pr, comment_id, commenter, quick, state, reason, source, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        t.key,
+        t.repo,
+        t.pr,
+        t.commentId,
+        t.commenter,
+        t.quick ? 1 : 0,
+        t.state,
+        t.reason ?? null,
+        t.source,
+        ts,
+        ts,
+      );
+    return Number(res.lastInsertRowid);
+  }
+
+  insertReply(r: {
+    repo: string;
+    pr: number;
+    inReplyTo: number;
+    kind: string;
+    body: string;
+  }): void {
+    const ts = this.ts();
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO replies (repo, pr, in_reply_to, kind, body, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      )
+      .run(r.repo, r.pr, r.inReplyTo, r.kind, r.body, ts, ts);
+  }
+
+  trigger(id: number): TriggerRow | null {
+    return (
+      (this.db.prepare('SELECT * FROM triggers WHERE id = ?').get(id) as TriggerRow | undefined) ??
+      null
+    );
+  }
+
+  triggerByBuild(build: number): TriggerRow | null {
+    return (
+      (this.db.prepare('SELECT * FROM triggers WHERE build_number = ?').get(build) as
+        TriggerRow | undefined) ?? null
+    );
+  }
+
+  /** Triggers in a state whose retry time has come, oldest first. */
+  due(state: TriggerState, limit = 50): TriggerRow[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM triggers WHERE state = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`,
+      )
+      .all(state, this.ts(), limit) as TriggerRow[];
+  }
+
+  countInState(state: TriggerState): number {
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM triggers WHERE state = ?').get(state) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  recentTriggers(limit: number): TriggerRow[] {
+    return this.db
+      .prepare('SELECT * FROM triggers ORDER BY id DESC LIMIT ?')
+      .all(limit) as TriggerRow[];
+  }
+
+  /** Persist a failed attempt and when to try again. */
+  retryLater(id: number, error: string, delayMs: number): void {
+    this.db
+      .prepare(
+        `UPDATE triggers SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(error, new Date(this.now().getTime() + delayMs).toISOString(), this.ts(), id);
+  }
+
+  setState(id: number, state: TriggerState, reason: string | null = null): void {
+    this.db
+      .prepare(
+        `UPDATE triggers SET state = ?, reason = COALESCE(?, reason), next_attempt_at = NULL, updated_at = ? WHERE id = ?`,
+      )
+      .run(state, reason, this.ts(), id);
+  }
+
+  /** Trusted: pin the head sha and source, queue it, supersede older waiting triggers of the PR, and point the card at it. */
+  queue(t: TriggerRow, headSha: string, src: string): void {
+    this.db.transaction(() => {
+      const ts = this.ts();
+      this.db
+        .prepare(
+          `UPDATE triggers SET state = 'queued', head_sha = ?, src = ?, next_attempt_at = NULL, last_error = NULL, attempts = 0, updated_at = ? WHERE id = ?`,
+        )
+        .run(headSha, src, ts, t.id);
+      this.db
+        .prepare(
+          `UPDATE triggers SET state = 'superseded', reason = ?, updated_at = ? WHERE repo = ? AND pr = ? AND id < ? AND state IN ('accepted', 'queued')`,
+        )
+        .run(`superseded by a newer !testme (trigger ${t.id})`, ts, t.repo, t.pr, t.id);
+      this.pointCard(t.repo, t.pr, t.id);
+    })();
+  }
+
+  /** Write-ahead: count a create attempt before the request leaves, so a crash is known to need a look-up. */
+  noteCreateAttempt(id: number): void {
+    this.db
+      .prepare(
+        `UPDATE triggers SET create_attempts = create_attempts + 1, updated_at = ? WHERE id = ?`,
+      )
+      .run(this.ts(), id);
+  }
+
+  /** The Drone build exists: record it, create the run row, refresh the card. One transaction. */
+  building(
+    t: TriggerRow,
+    build: { number: number; link: string; status: string; recipe: string },
+  ): void {
+    this.db.transaction(() => {
+      const ts = this.ts();
+      this.db
+        .prepare(
+          `UPDATE triggers SET state = 'building', build_number = ?, next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
+        )
+        .run(build.number, ts, t.id);
+      this.db
+        .prepare(
+          `INSERT INTO runs (run_id, trigger_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
+           VALUES (@run_id, @trigger_id, @recipe, @repo, @pr, @ref, @head_sha, @quick, @status, @drone_status, @build_link, @ts, @ts)
+           ON CONFLICT (run_id) DO UPDATE SET trigger_id = excluded.trigger_id, repo = excluded.repo, pr = COALESCE(runs.pr, excluded.pr),
+             head_sha = COALESCE(runs.head_sha, excluded.head_sha), build_link = COALESCE(runs.build_link, excluded.build_link), updated_at = excluded.updated_at`,
+        )
+        .run({
+          run_id: String(build.number),
+          trigger_id: t.id,
+          recipe: build.recipe,
+          repo: t.repo,
+          pr: t.pr,
+          ref: t.head_sha,
+          head_sha: t.head_sha,
+          quick: t.quick,
+          status: build.status === 'running' ? 'running' : 'queued',
+          drone_status: build.status,
+          build_link: build.link,
+          ts,
+        });
+      this.bumpCardFor(t.id);
+    })();
+  }
+
+  // ---- runs (the watcher's view) --------------------------------------------------------------
+
+  unfinishedRuns(): Array<{
+    run_id: string;
+    trigger_id: number | null;
+    status: string;
+    drone_status: string | null;
+    drone_finished_at: string | null;
+  }> {
+    return this.db
+      .prepare(
+        `SELECT run_id, trigger_id, status, drone_status, drone_finished_at FROM runs WHERE status IN ('queued', 'running')`,
+      )
+      .all() as Array<{
+      run_id: string;
+      trigger_id: number | null;
+      status: string;
+      drone_status: string | null;
+      drone_finished_at: string | null;
+    }>;
+  }
+
+  hasRun(runId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM runs WHERE run_id = ?').get(runId) !== undefined;
+  }
+
+  /** A build the bridge did not start (Drone UI re-run, curl): tracked from its params. */
+  insertForeignRun(r: {
+    runId: string;
+    recipe: string;
+    repo: string | null;
+    pr: number | null;
+    ref: string | null;
+    quick: boolean;
+    status: string;
+    droneStatus: string;
+    link: string;
+    created: string;
+  }): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO runs (run_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.runId,
+        r.recipe,
+        r.repo,
+        r.pr,
+        r.ref,
+        r.ref && /^[0-9a-f]{40}$/.test(r.ref) ? r.ref : null,
+        r.quick ? 1 : 0,
+        r.status,
+        r.droneStatus,
+        r.link,
+        r.created,
+        this.ts(),
+      );
+  }
+
+  updateRunDrone(
+    runId: string,
+    droneStatus: string,
+    status: 'queued' | 'running',
+    finishedAt: string | null,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET drone_status = ?, status = ?, drone_finished_at = COALESCE(drone_finished_at, ?), started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+      )
+      .run(droneStatus, status, finishedAt, status, this.ts(), this.ts(), runId);
+  }
+
+  /** The build ended and no results came: a truthful final state. */
+  failRun(runId: string, droneStatus: string, message: string): void {
+    this.db.transaction(() => {
+      const ts = this.ts();
+      this.db
+        .prepare(
+          `UPDATE runs SET status = 'error', drone_status = ?, verdict = 'error', level = 0, error = ?, finished_at = ?, updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+        )
+        .run(droneStatus, message, ts, ts, runId);
+      this.runEnded(runId);
+    })();
+  }
+
+  /** Results arrived (or the run failed): finish its trigger and refresh the card. */
+  runEnded(runId: string): void {
+    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
+      { trigger_id: number | null } | undefined;
+    if (!run?.trigger_id) return;
+    this.db
+      .prepare(
+        `UPDATE triggers SET state = 'finished', updated_at = ? WHERE id = ? AND state = 'building'`,
+      )
+      .run(this.ts(), run.trigger_id);
+    this.bumpCardFor(run.trigger_id);
+  }
+
+  setProgress(runId: string, progress: Record<string, string>): boolean {
+    const res = this.db
+      .prepare(
+        `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+      )
+      .run(JSON.stringify(progress), this.ts(), this.ts(), runId);
+    if (res.changes === 0) return false;
+    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as {
+      trigger_id: number | null;
+    };
+    if (run.trigger_id) this.bumpCardFor(run.trigger_id);
+    return true;
+  }
+
+  // ---- PR cards -------------------------------------------------------------------------------
+
+  pointCard(repo: string, pr: number, triggerId: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO pr_cards (repo, pr, trigger_id) VALUES (?, ?, ?)
+         ON CONFLICT (repo, pr) DO UPDATE SET trigger_id = excluded.trigger_id, rev = pr_cards.rev + 1, attempts = 0, next_attempt_at = NULL`,
+      )
+      .run(repo, pr, triggerId);
+  }
+
+  /** The card shows this trigger: mark it out of date. (A superseded trigger's card is not touched.) */
+  bumpCardFor(triggerId: number): void {
+    this.db.prepare(`UPDATE pr_cards SET rev = rev + 1 WHERE trigger_id = ?`).run(triggerId);
+  }
+
+  dirtyCards(): CardRow[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM pr_cards WHERE synced_rev < rev AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY repo, pr`,
+      )
+      .all(this.ts()) as CardRow[];
+  }
+
+  card(repo: string, pr: number): CardRow | null {
+    return (
+      (this.db.prepare('SELECT * FROM pr_cards WHERE repo = ? AND pr = ?').get(repo, pr) as
+        CardRow | undefined) ?? null
+    );
+  }
+
+  setCardComment(repo: string, pr: number, commentId: number | null): void {
+    this.db
+      .prepare(`UPDATE pr_cards SET comment_id = ? WHERE repo = ? AND pr = ?`)
+      .run(commentId, repo, pr);
+  }
+
+  cardSynced(repo: string, pr: number, rev: number): void {
+    this.db
+      .prepare(
+        `UPDATE pr_cards SET synced_rev = MAX(synced_rev, ?), last_edit_at = ?, attempts = 0, next_attempt_at = NULL, last_error = NULL WHERE repo = ? AND pr = ?`,
+      )
+      .run(rev, this.ts(), repo, pr);
+  }
+
+  cardRetry(repo: string, pr: number, error: string, delayMs: number): void {
+    this.db
+      .prepare(
+        `UPDATE pr_cards SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE repo = ? AND pr = ?`,
+      )
+      .run(error, new Date(this.now().getTime() + delayMs).toISOString(), repo, pr);
+  }
+
+  // ---- replies --------------------------------------------------------------------------------
+
+  dueReplies(): ReplyRow[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM replies WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id`,
+      )
+      .all(this.ts()) as ReplyRow[];
+  }
+
+  noteReplyAttempt(id: number): void {
+    this.db
+      .prepare(`UPDATE replies SET attempts = attempts + 1, updated_at = ? WHERE id = ?`)
+      .run(this.ts(), id);
+  }
+
+  replyDone(
+    id: number,
+    state: 'posted' | 'failed',
+    commentId: number | null,
+    error: string | null,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE replies SET state = ?, posted_comment_id = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(state, commentId, error, this.ts(), id);
+  }
+
+  replyRetry(id: number, error: string, delayMs: number): void {
+    this.db
+      .prepare(
+        `UPDATE replies SET last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(error, new Date(this.now().getTime() + delayMs).toISOString(), this.ts(), id);
+  }
+
+  // ---- upstream health ------------------------------------------------------------------------
+
+  contact(upstream: string, ok: boolean, error?: string): void {
+    const ts = this.ts();
+    if (ok)
+      this.db
+        .prepare(
+          `INSERT INTO upstream_contacts (upstream, last_ok_at) VALUES (?, ?) ON CONFLICT (upstream) DO UPDATE SET last_ok_at = excluded.last_ok_at`,
+        )
+        .run(upstream, ts);
+    else
+      this.db
+        .prepare(
+          `INSERT INTO upstream_contacts (upstream, last_error_at, last_error) VALUES (?, ?, ?) ON CONFLICT (upstream) DO UPDATE SET last_error_at = excluded.last_error_at, last_error = excluded.last_error`,
+        )
+        .run(upstream, ts, error ?? null);
+  }
+
+  contacts(): Array<{
+    upstream: string;
+    last_ok_at: string | null;
+    last_error_at: string | null;
+    last_error: string | null;
+  }> {
+    return this.db.prepare('SELECT * FROM upstream_contacts ORDER BY upstream').all() as Array<{
+      upstream: string;
+      last_ok_at: string | null;
+      last_error_at: string | null;
+      last_error: string | null;
+    }>;
+  }
+}
