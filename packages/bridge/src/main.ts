@@ -130,8 +130,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  engine?.start(); // enrols new repositories (poll cursors) before anything is served
   const address = await app.listen({ host: config.HOST, port: config.PORT });
-  engine?.start();
   app.log.info(
     {
       address,

@@ -80,6 +80,7 @@ export interface EngineOptions {
 }
 
 const PAGE = 50;
+const DRONE_CURSOR = 'drone-builds';
 const MAX_PAGES_PER_POLL = 50;
 
 export class IntakeEngine {
@@ -124,8 +125,21 @@ export class IntakeEngine {
 
   // ---- lifecycle --------------------------------------------------------------------------
 
+  /**
+   * Record the enrolment time of repositories seen for the first time, synchronously, before any
+   * request is served: a comment posted after the bridge first started is never missed, even if
+   * the process dies before its first poll.
+   */
+  enrol(): void {
+    const since = new Date(Math.floor(this.o.now().getTime() / 1000) * 1000).toISOString();
+    for (const repo of this.o.repos)
+      if (this.o.store.cursor(repo) === null) this.o.store.setCursor(repo, since);
+    if (this.o.store.cursor(DRONE_CURSOR) === null) this.o.store.setCursor(DRONE_CURSOR, since);
+  }
+
   start(): void {
     if (!this.stopped) return;
+    this.enrol();
     this.stopped = false;
     this.startedAt = Date.now();
     this.loops = [this.workLoop()];
@@ -210,11 +224,20 @@ export class IntakeEngine {
     this.o.store.contact(err.upstream, false, err.message);
   }
 
-  private async ensureBotLogin(): Promise<void> {
-    if (this.botLogin !== null) return;
-    this.botLogin = await this.o.gitea.currentUser();
-    this.o.store.contact('gitea', true);
-    this.o.log.info({ bot: this.botLogin }, 'Gitea bot account');
+  private loginInFlight: Promise<void> | null = null;
+
+  private ensureBotLogin(): Promise<void> {
+    if (this.botLogin !== null) return Promise.resolve();
+    this.loginInFlight ??= (async () => {
+      try {
+        this.botLogin = await this.o.gitea.currentUser();
+        this.o.store.contact('gitea', true);
+        this.o.log.info({ bot: this.botLogin }, 'Gitea bot account');
+      } finally {
+        this.loginInFlight = null;
+      }
+    })();
+    return this.loginInFlight;
   }
 
   // ---- intake: comments ---------------------------------------------------------------------
@@ -689,11 +712,10 @@ export class IntakeEngine {
 
   /** Builds of the CI repository the bridge did not start (UI re-runs, curl) become runs too. */
   private async discoverBuilds(): Promise<void> {
-    const key = 'drone-builds';
-    let since = this.o.store.cursor(key);
+    let since = this.o.store.cursor(DRONE_CURSOR);
     if (since === null) {
       since = this.o.now().toISOString();
-      this.o.store.setCursor(key, since);
+      this.o.store.setCursor(DRONE_CURSOR, since);
     }
     // Drone times are whole seconds; a minute of slack keeps builds made just before the first start.
     const sinceS = Math.floor(Date.parse(since) / 1000) - 60;

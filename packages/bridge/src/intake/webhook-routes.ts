@@ -48,12 +48,10 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     const signature = String(req.headers['x-gitea-signature'] ?? '');
     if (!signatureOk(deps.secret, raw, signature)) {
       deps.metrics.webhooks.inc({ outcome: 'bad_signature' });
-      return reply
-        .code(401)
-        .send({
-          error:
-            'bad or missing X-Gitea-Signature (HMAC-SHA256 of the body with CCCI_WEBHOOK_SECRET)',
-        });
+      return reply.code(401).send({
+        error:
+          'bad or missing X-Gitea-Signature (HMAC-SHA256 of the body with CCCI_WEBHOOK_SECRET)',
+      });
     }
     const delivery = String(req.headers['x-gitea-delivery'] ?? '');
     if (!DELIVERY.test(delivery)) {
@@ -76,13 +74,11 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     }
     if (eventType !== 'pull_request_comment') {
       deps.metrics.webhooks.inc({ outcome: 'ignored' });
-      return reply
-        .code(202)
-        .send({
-          delivery,
-          outcome: 'ignored',
-          reason: `event type ${JSON.stringify(eventType)} is not handled (subscribe to "Pull request comments")`,
-        });
+      return reply.code(202).send({
+        delivery,
+        outcome: 'ignored',
+        reason: `event type ${JSON.stringify(eventType)} is not handled (subscribe to "Pull request comments")`,
+      });
     }
     if (!deps.store.saveDelivery(delivery, eventType, raw.toString('utf8'))) {
       deps.metrics.webhooks.inc({ outcome: 'replay' });
