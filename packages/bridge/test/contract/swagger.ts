@@ -5,8 +5,8 @@
  * the response status is documented with a body matching its schema. Schemas are JSON Schema
  * draft 4 (Ajv with ajv-draft-04).
  */
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import AjvModule from 'ajv-draft-04';
+import formatsModule from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,11 +35,16 @@ type Spec = {
   definitions: Record<string, object>;
 };
 
+// CommonJS packages: under NodeNext the default import is module.exports, whose .default is the export.
+const Ajv = AjvModule.default;
+const addFormats = formatsModule.default;
+type AjvInstance = InstanceType<typeof Ajv>;
+
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export class SwaggerChecker {
   readonly spec: Spec;
-  private readonly ajv: Ajv;
+  private readonly ajv: AjvInstance;
   readonly seen = new Set<string>();
 
   constructor(path = SPEC_PATH) {
@@ -58,7 +63,7 @@ export class SwaggerChecker {
     ) as object;
     const fn = this.ajv.compile(fixed);
     if (fn(value)) return [];
-    return (fn.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}`);
+    return (fn.errors ?? []).map((e: { instancePath: string; message?: string }) => `${e.instancePath || '(root)'} ${e.message ?? ''}`);
   }
 
   /** Problems with one exchange (empty when it conforms). */

@@ -1,0 +1,173 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Results } from '@cc-ci/harness-core';
+import { makeResults } from '../../test/support/results.js';
+import {
+  CARD_MARKER,
+  md,
+  renderCard,
+  renderGrammarHelp,
+  renderPlainCard,
+  renderRefusal,
+  statusDescription,
+  type CardRun,
+  type CardState,
+} from './card.js';
+
+const run: CardRun = {
+  runId: '42',
+  recipe: 'notes',
+  pr: 7,
+  headSha: 'abcdef0123456789abcdef0123456789abcdef01',
+  quick: false,
+  requestedBy: 'alice',
+  links: {
+    runUrl: 'https://ci.example/runs/42',
+    buildUrl: 'https://drone.example/ops/cc-ci/42',
+    badgeUrl: 'https://ci.example/badge/notes.svg',
+  },
+};
+
+const HOSTILE = [
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  '[click](javascript:alert(1))',
+  '![x](http://evil.example/x.png)',
+  '| a | b |\n|---|---|',
+  '@admin please',
+  CARD_MARKER,
+  '<!-- cc-ci:reply:1 -->',
+  'x'.repeat(10_000),
+];
+
+function failing(message: string): Results {
+  return makeResults({
+    run_id: '42',
+    verdict: 'fail',
+    level: 1,
+    base_version: '0.2.0+1.0',
+    stages: {
+      install: {
+        status: 'pass',
+        duration_ms: 12_300,
+        tests: [{ name: 'deploy', status: 'pass', ms: 12_300 }],
+      },
+      upgrade: {
+        status: 'fail',
+        duration_ms: 125_000,
+        tests: [{ name: message, status: 'fail', ms: 1, message }],
+      },
+    },
+    rungs: {
+      install: { status: 'pass' },
+      upgrade: { status: 'fail', reason: message },
+      backup_restore: { status: 'skip', reason: 'no backup labels' },
+      functional: { status: 'skip', reason: 'not requested' },
+      lint: { status: 'skip', reason: 'not requested' },
+    },
+  });
+}
+
+describe('renderCard', () => {
+  it('renders each state with the marker first and exactly once', () => {
+    const states: CardState[] = [
+      { kind: 'queued', position: 3 },
+      { kind: 'started' },
+      { kind: 'progress', tiers: { install: 'pass', upgrade: 'running' } },
+      { kind: 'result', results: failing('boom') },
+      { kind: 'error', message: 'no results uploaded' },
+    ];
+    for (const s of states) {
+      const body = renderCard(run, s);
+      expect(body.split('\n')[0]).toBe(CARD_MARKER);
+      expect(body.split(CARD_MARKER)).toHaveLength(2);
+    }
+    expect(renderCard(run, states[0]!)).toContain('position 3');
+    expect(renderCard(run, states[2]!)).toMatch(/upgrade \| ⏳ running/);
+  });
+
+  it('the result card has verdict, level, badge, per-tier rows, versions, links and the re-run command', () => {
+    const body = renderCard(run, { kind: 'result', results: failing('the head is not running') });
+    expect(body).toContain('fail · level 1 of 5');
+    expect(body).toContain('![cc-ci level 1](https://ci.example/badge/notes.svg)');
+    expect(body).toMatch(/\| install \| ✅ pass \| 12\.3 s \|/);
+    expect(body).toMatch(/\| upgrade \| ❌ fail \| 2 min 5 s \| the head is not running \|/);
+    expect(body).not.toMatch(/\| backup \|/); // not in stages: no row
+    expect(body).toContain('0\\.2\\.0\\+1\\.0 → 0\\.3\\.0\\+1\\.35\\.0');
+    expect(body).toContain('[run page](https://ci.example/runs/42)');
+    expect(body).toContain('[Drone build](https://drone.example/ops/cc-ci/42)');
+    expect(body).toContain('`!testme`');
+    expect(body).toContain('abcdef0123');
+  });
+
+  it('marks quick runs as lower confidence', () => {
+    const body = renderCard(
+      { ...run, quick: true },
+      { kind: 'result', results: makeResults({ run_id: '42', mode: 'quick' }) },
+    );
+    expect(body).toMatch(/lower confidence/);
+    expect(body).toContain('`!testme --quick`');
+  });
+
+  it.each(HOSTILE)('hostile text %#  is inert in every place it can appear', (evil) => {
+    const body = renderCard(
+      { ...run, requestedBy: evil, recipe: evil },
+      { kind: 'result', results: { ...failing(evil), version: evil, error: evil } },
+    );
+    const error = renderCard(run, { kind: 'error', message: evil });
+    for (const b of [body, error]) {
+      expect(b.split('\n')[0]).toBe(CARD_MARKER);
+      expect(b.split('<!--')).toHaveLength(2); // only our marker opens a comment
+      expect(b).not.toMatch(/<(script|img|svg)/i);
+      expect(b).not.toMatch(/[^\\]\]\(javascript:/);
+      expect(b).not.toMatch(/!\[x\]\(http:\/\/evil/);
+      expect(b).not.toMatch(/(^|[^\\])@admin/);
+      expect(b.length).toBeLessThan(6_000);
+      // Table rows keep their four cells: a | in text is escaped.
+      for (const row of b.split('\n').filter((l) => l.startsWith('| upgrade')))
+        expect(row.split(/(?<!\\)\|/).length).toBe(6);
+    }
+  });
+
+  it('falls back to plain text when rendering throws, keeping the verdict', () => {
+    const results = failing('x');
+    const broken = new Proxy(results, {
+      get(target, key) {
+        if (key === 'stages') throw new Error('boom');
+        return target[key as keyof Results];
+      },
+    });
+    const body = renderCard(run, { kind: 'result', results: broken });
+    expect(body).toBe(renderPlainCard(run, { kind: 'result', results: broken }));
+    expect(body).toContain('fail · level 1 of 5');
+    expect(body.startsWith(CARD_MARKER)).toBe(true);
+  });
+});
+
+describe('statusDescription', () => {
+  it('describes each state within 140 characters', () => {
+    expect(statusDescription({ kind: 'queued', position: 1 })).toBe('queued');
+    expect(
+      statusDescription({ kind: 'progress', tiers: { install: 'pass', backup: 'running' } }),
+    ).toBe('running: backup');
+    expect(statusDescription({ kind: 'result', results: failing('x') })).toBe(
+      'fail · level 1 of 5 · upgrade failed',
+    );
+    expect(
+      statusDescription({ kind: 'result', results: makeResults({ run_id: '1', level: 1 }) }),
+    ).toBe('pass · level 1 of 5');
+    const long = statusDescription({ kind: 'error', message: 'no results uploaded '.repeat(50) });
+    expect(long.length).toBeLessThanOrEqual(140);
+    expect(long.startsWith('error: no results uploaded')).toBe(true);
+  });
+});
+
+describe('replies', () => {
+  it('explain the valid forms and refusals without echoing markup', () => {
+    const help = renderGrammarHelp('!testme <img src=x onerror=alert(1)>');
+    expect(help).toContain('`!testme --quick`');
+    expect(help).not.toContain('<img');
+    const refusal = renderRefusal('@mallory', 'the pull request is closed');
+    expect(refusal).not.toMatch(/(^|[^\\])@mallory/);
+    expect(md('a|b')).toBe('a\\|b');
+  });
+});
