@@ -21,6 +21,7 @@ import {
 } from '@cc-ci/harness-core';
 import { USAGE, UsageError, parseCommand, type JanitorCommand, type RunCommand } from './cli.js';
 import { renderSummary } from './render.js';
+import { progressReporter } from './progress.js';
 import { uploadResults } from './upload.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -89,6 +90,10 @@ async function run(cmd: RunCommand): Promise<number> {
     }
   }
 
+  const progress =
+    cmd.bridgeUrl && cmd.resultsToken
+      ? progressReporter({ bridgeUrl: cmd.bridgeUrl, token: cmd.resultsToken, runId })
+      : null;
   let results: Results;
   let exitCode: number;
   try {
@@ -107,7 +112,7 @@ async function run(cmd: RunCommand): Promise<number> {
         domainSuffix: cmd.domainSuffix,
         ...(cmd.buildLink ? { buildLink: cmd.buildLink } : {}),
       },
-      { log, signal: controller.signal },
+      { log, signal: controller.signal, ...(progress ? { onTier: progress.onTier } : {}) },
       { stateDir: cmd.stateDir },
     );
     results = outcome.results;
@@ -120,6 +125,7 @@ async function run(cmd: RunCommand): Promise<number> {
     err(`cc-ci: infrastructure error: ${e instanceof Error ? e.message : String(e)}`);
     return 3;
   }
+  await progress?.flush();
   out(renderSummary(results));
   out(`\nrun directory: ${outDir}`);
   if (cmd.bridgeUrl && cmd.resultsToken) {

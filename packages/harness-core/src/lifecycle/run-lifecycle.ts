@@ -227,7 +227,24 @@ export async function runLifecycle(
     : options.deployer === 'abra'
       ? new AbraDeployer({ abraDir: join(options.outDir, 'abra') })
       : new DockerDeployer({ docker, workDir: options.outDir });
-  const stages: Partial<Record<TierName, Stage>> = {};
+  /** Live progress for the caller (the plugin posts it to the bridge); never throws into the run. */
+  const notify = (tier: TierName, status: Stage['status'] | 'running') => {
+    try {
+      deps.onTier?.(tier, status);
+    } catch {
+      /* cosmetic */
+    }
+  };
+  const stages = new Proxy<Partial<Record<TierName, Stage>>>(
+    {},
+    {
+      set(target, key, value: Stage) {
+        target[key as TierName] = value;
+        notify(key as TierName, value.status);
+        return true;
+      },
+    },
+  );
   const requested = new Set(options.stages);
   const shared = new Map<string, unknown>();
   let deployCount = 0;
@@ -350,6 +367,7 @@ export async function runLifecycle(
   /** Run one tier with classification and at most one retry for infrastructure problems. */
   const runTier = async (tier: TierName, fn: () => Promise<TierOutcome>) => {
     const t0 = Date.now();
+    notify(tier, 'running');
     let retried = false;
     for (let attempt = 1; attempt <= 2; attempt++) {
       let outcome: TierOutcome;
@@ -440,6 +458,7 @@ export async function runLifecycle(
     }
 
     const installLog = log.child({ tier: 'install' });
+    notify(base ? 'upgrade' : 'install', 'running');
     let installRetried = false;
     if (base) {
       baseVersion = base.base.version;

@@ -30,6 +30,11 @@ export interface RunDeps {
   /** Aborted on SIGINT/SIGTERM: the run stops, tears down and records the abort. */
   readonly signal: AbortSignal;
   readonly now?: () => Date;
+  /** Tier-by-tier progress: 'running' when a tier starts, then its status. Cosmetic only. */
+  readonly onTier?: (
+    tier: TierName,
+    status: 'running' | 'pass' | 'fail' | 'skip' | 'unver',
+  ) => void;
 }
 
 export interface RunOutcome {
