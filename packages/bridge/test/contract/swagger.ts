@@ -63,7 +63,10 @@ export class SwaggerChecker {
     ) as object;
     const fn = this.ajv.compile(fixed);
     if (fn(value)) return [];
-    return (fn.errors ?? []).map((e: { instancePath: string; message?: string }) => `${e.instancePath || '(root)'} ${e.message ?? ''}`);
+    return (fn.errors ?? []).map(
+      (e: { instancePath: string; message?: string }) =>
+        `${e.instancePath || '(root)'} ${e.message ?? ''}`,
+    );
   }
 
   /** Problems with one exchange (empty when it conforms). */

@@ -8,6 +8,8 @@
  * against the OpenAPI document by test/contract/gitea-contract.test.ts.
  */
 import { createHmac, createHash, randomUUID } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join, normalize } from 'node:path';
 import { FakeHttpServer, type Exchange, type Reply } from './fake-http.js';
 
 type Perm = 'read' | 'write' | 'admin';
@@ -150,6 +152,28 @@ export class FakeGitea {
       nextIndex: 1,
     });
     this.pulls.set(full.toLowerCase(), new Map());
+  }
+
+  /**
+   * Serve a bare repository at the repository's clone URL over git's "dumb" HTTP protocol (static
+   * files; run `git update-server-info` in it first), as Gitea serves clones.
+   */
+  serveGit(repo: string, bareDir: string): void {
+    const r = this.repo(repo)!;
+    const prefix = `/${r.owner}/${r.name}.git/`;
+    const previous = this.http.fallback;
+    this.http.fallback = (ex) => {
+      if (ex.method !== 'GET' || !ex.path.startsWith(prefix)) return previous?.(ex) ?? null;
+      const rel = normalize(decodeURIComponent(ex.path.slice(prefix.length)));
+      if (rel.startsWith('..') || rel.startsWith('/')) return { status: 404 };
+      const file = join(bareDir, rel);
+      try {
+        if (!statSync(file).isFile()) return { status: 404 };
+        return { status: 200, bytes: readFileSync(file) };
+      } catch {
+        return { status: 404 };
+      }
+    };
   }
 
   addHook(repo: string, url: string, secret: string): void {

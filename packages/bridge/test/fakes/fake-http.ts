@@ -39,6 +39,8 @@ export interface Reply {
   readonly body?: unknown;
   /** Send this exact text instead of JSON (e.g. Drone's literal `null`). */
   readonly raw?: string;
+  /** Send these bytes (static files such as a git repository served over dumb HTTP). */
+  readonly bytes?: Buffer;
   readonly headers?: Record<string, string>;
 }
 
@@ -60,6 +62,8 @@ export class FakeHttpServer {
   url = '';
   /** Called when a request has been read (phase 'received') and after its answer was sent ('answered'). */
   onExchange: ((phase: 'received' | 'answered', ex: Exchange) => void) | null = null;
+  /** Answers requests outside the API prefix (null: 404). */
+  fallback: ((ex: Exchange) => Reply | null) | null = null;
 
   constructor(
     private readonly prefix: string,
@@ -148,7 +152,8 @@ export class FakeHttpServer {
         });
     }
     let reply: Reply = { status: 404, body: this.errorBody(404, 'not found') };
-    if (ex.path.startsWith(this.prefix)) {
+    if (!ex.path.startsWith(this.prefix) && this.fallback) reply = this.fallback(ex) ?? reply;
+    else if (ex.path.startsWith(this.prefix)) {
       const rest = ex.path.slice(this.prefix.length);
       for (const r of this.routes) {
         if (r.method !== ex.method) continue;
@@ -173,6 +178,14 @@ export class FakeHttpServer {
     ex.status = reply.status;
     ex.responseBody = reply.raw !== undefined ? reply.raw : reply.body;
     ex.responseHeaders = reply.headers ?? {};
+    if (reply.bytes) {
+      res.writeHead(reply.status, {
+        'content-type': 'application/octet-stream',
+        ...ex.responseHeaders,
+      });
+      res.end(reply.bytes, () => this.onExchange?.('answered', ex));
+      return;
+    }
     const payload =
       reply.raw !== undefined
         ? reply.raw
