@@ -16,6 +16,7 @@ import {
   type RecipeListItem,
 } from '../domain/html.js';
 import type { IntakeStore } from '../intake/intake-store.js';
+import { OPENAPI } from './openapi.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { RunRow, RunsStore } from '../store/runs-store.js';
 
@@ -152,6 +153,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       if (known) deps.onRunChanged(runId);
       return reply.code(202).send({ run_id: runId, tracked: known });
     },
+  );
+
+  app.get('/api/openapi.json', async (_req, reply) =>
+    reply.header('cache-control', 'public, max-age=300').send(OPENAPI),
   );
 
   app.get('/triggers', async (_req, reply) =>

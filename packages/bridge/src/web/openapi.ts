@@ -1,0 +1,227 @@
+/**
+ * The OpenAPI 3.0 description of the bridge's JSON API, served at GET /api/openapi.json.
+ * Kept next to the routes; a test checks that every documented operation answers as documented.
+ */
+const runRow = {
+  type: 'object',
+  required: ['run_id', 'recipe', 'status', 'created_at'],
+  properties: {
+    run_id: { type: 'string', description: 'The Drone build number.' },
+    recipe: { type: 'string' },
+    repo: { type: 'string', nullable: true },
+    pr: { type: 'integer', nullable: true },
+    ref: { type: 'string', nullable: true },
+    head_sha: { type: 'string', nullable: true },
+    quick: { type: 'integer', enum: [0, 1] },
+    status: { type: 'string', enum: ['queued', 'running', 'finished', 'error'] },
+    drone_status: { type: 'string', nullable: true },
+    build_link: { type: 'string', nullable: true },
+    verdict: { type: 'string', enum: ['pass', 'fail', 'error', null], nullable: true },
+    level: { type: 'integer', minimum: 0, maximum: 5, nullable: true },
+    version: { type: 'string', nullable: true },
+    error: { type: 'string', nullable: true },
+    progress: { type: 'string', nullable: true, description: 'JSON {tier: status} while running.' },
+    created_at: { type: 'string', format: 'date-time' },
+    started_at: { type: 'string', format: 'date-time', nullable: true },
+    finished_at: { type: 'string', format: 'date-time', nullable: true },
+  },
+};
+const error = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } };
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+
+export const OPENAPI = {
+  openapi: '3.0.3',
+  info: {
+    title: 'cc-ci bridge API',
+    version: '1',
+    description: 'Runs, recipes and triggers recorded by the cc-ci bridge. See docs/api.md.',
+  },
+  paths: {
+    '/api/recipes': {
+      get: {
+        operationId: 'listRecipes',
+        summary: 'Every enrolled recipe (and every recipe with runs) with its latest run.',
+        responses: {
+          '200': json({
+            type: 'object',
+            required: ['recipes'],
+            properties: {
+              recipes: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['recipe', 'enrolled', 'latest'],
+                  properties: {
+                    recipe: { type: 'string' },
+                    enrolled: { type: 'boolean' },
+                    latest: { type: 'object', nullable: true },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      },
+    },
+    '/api/runs': {
+      get: {
+        operationId: 'listRuns',
+        summary: 'Runs, newest first, with keyset pagination.',
+        parameters: [
+          {
+            name: 'recipe',
+            in: 'query',
+            schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            schema: { type: 'string' },
+            description: 'next_cursor of the previous page',
+          },
+        ],
+        responses: {
+          '200': json({
+            type: 'object',
+            required: ['runs', 'next_cursor'],
+            properties: {
+              runs: { type: 'array', items: runRow },
+              next_cursor: { type: 'string', nullable: true },
+            },
+          }),
+          '400': json(error),
+        },
+      },
+    },
+    '/api/triggers': {
+      get: {
+        operationId: 'listTriggers',
+        summary: 'Recent !testme triggers, refused and unknown-repository ones included.',
+        parameters: [
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          },
+        ],
+        responses: {
+          '200': json({
+            type: 'object',
+            required: ['triggers'],
+            properties: {
+              triggers: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['id', 'repo', 'pr', 'commenter', 'state'],
+                  properties: {
+                    id: { type: 'integer' },
+                    repo: { type: 'string' },
+                    pr: { type: 'integer' },
+                    comment_id: { type: 'integer', nullable: true },
+                    commenter: { type: 'string' },
+                    quick: { type: 'boolean' },
+                    state: {
+                      type: 'string',
+                      enum: [
+                        'accepted',
+                        'queued',
+                        'building',
+                        'finished',
+                        'failed',
+                        'refused',
+                        'unknown_repo',
+                        'superseded',
+                      ],
+                    },
+                    reason: { type: 'string', nullable: true },
+                    head_sha: { type: 'string', nullable: true },
+                    run_id: { type: 'string', nullable: true },
+                  },
+                },
+              },
+            },
+          }),
+          '400': json(error),
+        },
+      },
+    },
+    '/api/runs/{runId}/results': {
+      post: {
+        operationId: 'uploadResults',
+        summary: 'The plugin uploads a run’s results.json, JUnit files and log.',
+        security: [{ resultsToken: [] }],
+        parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: json({
+          type: 'object',
+          required: ['results'],
+          properties: {
+            results: { type: 'object', description: 'results.json (docs/results.schema.json)' },
+            junit: { type: 'object', additionalProperties: { type: 'string' } },
+            log: { type: 'string' },
+          },
+        }),
+        responses: {
+          '201': json({ type: 'object' }),
+          '401': json(error),
+          '422': json(error),
+          '503': json(error),
+        },
+      },
+    },
+    '/api/runs/{runId}/progress': {
+      post: {
+        operationId: 'postProgress',
+        summary: 'The plugin reports tier-by-tier progress while a run is going.',
+        security: [{ resultsToken: [] }],
+        parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: json({
+          type: 'object',
+          required: ['tiers'],
+          properties: {
+            tiers: {
+              type: 'object',
+              additionalProperties: {
+                type: 'string',
+                enum: ['running', 'pass', 'fail', 'skip', 'unver', 'waiting'],
+              },
+            },
+          },
+        }),
+        responses: { '202': json({ type: 'object' }), '401': json(error), '422': json(error) },
+      },
+    },
+    '/hooks/gitea': {
+      post: {
+        operationId: 'giteaWebhook',
+        summary:
+          'Gitea webhook (X-Gitea-Signature HMAC-SHA256 of the body); only when CCCI_WEBHOOK_SECRET is set.',
+        responses: {
+          '202': json({ type: 'object' }),
+          '200': { description: 'a replayed delivery (already accepted)' },
+          '400': json(error),
+          '401': json(error),
+          '413': { description: 'body too large' },
+        },
+      },
+    },
+    '/healthz': {
+      get: {
+        operationId: 'health',
+        summary:
+          'Store reachable, and the last successful and failed contact with Gitea and Drone.',
+        responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }) },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      resultsToken: { type: 'http', scheme: 'bearer', description: 'CCCI_RESULTS_TOKEN' },
+    },
+  },
+} as const;
