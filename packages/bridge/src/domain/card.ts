@@ -81,11 +81,12 @@ const rerun = (quick: boolean) => (quick ? '`!testme --quick`' : '`!testme`');
 const safeUrl = (u: string | null | undefined) =>
   u && /^https?:\/\/[^\s<>()"'`]+$/.test(u) ? u : null;
 
-function header(run: CardRun, title: string): string[] {
+function header(run: CardRun, title: string, badge?: string): string[] {
   return [
     CARD_MARKER,
     `### cc-ci · ${md(run.recipe)} — ${title}`,
     '',
+    ...(badge ? [badge, ''] : []),
     `Commit \`${short(run.headSha)}\` · asked by ${md(run.requestedBy)}${run.quick ? ' · quick run' : ''}`,
   ];
 }
@@ -123,9 +124,13 @@ function tierReason(results: Results, tier: TierName): string {
 
 function renderResult(run: CardRun, results: Results): string {
   const v = results.verdict;
-  const lines = header(run, `${VERDICT_MARK[v] ?? ''} ${v} · level ${results.level} of 5`);
-  const badge = safeUrl(run.links?.badgeUrl);
-  if (badge) lines.splice(2, 0, `![cc-ci level ${results.level}](${badge})`, '');
+  const badgeUrl = safeUrl(run.links?.badgeUrl);
+  const lines = header(
+    run,
+    `${VERDICT_MARK[v] ?? ''} ${v} · level ${results.level} of 5`,
+    badgeUrl ? `![cc-ci level ${results.level}](${badgeUrl})` : undefined,
+  );
+  lines.push('');
   const versions = results.base_version
     ? `${md(results.base_version)} → ${md(results.version ?? 'unversioned')}`
     : md(results.version ?? 'unversioned');
