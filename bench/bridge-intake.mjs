@@ -59,7 +59,11 @@ async function load(n, fn) {
   return { perSec: n / secs, p50: pct(times, 50), p99: pct(times, 99) };
 }
 
-async function world(Fakes, dir, { repos = ['recipes/notes'], pollIntervalMs = 0, webhook = true } = {}) {
+async function world(
+  Fakes,
+  dir,
+  { repos = ['recipes/notes'], pollIntervalMs = 0, webhook = true } = {},
+) {
   const gitea = await Fakes.FakeGitea.start();
   const drone = await Fakes.FakeDrone.start('drone-token-0123456789', 'ops/cc-ci');
   const bot = gitea.addUser('ccci-bot');
@@ -80,7 +84,11 @@ async function world(Fakes, dir, { repos = ['recipes/notes'], pollIntervalMs = 0
         runs,
         metrics,
         gitea: new GiteaClient({ url: gitea.url, token: bot.token }),
-        drone: new DroneClient({ url: drone.url, token: 'drone-token-0123456789', repo: 'ops/cc-ci' }),
+        drone: new DroneClient({
+          url: drone.url,
+          token: 'drone-token-0123456789',
+          repo: 'ops/cc-ci',
+        }),
         log: quiet,
         repos,
         trustedOrgs: ['coop-cloud'],
@@ -117,7 +125,10 @@ async function commentToBuild(w, n) {
     const built = new Promise((resolve) => (w.drone.onBuild = () => resolve(performance.now())));
     const t0 = performance.now();
     w.gitea.comment('recipes/notes', pr, 'maintainer', '!testme');
-    const t1 = await Promise.race([built, new Promise((_, rej) => setTimeout(() => rej(new Error('no build within 30 s')), 30_000))]);
+    const t1 = await Promise.race([
+      built,
+      new Promise((_, rej) => setTimeout(() => rej(new Error('no build within 30 s')), 30_000)),
+    ]);
     times.push(t1 - t0);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -136,7 +147,12 @@ export default async function bench({ log }) {
       action: 'created',
       is_pull: true,
       issue: { number: 1, pull_request: { merged: false } },
-      comment: { id: 0, body: 'LGTM, thanks!', user: { login: 'maintainer' }, updated_at: new Date().toISOString() },
+      comment: {
+        id: 0,
+        body: 'LGTM, thanks!',
+        user: { login: 'maintainer' },
+        updated_at: new Date().toISOString(),
+      },
       repository: { full_name: 'recipes/notes', clone_url: 'http://x/recipes/notes.git' },
       sender: { login: 'maintainer' },
       pad: 'x'.repeat(3000), // real payloads carry full issue/repository/user objects: a few KiB
@@ -152,13 +168,20 @@ export default async function bench({ log }) {
   const hooks = await load(DELIVERIES, async () => {
     const r = await fetch(`${w1.url}/hooks/gitea`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitea-delivery': randomUUID(), 'x-gitea-event-type': 'pull_request_comment', 'x-gitea-signature': sig },
+      headers: {
+        'content-type': 'application/json',
+        'x-gitea-delivery': randomUUID(),
+        'x-gitea-event-type': 'pull_request_comment',
+        'x-gitea-signature': sig,
+      },
       body,
     });
     await r.arrayBuffer();
     if (r.status !== 202) throw new Error(`webhook answered ${r.status}`);
   });
-  log(`webhooks: ${hooks.perSec.toFixed(0)}/s p50 ${hooks.p50.toFixed(2)} ms (healthz ${health.perSec.toFixed(0)}/s)`);
+  log(
+    `webhooks: ${hooks.perSec.toFixed(0)}/s p50 ${hooks.p50.toFixed(2)} ms (healthz ${health.perSec.toFixed(0)}/s)`,
+  );
   await w1.close();
 
   // 2. Comment → build, webhook path.
@@ -174,13 +197,20 @@ export default async function bench({ log }) {
   log(`poll path: comment → build p50 ${viaPoll.p50.toFixed(0)} ms`);
   await new Promise((r) => setTimeout(r, 1500)); // let the last card settle
   const before = w3.gitea.exchanges.length;
-  const pollsBefore = w3.gitea.exchanges.filter((e) => e.route === '/repos/{owner}/{repo}/issues/comments').length;
+  const pollsBefore = w3.gitea.exchanges.filter(
+    (e) => e.route === '/repos/{owner}/{repo}/issues/comments',
+  ).length;
   await new Promise((r) => setTimeout(r, 5000));
   const calls = w3.gitea.exchanges.length - before;
-  const cycles = (w3.gitea.exchanges.filter((e) => e.route === '/repos/{owner}/{repo}/issues/comments').length - pollsBefore) / repos.length;
+  const cycles =
+    (w3.gitea.exchanges.filter((e) => e.route === '/repos/{owner}/{repo}/issues/comments').length -
+      pollsBefore) /
+    repos.length;
   await w3.close();
   const perRepoCycle = calls / (cycles * repos.length);
-  log(`idle: ${calls} Gitea calls in ${cycles} cycles × ${repos.length} repos = ${perRepoCycle.toFixed(2)} per repo per cycle`);
+  log(
+    `idle: ${calls} Gitea calls in ${cycles} cycles × ${repos.length} repos = ${perRepoCycle.toFixed(2)} per repo per cycle`,
+  );
 
   return {
     name: 'Bridge intake (webhook, polling, Drone triggering)',
@@ -195,7 +225,11 @@ export default async function bench({ log }) {
       { metric: 'comment → build, webhook path p99', value: viaHook.p99, unit: 'ms' },
       { metric: 'comment → build, poll path (1 s interval) p50', value: viaPoll.p50, unit: 'ms' },
       { metric: 'comment → build, poll path (1 s interval) max', value: viaPoll.max, unit: 'ms' },
-      { metric: 'Gitea API calls per poll cycle per repo, idle', value: perRepoCycle, unit: 'calls' },
+      {
+        metric: 'Gitea API calls per poll cycle per repo, idle',
+        value: perRepoCycle,
+        unit: 'calls',
+      },
     ],
     ratio: [
       { label: 'webhook accepted/s ÷ healthz/s', value: hooks.perSec / health.perSec },
