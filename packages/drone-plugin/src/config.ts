@@ -7,18 +7,11 @@
  * (PARAM_NAMES) and validates each value; the bridge only ever sends those names. Values must be
  * single-line, bounded, and of the documented charset.
  */
+import { BUILD_PARAM_NAMES } from '@cc-ci/harness-core';
 import { z } from 'zod';
 
 /** Build params cc-ci reads (docs/drone.md). */
-export const PARAM_NAMES = [
-  'RECIPE',
-  'PR',
-  'REF',
-  'SRC',
-  'STAGES',
-  'CCCI_QUICK',
-  'CCCI_TRIGGER',
-] as const;
+export const PARAM_NAMES = BUILD_PARAM_NAMES;
 
 /**
  * Variables whose presence in a step's environment means someone tried to override process

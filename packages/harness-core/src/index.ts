@@ -4,6 +4,7 @@
  */
 export * from './domain/results.js';
 export * from './domain/level.js';
+export * from './domain/build-params.js';
 export * from './errors.js';
 export {
   validateRecipeName,

@@ -4,16 +4,10 @@
  * fixed set of keys and validates every value: bounded, single-line, and of a known charset.
  * The plugin validates them again on its side (packages/drone-plugin/src/config.ts).
  */
-export const DRONE_PARAM_NAMES = [
-  'RECIPE',
-  'PR',
-  'REF',
-  'SRC',
-  'STAGES',
-  'CCCI_QUICK',
-  'CCCI_TRIGGER',
-] as const;
-export type DroneParamName = (typeof DRONE_PARAM_NAMES)[number];
+import { BUILD_PARAM_NAMES, type BuildParamName } from '@cc-ci/harness-core';
+
+export const DRONE_PARAM_NAMES = BUILD_PARAM_NAMES;
+export type DroneParamName = BuildParamName;
 
 export interface RunRequest {
   readonly recipe: string;

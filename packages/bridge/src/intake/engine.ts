@@ -265,46 +265,23 @@ export class IntakeEngine {
     const s = this.o.store;
     return s.db.transaction(() => {
       if (!s.markHandled(ev, outcome, source)) return 'duplicate';
-      const key = `gitea-comment:${ev.commentId}`;
+      const trigger = {
+        key: `gitea-comment:${ev.commentId}`,
+        repo: ev.repo,
+        pr: ev.pr,
+        commentId: ev.commentId,
+        commenter: ev.login,
+        source,
+      };
+      const reply = { repo: ev.repo, pr: ev.pr, inReplyTo: ev.commentId };
       if (outcome === 'triggered' && parse.kind === 'run') {
-        s.insertTrigger({
-          key,
-          repo: ev.repo,
-          pr: ev.pr,
-          commentId: ev.commentId,
-          commenter: ev.login,
-          quick: parse.quick,
-          state: 'accepted',
-          source,
-        });
+        s.insertTrigger({ ...trigger, quick: parse.quick, state: 'accepted' });
       } else if (outcome === 'malformed') {
-        s.insertReply({
-          repo: ev.repo,
-          pr: ev.pr,
-          inReplyTo: ev.commentId,
-          kind: 'malformed',
-          body: renderGrammarHelp(ev.body),
-        });
+        s.insertReply({ ...reply, kind: 'malformed', body: renderGrammarHelp(ev.body) });
       } else if (outcome === 'unknown_repo') {
         const reason = 'this repository is not enrolled in cc-ci (CCCI_REPOS)';
-        s.insertTrigger({
-          key,
-          repo: ev.repo,
-          pr: ev.pr,
-          commentId: ev.commentId,
-          commenter: ev.login,
-          quick: false,
-          state: 'unknown_repo',
-          reason,
-          source,
-        });
-        s.insertReply({
-          repo: ev.repo,
-          pr: ev.pr,
-          inReplyTo: ev.commentId,
-          kind: 'unknown_repo',
-          body: renderRefusal(ev.login, reason),
-        });
+        s.insertTrigger({ ...trigger, quick: false, state: 'unknown_repo', reason });
+        s.insertReply({ ...reply, kind: 'unknown_repo', body: renderRefusal(ev.login, reason) });
       }
       if (outcome !== 'ignored' && outcome !== 'own')
         this.o.metrics.triggers.inc({ outcome: outcome === 'triggered' ? 'accepted' : outcome });

@@ -4,13 +4,14 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   DRONE_TOKEN,
   RECIPE_REPO,
   RESULTS_TOKEN,
   WEBHOOK_SECRET,
+  freePort,
+  listening,
   spawnBridge,
   startWorld,
   until,
@@ -27,14 +28,6 @@ afterEach(async () => {
   world = null;
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 describe('cc-ci-bridge process', () => {
   it('logs JSON lines that never contain a configured secret, and stops cleanly on SIGTERM', async () => {
     world = await startWorld();
@@ -49,19 +42,7 @@ describe('cc-ci-bridge process', () => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = () => child!.exitCode !== null;
-    await until(
-      async () => {
-        if (exited()) throw new Error(`the bridge exited ${child!.exitCode}:\n${out}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      15_000,
-      'listening',
-    );
+    await listening(port, child, () => out);
     w.gitea.addHook(RECIPE_REPO, `http://127.0.0.1:${port}/hooks/gitea`, WEBHOOK_SECRET);
     w.gitea.comment(RECIPE_REPO, w.pr, 'maintainer', '!testme');
     await until(() => w.drone.builds.length === 1, 15_000, 'a build');

@@ -10,13 +10,15 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import { STATUS_CONTEXT } from '../../src/intake/engine.js';
 import {
   RECIPE_REPO,
   WEBHOOK_SECRET,
+  exited,
+  freePort,
+  listening,
   spawnBridge,
   startWorld,
   until,
@@ -35,34 +37,6 @@ afterEach(async () => {
   await world?.close();
   world = null;
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-function exited(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => c.once('exit', () => r()));
-}
-
-async function listening(port: number, c: ChildProcess): Promise<void> {
-  await until(
-    async () => {
-      if (c.exitCode !== null || c.signalCode !== null) return true;
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    },
-    15_000,
-    'bridge listening',
-  );
-}
 
 type Phase = 'received' | 'answered';
 
@@ -101,7 +75,7 @@ async function scenario(
   };
   w.gitea.http.onExchange = hook;
   w.drone.http.onExchange = hook;
-  await listening(port, first);
+  await listening(port, first, () => '', true);
   if (path === 'webhook')
     w.gitea.addHook(RECIPE_REPO, `http://127.0.0.1:${port}/hooks/gitea`, WEBHOOK_SECRET);
   const sha = w.gitea.pull(RECIPE_REPO, w.pr)!.headSha;

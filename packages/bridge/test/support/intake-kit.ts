@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,4 +184,48 @@ export function spawnBridge(w: World, env: Record<string, string>): ChildProcess
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** A free TCP port on loopback (for a child bridge that must keep its port across restarts). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Resolves when the child process has exited (at once if it already has). */
+export function exited(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => c.once('exit', () => r()));
+}
+
+/**
+ * Wait until the child bridge answers /healthz. If it exits first: fail with `describe()`, or —
+ * with `exitOk` (a test that kills it on purpose) — return.
+ */
+export async function listening(
+  port: number,
+  c: ChildProcess,
+  describe: () => string = () => '',
+  exitOk = false,
+): Promise<void> {
+  await until(
+    async () => {
+      if (c.exitCode !== null || c.signalCode !== null) {
+        if (exitOk) return true;
+        throw new Error(
+          `the bridge exited (${c.exitCode ?? c.signalCode}) before listening\n${describe()}`,
+        );
+      }
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    15_000,
+    'bridge listening',
+  );
 }
