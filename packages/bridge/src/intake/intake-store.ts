@@ -303,6 +303,12 @@ export class IntakeStore {
           build_link: build.link,
           ts,
         });
+      // The results may have arrived first (the process died between Drone's answer and this
+      // write, and the run was quick): then the trigger is already done.
+      const run = this.db
+        .prepare('SELECT status FROM runs WHERE run_id = ?')
+        .get(String(build.number)) as { status: string };
+      if (run.status === 'finished' || run.status === 'error') this.runEnded(String(build.number));
       this.bumpCardFor(t.id);
     })();
   }
