@@ -158,6 +158,58 @@ describe('cc-ci run under signals', () => {
   }, 300_000);
 });
 
+describe('cc-ci janitor and warm canonicals', () => {
+  it('never reaps a run marked warm (cc-ci.warm=true), and reaps it once the mark is gone', async () => {
+    const repo = await recipeRepo(fixture('canary-slow'));
+    const e = await env();
+    const killed = startRun(
+      [
+        repo.path,
+        '--recipe',
+        'canary-slow',
+        '--ref',
+        repo.head,
+        '--stages',
+        'install',
+        '--config-dir',
+        fixtureConfigDir,
+        '--no-janitor',
+        '--run-id',
+        `warm${Date.now()}`,
+      ],
+      e,
+    );
+    const stack = await withTimeout(killed.stack, 90_000, 'the deploy');
+    cleanup.push(stack);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const services = (
+      await run('docker', [
+        'service',
+        'ls',
+        '--quiet',
+        '--filter',
+        `label=com.docker.stack.namespace=${stack}`,
+      ])
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+    expect(services.length).toBeGreaterThan(0);
+    for (const svc of services)
+      await run('docker', ['service', 'update', '--detach', '--label-add', 'cc-ci.warm=true', svc]);
+
+    const kept = await run(process.execPath, [cliMain, 'janitor'], { env: e, timeout: 120_000 });
+    expect(kept.stdout).toMatch(/reaped 0 run\(s\).*1 warm canonical\(s\) alone/);
+    expect((await stackObjects(stack)).some((o) => o.startsWith('service '))).toBe(true);
+
+    for (const svc of services)
+      await run('docker', ['service', 'update', '--detach', '--label-rm', 'cc-ci.warm', svc]);
+    const reaped = await run(process.execPath, [cliMain, 'janitor'], { env: e, timeout: 180_000 });
+    expect(reaped.stdout).toMatch(/reaping run warm/);
+    expect(await stackObjects(stack)).toEqual([]);
+  }, 300_000);
+});
+
 describe('cc-ci run refuses hostile input with exit 2 before deploying anything', () => {
   const cases: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
     [
