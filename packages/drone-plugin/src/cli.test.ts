@@ -83,3 +83,56 @@ describe('cc-ci run command line', () => {
     expect(() => run(['--recipe', 'n', '--frobnicate'])).toThrow(UsageError);
   });
 });
+
+describe('host-care commands', () => {
+  const env = { CCCI_STATE_DIR: '/tmp/state' };
+  it('parses prune with its defaults and thresholds', () => {
+    expect(parseCommand(['prune'], env)).toEqual({
+      kind: 'prune',
+      dryRun: false,
+      stateDir: '/tmp/state',
+      minFreeGiB: 10,
+      minFreePercent: 10,
+      imageMinAgeHours: 1,
+    });
+    expect(
+      parseCommand(
+        ['prune', '--dry-run', '--min-free-gib', '2.5', '--min-free-percent', '100'],
+        env,
+      ),
+    ).toMatchObject({
+      dryRun: true,
+      minFreeGiB: 2.5,
+      minFreePercent: 100,
+    });
+    for (const bad of [
+      ['--min-free-percent', '101'],
+      ['--min-free-gib', '-1'],
+      ['--min-free-gib', 'lots'],
+      ['--all'],
+    ])
+      expect(() => parseCommand(['prune', ...bad], env)).toThrow(UsageError);
+  });
+  it('parses vip-guard; the restart command comes from the operator environment only', () => {
+    expect(parseCommand(['vip-guard'], env)).toMatchObject({
+      kind: 'vip-guard',
+      proxyNetwork: 'proxy',
+      pruneNetworks: false,
+      restartDaemon: null,
+    });
+    expect(
+      parseCommand(['vip-guard', '--restart-daemon'], {
+        ...env,
+        CCCI_DOCKER_RESTART_CMD: 'service docker restart',
+      }),
+    ).toMatchObject({
+      restartDaemon: ['service', 'docker', 'restart'],
+    });
+    expect(parseCommand(['vip-guard', '--restart-daemon'], env)).toMatchObject({
+      restartDaemon: ['systemctl', 'restart', 'docker'],
+    });
+    expect(() => parseCommand(['vip-guard', '--proxy-network', 'x;rm -rf /'], env)).toThrow(
+      UsageError,
+    );
+  });
+});

@@ -44,13 +44,40 @@ export interface JanitorCommand {
   readonly stateDir: string;
 }
 
-export type Command = RunCommand | JanitorCommand | { kind: 'help' } | { kind: 'version' };
+export interface PruneCommand {
+  readonly kind: 'prune';
+  readonly dryRun: boolean;
+  readonly stateDir: string;
+  readonly minFreeGiB: number;
+  readonly minFreePercent: number;
+  readonly imageMinAgeHours: number;
+}
+
+export interface VipGuardCommand {
+  readonly kind: 'vip-guard';
+  readonly dryRun: boolean;
+  readonly stateDir: string;
+  readonly proxyNetwork: string;
+  readonly pruneNetworks: boolean;
+  /** argv that restarts dockerd, or null (never restart). */
+  readonly restartDaemon: readonly string[] | null;
+}
+
+export type Command =
+  | RunCommand
+  | JanitorCommand
+  | PruneCommand
+  | VipGuardCommand
+  | { kind: 'help' }
+  | { kind: 'version' };
 
 export const USAGE = `usage:
   cc-ci run [PATH] [--recipe NAME] [--src GIT_URL_OR_PATH] [--ref COMMIT_OR_TAG] [--pr N]
             [--stages install,upgrade,backup,restore,custom,lint] [--quick] [--out DIR]
             [--config-dir DIR] [--deployer docker|abra] [--domain-suffix SUFFIX] [--no-janitor]
   cc-ci janitor [--dry-run]
+  cc-ci prune [--dry-run] [--min-free-gib N] [--min-free-percent N] [--image-min-age-hours N]
+  cc-ci vip-guard [--dry-run] [--proxy-network NAME] [--prune-networks] [--restart-daemon]
   cc-ci --help | --version
 
 Exit codes: 0 verdict pass, 1 verdict fail, 2 bad input or configuration, 3 infrastructure error.
@@ -94,6 +121,7 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
       stateDir: defaultStateDir(rawEnv),
     };
   }
+  if (sub === 'prune' || sub === 'vip-guard') return parseHostCare(sub, rest, rawEnv);
   if (sub !== 'run') throw new UsageError(`unknown command "${sub}"\n\n${USAGE}`);
 
   let parsed;
@@ -215,5 +243,68 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
     bridgeUrl: env.PLUGIN_BRIDGE_URL,
     resultsToken: env.PLUGIN_RESULTS_TOKEN,
     janitor: !values['no-janitor'],
+  };
+}
+
+function parseHostCare(
+  sub: 'prune' | 'vip-guard',
+  rest: readonly string[],
+  rawEnv: NodeJS.ProcessEnv,
+): PruneCommand | VipGuardCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      strict: true,
+      options: {
+        'dry-run': { type: 'boolean' },
+        ...(sub === 'prune'
+          ? {
+              'min-free-gib': { type: 'string' },
+              'min-free-percent': { type: 'string' },
+              'image-min-age-hours': { type: 'string' },
+            }
+          : {
+              'proxy-network': { type: 'string' },
+              'prune-networks': { type: 'boolean' },
+              'restart-daemon': { type: 'boolean' },
+            }),
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  const v = values as Record<string, string | boolean | undefined>;
+  const base = { dryRun: Boolean(v['dry-run']), stateDir: defaultStateDir(rawEnv) };
+  if (sub === 'prune') {
+    const num = (name: string, fallback: number, max: number) => {
+      const raw = v[name];
+      if (raw === undefined) return fallback;
+      const n = Number(raw);
+      if (typeof raw !== 'string' || !/^\d+(\.\d+)?$/.test(raw) || n > max)
+        throw new UsageError(
+          `--${name} ${JSON.stringify(raw)}: expected a number from 0 to ${max}`,
+        );
+      return n;
+    };
+    return {
+      kind: 'prune',
+      ...base,
+      minFreeGiB: num('min-free-gib', 10, 100_000),
+      minFreePercent: num('min-free-percent', 10, 100),
+      imageMinAgeHours: num('image-min-age-hours', 1, 10_000),
+    };
+  }
+  const proxy = typeof v['proxy-network'] === 'string' ? v['proxy-network'] : 'proxy';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(proxy))
+    throw new UsageError(`--proxy-network ${JSON.stringify(proxy)} is not a network name`);
+  // The restart command comes from the operator's environment, never from a build param.
+  const restart = rawEnv.CCCI_DOCKER_RESTART_CMD?.trim() || 'systemctl restart docker';
+  return {
+    kind: 'vip-guard',
+    ...base,
+    proxyNetwork: proxy,
+    pruneNetworks: Boolean(v['prune-networks']),
+    restartDaemon: v['restart-daemon'] ? restart.split(/\s+/) : null,
   };
 }

@@ -11,15 +11,27 @@ import { tmpdir } from 'node:os';
 import {
   DockerCli,
   DockerDeployer,
+  DockerHost,
   InputError,
   fileLocks,
   generateRunId,
   runJanitor,
   runLifecycle,
+  runProcess,
+  runPrune,
+  runVipGuard,
   type Results,
   type RunLogger,
 } from '@cc-ci/harness-core';
-import { USAGE, UsageError, parseCommand, type JanitorCommand, type RunCommand } from './cli.js';
+import {
+  USAGE,
+  UsageError,
+  parseCommand,
+  type JanitorCommand,
+  type PruneCommand,
+  type RunCommand,
+  type VipGuardCommand,
+} from './cli.js';
 import { renderSummary } from './render.js';
 import { progressReporter } from './progress.js';
 import { uploadResults } from './upload.js';
@@ -60,6 +72,57 @@ async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promis
     `janitor: ${cmd.dryRun ? 'would reap' : 'reaped'} ${report.reaped.length} run(s) (${report.reaped.reduce((n, r) => n + r.objects, 0)} objects); left ${report.skippedLive.length} live run(s) and ${report.skippedWarm.length} warm canonical(s) alone`,
   );
   return 0;
+}
+
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+
+async function prune(cmd: PruneCommand): Promise<number> {
+  const report = await runPrune({
+    host: new DockerHost(new DockerCli()),
+    locks: fileLocks(cmd.stateDir),
+    dryRun: cmd.dryRun,
+    thresholds: { minFreeBytes: cmd.minFreeGiB * 2 ** 30, minFreePercent: cmd.minFreePercent },
+    imageMinAgeHours: cmd.imageMinAgeHours,
+    log: (l) => out(`prune: ${l}`),
+  });
+  const d = report.decision;
+  if (!d.prune) {
+    out(`prune: ${d.blocked ? 'not pruning (unsafe now)' : 'nothing to do'}: ${d.reason}`);
+    return d.blocked ? 1 : 0;
+  }
+  out(
+    `prune: ${cmd.dryRun ? 'would remove' : 'removed'} ${report.images} dangling image(s) and ${report.containers} stopped container(s)` +
+      (cmd.dryRun
+        ? ''
+        : `, reclaimed ${gib(report.reclaimedBytes)}, ${gib(report.freeAfterBytes ?? 0)} free now`) +
+      '; volumes, networks and tagged images are never pruned',
+  );
+  return 0;
+}
+
+async function vipGuard(cmd: VipGuardCommand): Promise<number> {
+  const restart = cmd.restartDaemon;
+  const report = await runVipGuard({
+    host: new DockerHost(new DockerCli()),
+    locks: fileLocks(cmd.stateDir),
+    dryRun: cmd.dryRun,
+    proxyNetwork: cmd.proxyNetwork,
+    pruneNetworks: cmd.pruneNetworks,
+    restartDaemon: restart
+      ? async () => {
+          const res = await runProcess(restart[0]!, restart.slice(1), { timeoutMs: 120_000 });
+          if (res.exitCode !== 0)
+            throw new Error(
+              `${restart.join(' ')} failed (exit ${res.exitCode}): ${res.stderr.trim()}`,
+            );
+        }
+      : null,
+    log: (l) => out(`vip-guard: ${l}`),
+  });
+  out(
+    `vip-guard: ${report.healthy ? 'healthy' : 'PROBLEMS'} — proxy network ${report.proxyProblems.length ? `has ${report.proxyProblems.length} problem(s)` : 'ok'}, ${report.allocationErrors.length} task(s) failing on IP allocation, ${cmd.dryRun ? 'would try to remove unused networks' : `removed ${report.removedNetworks.length} unused network(s)`} (${report.keptInUse.length} in use kept)${report.daemonRestarted ? ', daemon restarted' : ''}`,
+  );
+  return report.healthy ? 0 : 1;
 }
 
 async function run(cmd: RunCommand): Promise<number> {
@@ -172,6 +235,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'janitor':
       return janitor(cmd);
+    case 'prune':
+      return prune(cmd);
+    case 'vip-guard':
+      return vipGuard(cmd);
     case 'run':
       return run(cmd);
   }

@@ -44,3 +44,18 @@ export {
   type RecipeConfig,
   type LoadedRecipeConfig,
 } from './config/recipe-config.js';
+export type { HostPort, DiskUsage, NetworkInfo, ServiceState, TaskProblem } from './ports/host.js';
+export { DockerHost, parseReclaimed } from './adapters/docker/docker-host.js';
+export {
+  decidePrune,
+  runPrune,
+  DEFAULT_THRESHOLDS,
+  type PruneReport,
+  type PruneThresholds,
+} from './host/prune.js';
+export {
+  isAllocationError,
+  proxyProblems,
+  runVipGuard,
+  type VipGuardReport,
+} from './host/vip-guard.js';
