@@ -58,8 +58,9 @@ ${rows.join('\n')}
   verdict-bearing rung (all but lint) failed, \`error\` when one is \`unver\` or none passed,
   else \`pass\`.
 - \`flags.clean_teardown\`: nothing labelled with the run id or named with its stack prefix remained
-  after teardown. \`flags.no_secret_leak\`: no generated secret value was found in any file of the
-  run directory.
+  after teardown — except a deploy the weekly sweep deliberately kept as a warm canonical
+  candidate, recorded in \`meta.kept_warm\` (\`{stack, domain}\`). \`flags.no_secret_leak\`: no
+  generated secret value was found in any file of the run directory.
 `;
 
   const cfg = z.toJSONSchema(RecipeConfigSchema, { io: 'input' });

@@ -136,3 +136,24 @@ describe('host-care commands', () => {
     );
   });
 });
+
+describe('sweep command', () => {
+  it('needs a source base and valid recipe names', () => {
+    expect(() => parseCommand(['sweep'], {})).toThrow(/no --src-base/);
+    expect(() => parseCommand(['sweep', '--src-base', '/srv', '--recipe', '../x'], {})).toThrow(
+      /not valid/,
+    );
+    expect(
+      parseCommand(['sweep', '--recipe', 'notes', '--recipe', 'keycloak', '--dry-run'], {
+        CCCI_SWEEP_SRC_BASE: 'https://git.example/coop-cloud',
+        CCCI_STATE_DIR: '/s',
+      }),
+    ).toMatchObject({
+      kind: 'sweep',
+      dryRun: true,
+      srcBase: 'https://git.example/coop-cloud',
+      only: ['notes', 'keycloak'],
+      stateDir: '/s',
+    });
+  });
+});

@@ -63,7 +63,21 @@ export interface VipGuardCommand {
   readonly restartDaemon: readonly string[] | null;
 }
 
+export interface SweepCommand {
+  readonly kind: 'sweep';
+  readonly dryRun: boolean;
+  /** Where recipe repositories live: `<base>/<recipe>` (a directory) or `<base>/<recipe>.git` (a URL). */
+  readonly srcBase: string;
+  /** Only these recipes (default: every recipe with warm_canonical: true in the config dir). */
+  readonly only: readonly string[];
+  readonly configDir: string;
+  readonly runsDir: string;
+  readonly stateDir: string;
+  readonly domainSuffix: string;
+}
+
 export type Command =
+  | SweepCommand
   | RunCommand
   | JanitorCommand
   | PruneCommand
@@ -77,6 +91,8 @@ export const USAGE = `usage:
             [--config-dir DIR] [--deployer docker|abra] [--domain-suffix SUFFIX] [--no-janitor]
   cc-ci janitor [--dry-run]
   cc-ci prune [--dry-run] [--min-free-gib N] [--min-free-percent N] [--image-min-age-hours N]
+  cc-ci sweep [--dry-run] [--src-base URL_OR_DIR] [--recipe NAME]... [--config-dir DIR]
+              [--domain-suffix SUFFIX]
   cc-ci vip-guard [--dry-run] [--proxy-network NAME] [--prune-networks] [--restart-daemon]
   cc-ci --help | --version
 
@@ -122,6 +138,7 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
     };
   }
   if (sub === 'prune' || sub === 'vip-guard') return parseHostCare(sub, rest, rawEnv);
+  if (sub === 'sweep') return parseSweep(rest, rawEnv);
   if (sub !== 'run') throw new UsageError(`unknown command "${sub}"\n\n${USAGE}`);
 
   let parsed;
@@ -306,5 +323,47 @@ function parseHostCare(
     proxyNetwork: proxy,
     pruneNetworks: Boolean(v['prune-networks']),
     restartDaemon: v['restart-daemon'] ? restart.split(/\s+/) : null,
+  };
+}
+
+function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      strict: true,
+      options: {
+        'dry-run': { type: 'boolean' },
+        'src-base': { type: 'string' },
+        recipe: { type: 'string', multiple: true },
+        'config-dir': { type: 'string' },
+        'domain-suffix': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  const problems: string[] = [];
+  const srcBase = values['src-base'] ?? rawEnv.CCCI_SWEEP_SRC_BASE;
+  if (!srcBase)
+    problems.push('no --src-base (or CCCI_SWEEP_SRC_BASE): where the recipe repositories are');
+  const only = values.recipe ?? [];
+  for (const r of only) {
+    try {
+      validateRecipeName(r);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length) throw new UsageError(problems.map((p) => `  - ${p}`).join('\n'));
+  return {
+    kind: 'sweep',
+    dryRun: Boolean(values['dry-run']),
+    srcBase: srcBase!,
+    only,
+    configDir: resolve(values['config-dir'] ?? rawEnv.CCCI_CONFIG_DIR ?? defaultConfigDir()),
+    runsDir: rawEnv.CCCI_RUNS_DIR ?? resolve('runs'),
+    stateDir: defaultStateDir(rawEnv),
+    domainSuffix: values['domain-suffix'] ?? 'ci.localhost',
   };
 }

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -19,7 +20,9 @@ import {
   runLifecycle,
   runProcess,
   runPrune,
+  runSweep,
   runVipGuard,
+  loadRecipeConfig,
   type Results,
   type RunLogger,
 } from '@cc-ci/harness-core';
@@ -30,6 +33,7 @@ import {
   type JanitorCommand,
   type PruneCommand,
   type RunCommand,
+  type SweepCommand,
   type VipGuardCommand,
 } from './cli.js';
 import { renderSummary } from './render.js';
@@ -123,6 +127,68 @@ async function vipGuard(cmd: VipGuardCommand): Promise<number> {
     `vip-guard: ${report.healthy ? 'healthy' : 'PROBLEMS'} — proxy network ${report.proxyProblems.length ? `has ${report.proxyProblems.length} problem(s)` : 'ok'}, ${report.allocationErrors.length} task(s) failing on IP allocation, ${cmd.dryRun ? 'would try to remove unused networks' : `removed ${report.removedNetworks.length} unused network(s)`} (${report.keptInUse.length} in use kept)${report.daemonRestarted ? ', daemon restarted' : ''}`,
   );
   return report.healthy ? 0 : 1;
+}
+
+/** Recipes enrolled for a warm canonical: config dirs whose cc-ci.yml says warm_canonical: true. */
+async function enrolledForSweep(configDir: string): Promise<string[]> {
+  let names: string[] = [];
+  try {
+    names = (await readdir(configDir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names.sort()) {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(n)) continue;
+    if ((await loadRecipeConfig(configDir, n)).warmCanonical) out.push(n);
+  }
+  return out;
+}
+
+async function sweep(cmd: SweepCommand): Promise<number> {
+  const enrolled = await enrolledForSweep(cmd.configDir);
+  const recipes = cmd.only.length ? cmd.only : enrolled;
+  if (recipes.length === 0) {
+    // A sweep with nothing to do where something was expected is an error, not a green no-op.
+    err(`cc-ci sweep: no recipe in ${cmd.configDir} has warm_canonical: true; nothing to sweep`);
+    return 2;
+  }
+  const notEnrolled = recipes.filter((r) => !enrolled.includes(r));
+  if (notEnrolled.length) {
+    err(
+      `cc-ci sweep: not enrolled for a warm canonical (warm_canonical: true): ${notEnrolled.join(', ')}`,
+    );
+    return 2;
+  }
+  const base = cmd.srcBase.replace(/\/+$/, '');
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(base);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const outcomes = await runSweep({
+    recipes: recipes.map((recipe) => ({
+      recipe,
+      src: isUrl ? `${base}/${recipe}.git` : join(base, recipe),
+    })),
+    stateDir: cmd.stateDir,
+    configDir: cmd.configDir,
+    runsDir: cmd.runsDir,
+    deployer: 'docker',
+    domainSuffix: cmd.domainSuffix,
+    dryRun: cmd.dryRun,
+    log: consoleLogger(),
+    signal: controller.signal,
+  });
+  for (const o of outcomes) out(`sweep: ${o.recipe}: ${o.label} — ${o.detail}`);
+  const count = (l: string) => outcomes.filter((o) => o.label === l).length;
+  const bad = outcomes.filter((o) => !['promoted', 'up to date', 'would test'].includes(o.label));
+  out(
+    `sweep: ${outcomes.length} recipe(s): ${count('promoted')} promoted, ${count('up to date')} up to date, ${cmd.dryRun ? `${count('would test')} would be tested, ` : ''}${bad.length} failed or not promoted`,
+  );
+  return bad.some((o) => o.label === 'error') ? 3 : bad.length ? 1 : 0;
 }
 
 async function run(cmd: RunCommand): Promise<number> {
@@ -237,6 +303,8 @@ async function main(argv: string[]): Promise<number> {
       return janitor(cmd);
     case 'prune':
       return prune(cmd);
+    case 'sweep':
+      return sweep(cmd);
     case 'vip-guard':
       return vipGuard(cmd);
     case 'run':

@@ -59,3 +59,6 @@ export {
   runVipGuard,
   type VipGuardReport,
 } from './host/vip-guard.js';
+export { runSweep, type SweepOutcome, type SweepRecipe, type SweepLabel } from './sweep/sweep.js';
+export { sweepDecision, promotionDecision, type Canonical } from './sweep/decisions.js';
+export { canonicalStore, type CanonicalStore } from './sweep/canonicals.js';

@@ -111,6 +111,11 @@ export const ResultsSchema = z
       .object({
         deployer: z.enum(['docker', 'abra']).optional(),
         build_link: z.string().optional(),
+        /** The sweep kept this run's final deploy as a warm candidate instead of tearing it down. */
+        kept_warm: z
+          .object({ stack: z.string().min(1), domain: z.string().min(1) })
+          .strict()
+          .optional(),
         ccci_version: z.string().optional(),
       })
       .strict()

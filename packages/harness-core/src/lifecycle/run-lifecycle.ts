@@ -46,7 +46,7 @@ import { checkoutRecipe } from '../recipe/checkout.js';
 import type { DeployRequest, DeployedApp, Deployer, RecipeCheckout } from '../ports/deployer.js';
 import { defaultTiers, type TierRegistry } from '../tiers/index.js';
 import type { RunLogger, TierContext, TierOutcome, UpgradeBase } from '../tiers/types.js';
-import { runLabels } from './labels.js';
+import { LABEL_WARM, runLabels } from './labels.js';
 import { fileLocks, type RunLocks } from './locks.js';
 import { probeHttp, taskProblem, waitConverged } from './readiness.js';
 import { FileRunLogger } from './run-logger.js';
@@ -130,6 +130,44 @@ async function listFiles(dir: string): Promise<string[]> {
     } else out.push(path);
   }
   return out;
+}
+
+function rungsOf(stages: Partial<Record<TierName, Stage>>): Rungs {
+  return {
+    install: rungFromStage(stages.install),
+    upgrade: rungFromStage(stages.upgrade),
+    backup_restore: combine(stages.backup, stages.restore),
+    functional: rungFromStage(stages.custom),
+    lint: rungFromStage(stages.lint),
+  };
+}
+
+/** Mark every service of the stack cc-ci.warm=true (the janitor never reaps warm runs). */
+async function markWarm(docker: DockerCli, stack: string): Promise<boolean> {
+  const ids = (
+    await docker.docker([
+      'service',
+      'ls',
+      '--quiet',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ])
+  ).stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (ids.length === 0) return false;
+  for (const id of ids)
+    await docker.docker([
+      'service',
+      'update',
+      '--detach',
+      '--quiet',
+      '--label-add',
+      `${LABEL_WARM}=true`,
+      id,
+    ]);
+  return true;
 }
 
 export async function runLifecycle(
@@ -254,6 +292,7 @@ export async function runLifecycle(
   let app: DeployedApp | null = null;
   let diagnostics: string[] = [];
   let td: TeardownResult = { clean: false, leftovers: [], errors: [] };
+  let keptWarm = false;
 
   const headRequest: DeployRequest = {
     recipe: head,
@@ -626,24 +665,30 @@ export async function runLifecycle(
         redactor.redact(t),
       ).catch(() => []);
     }
-    log.info(`tearing down stack ${stack}`);
-    td = await teardown(deployer, docker, options.runId, stack);
-    log.info(
-      td.clean
-        ? 'teardown verified: nothing of this run remains'
-        : `teardown left ${td.leftovers.length} object(s): ${td.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
-    );
+    // Green = the verdict this run will get is pass (an unverifiable lint without abra does not
+    // block, exactly as it does not block the verdict).
+    const allGreen =
+      !runError && !aborted && deployCount > 0 && computeVerdict(rungsOf(stages)) === 'pass';
+    if (options.keepWarm && allGreen && (await markWarm(docker, stack))) {
+      keptWarm = true;
+      td = { clean: true, leftovers: [], errors: [] };
+      log.info(
+        `kept stack ${stack} warm (cc-ci.warm=true): the sweep decides whether it becomes the canonical`,
+      );
+    } else {
+      log.info(`tearing down stack ${stack}`);
+      td = await teardown(deployer, docker, options.runId, stack);
+      log.info(
+        td.clean
+          ? 'teardown verified: nothing of this run remains'
+          : `teardown left ${td.leftovers.length} object(s): ${td.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
+      );
+    }
     await lock.release();
   }
 
   // --- results -----------------------------------------------------------------------------
-  const rungs: Rungs = {
-    install: rungFromStage(stages.install),
-    upgrade: rungFromStage(stages.upgrade),
-    backup_restore: combine(stages.backup, stages.restore),
-    functional: rungFromStage(stages.custom),
-    lint: rungFromStage(stages.lint),
-  };
+  const rungs = rungsOf(stages);
   const verdict = aborted ? 'error' : computeVerdict(rungs);
   const finished = now();
   const results: Results = {
@@ -669,6 +714,7 @@ export async function runLifecycle(
     ...(diagnostics.length ? { diagnostics } : {}),
     meta: {
       deployer: deployer.kind,
+      ...(keptWarm ? { kept_warm: { stack, domain } } : {}),
       ...(options.buildLink ? { build_link: options.buildLink } : {}),
     },
   };

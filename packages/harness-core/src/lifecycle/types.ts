@@ -23,6 +23,12 @@ export interface RunOptions {
   readonly deployer: 'docker' | 'abra';
   readonly domainSuffix: string;
   readonly buildLink?: string;
+  /**
+   * The weekly sweep only: when every tier that ran passed (or was skipped), keep the final
+   * deploy — services, volumes, secrets — instead of tearing it down, marked `cc-ci.warm=true`
+   * so the janitor never reaps it. Recorded as `meta.kept_warm`.
+   */
+  readonly keepWarm?: boolean;
 }
 
 export interface RunDeps {

@@ -1,0 +1,206 @@
+/**
+ * `cc-ci sweep` on the real swarm: a recipe enrolled for a warm canonical is tested cold on its
+ * latest release and promoted (the record and a warm stack at that version); a second sweep finds
+ * it up to date; a newer release is tested, promoted, and the previous canonical is retired.
+ * A sweep with nothing enrolled is an error, not a green no-op.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { appendFile, cp, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { forceRemoveStack, stackObjects } from '../../../harness-core/test/support/fixtures.js';
+
+const exec = promisify(execFile);
+const root = new URL('../../../../', import.meta.url).pathname;
+const cli = join(root, 'packages/drone-plugin/dist/main.js');
+let base: string;
+let configBase: string;
+let env: NodeJS.ProcessEnv;
+
+async function ccci(args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await exec(process.execPath, [cli, ...args], {
+      env,
+      timeout: 300_000,
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: `${e.stdout}${e.stderr}` };
+  }
+}
+
+async function makeRepo(...versions: string[]): Promise<void> {
+  await rm(join(base, 'src', 'notes'), { recursive: true, force: true });
+  await exec('bash', [
+    join(root, 'scripts/make-recipe-repo.sh'),
+    join(root, 'examples/recipes/notes'),
+    join(base, 'src', 'notes'),
+    ...versions,
+  ]);
+}
+
+const canonical = async () =>
+  JSON.parse(await readFile(join(base, 'state', 'canonicals', 'notes.json'), 'utf8')) as {
+    version: string;
+    stack: string;
+    commit: string;
+  };
+
+async function warmLabels(stack: string): Promise<string[]> {
+  const ids = (
+    await exec('docker', [
+      'service',
+      'ls',
+      '-q',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ])
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
+  const labels: string[] = [];
+  for (const id of ids)
+    labels.push(
+      (
+        await exec('docker', [
+          'service',
+          'inspect',
+          '--format',
+          '{{index .Spec.Labels "cc-ci.warm"}}',
+          id,
+        ])
+      ).stdout.trim(),
+    );
+  return labels;
+}
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'ccci-sweep-'));
+  await mkdir(join(base, 'src'));
+  await makeRepo('0.1.0+1.35.0', '0.2.0+1.35.0');
+  // The config dir sits inside the repository so the recipe's own tests resolve
+  // @cc-ci/harness-core/testing from its node_modules, as they do from recipes/.
+  await mkdir(join(root, 'test-artifacts'), { recursive: true });
+  configBase = await mkdtemp(join(root, 'test-artifacts', 'sweep-config-'));
+  await cp(join(root, 'recipes', 'notes'), join(configBase, 'recipes', 'notes'), {
+    recursive: true,
+  });
+  await appendFile(join(configBase, 'recipes', 'notes', 'cc-ci.yml'), '\nwarm_canonical: true\n');
+  await mkdir(join(base, 'empty-config'));
+  env = {
+    ...process.env,
+    CCCI_STATE_DIR: join(base, 'state'),
+    CCCI_RUNS_DIR: join(base, 'runs'),
+    DRONE: '',
+  };
+}, 60_000);
+
+afterAll(async () => {
+  let files: string[] = [];
+  try {
+    files = await readdir(join(base, 'state', 'canonicals'));
+  } catch {
+    /* none */
+  }
+  for (const f of files) {
+    const c = JSON.parse(await readFile(join(base, 'state', 'canonicals', f), 'utf8')) as {
+      stack: string;
+    };
+    await forceRemoveStack(c.stack);
+  }
+  for (const s of stacks) await forceRemoveStack(s);
+  await rm(configBase, { recursive: true, force: true });
+}, 180_000);
+
+const stacks: string[] = [];
+
+describe('cc-ci sweep', () => {
+  it('is an error when no recipe is enrolled for a warm canonical', async () => {
+    const r = await ccci([
+      'sweep',
+      '--src-base',
+      join(base, 'src'),
+      '--config-dir',
+      join(base, 'empty-config'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/no recipe .* has warm_canonical: true; nothing to sweep/);
+  });
+
+  it('plans without deploying in a dry run', async () => {
+    const r = await ccci([
+      'sweep',
+      '--dry-run',
+      '--src-base',
+      join(base, 'src'),
+      '--config-dir',
+      join(configBase, 'recipes'),
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /sweep: notes: would test — no canonical yet; latest release 0\.2\.0\+1\.35\.0/,
+    );
+    await expect(canonical()).rejects.toThrow(/ENOENT/);
+  });
+
+  it('promotes the latest release, is then up to date, and moves on to a newer release', async () => {
+    const first = await ccci([
+      'sweep',
+      '--src-base',
+      join(base, 'src'),
+      '--config-dir',
+      join(configBase, 'recipes'),
+    ]);
+    expect({ code: first.code, tail: first.code === 0 ? '' : first.out.slice(-4000) }).toEqual({
+      code: 0,
+      tail: '',
+    });
+    expect(first.out).toMatch(/sweep: notes: promoted — 0\.2\.0\+1\.35\.0: pass/);
+    const c1 = await canonical();
+    stacks.push(c1.stack);
+    expect(c1.version).toBe('0.2.0+1.35.0');
+    const labels = await warmLabels(c1.stack);
+    expect(labels.length).toBeGreaterThan(0);
+    expect(labels.every((l) => l === 'true')).toBe(true);
+
+    const second = await ccci([
+      'sweep',
+      '--src-base',
+      join(base, 'src'),
+      '--config-dir',
+      join(configBase, 'recipes'),
+    ]);
+    expect(second.code).toBe(0);
+    expect(second.out).toMatch(
+      /sweep: notes: up to date — up to date: the canonical is 0\.2\.0\+1\.35\.0/,
+    );
+    expect((await canonical()).stack).toBe(c1.stack);
+
+    await makeRepo('0.1.0+1.35.0', '0.2.0+1.35.0', '0.3.0+1.35.0');
+    const third = await ccci([
+      'sweep',
+      '--src-base',
+      join(base, 'src'),
+      '--config-dir',
+      join(configBase, 'recipes'),
+    ]);
+    expect({ code: third.code, tail: third.code === 0 ? '' : third.out.slice(-4000) }).toEqual({
+      code: 0,
+      tail: '',
+    });
+    expect(third.out).toMatch(/sweep: notes: promoted — 0\.3\.0\+1\.35\.0: pass/);
+    const c2 = await canonical();
+    stacks.push(c2.stack);
+    expect(c2.version).toBe('0.3.0+1.35.0');
+    expect(c2.stack).not.toBe(c1.stack);
+    expect(await stackObjects(c1.stack)).toEqual([]); // the previous canonical is retired
+    expect((await warmLabels(c2.stack)).every((l) => l === 'true')).toBe(true);
+    expect(third.out).toMatch(
+      /sweep: 1 recipe\(s\): 1 promoted, 0 up to date, 0 failed or not promoted/,
+    );
+  }, 600_000);
+});
