@@ -157,3 +157,11 @@ describe('sweep command', () => {
     });
   });
 });
+
+describe('operator commands refuse unknown flags with the usage', () => {
+  it.each(['janitor', 'prune', 'vip-guard', 'sweep'])('%s --frobnicate', (sub) => {
+    expect(() => parseCommand([sub, '--frobnicate'], { CCCI_SWEEP_SRC_BASE: '/srv' })).toThrow(
+      /usage:/,
+    );
+  });
+});

@@ -2,7 +2,7 @@
  * `cc-ci` command-line grammar: flags win over Drone params/env, every problem is reported at
  * once, and bad input exits 2 before anything is deployed.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { basename, dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -126,11 +126,7 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
   if (sub === '--version') return { kind: 'version' };
   const problems: string[] = [];
   if (sub === 'janitor') {
-    const { values } = parseArgs({
-      args: [...rest],
-      options: { 'dry-run': { type: 'boolean' } },
-      strict: true,
-    });
+    const values = parseFlags(rest, { 'dry-run': { type: 'boolean' } });
     return {
       kind: 'janitor',
       dryRun: Boolean(values['dry-run']),
@@ -263,34 +259,37 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
   };
 }
 
+/** parseArgs for a subcommand's flags; a bad flag is a UsageError carrying the usage text. */
+function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
+  rest: readonly string[],
+  options: O,
+) {
+  try {
+    return parseArgs({ args: [...rest], strict: true, options }).values;
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+}
+
 function parseHostCare(
   sub: 'prune' | 'vip-guard',
   rest: readonly string[],
   rawEnv: NodeJS.ProcessEnv,
 ): PruneCommand | VipGuardCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      strict: true,
-      options: {
-        'dry-run': { type: 'boolean' },
-        ...(sub === 'prune'
-          ? {
-              'min-free-gib': { type: 'string' },
-              'min-free-percent': { type: 'string' },
-              'image-min-age-hours': { type: 'string' },
-            }
-          : {
-              'proxy-network': { type: 'string' },
-              'prune-networks': { type: 'boolean' },
-              'restart-daemon': { type: 'boolean' },
-            }),
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-  }
+  const values = parseFlags(rest, {
+    'dry-run': { type: 'boolean' },
+    ...(sub === 'prune'
+      ? {
+          'min-free-gib': { type: 'string' },
+          'min-free-percent': { type: 'string' },
+          'image-min-age-hours': { type: 'string' },
+        }
+      : {
+          'proxy-network': { type: 'string' },
+          'prune-networks': { type: 'boolean' },
+          'restart-daemon': { type: 'boolean' },
+        }),
+  });
   const v = values as Record<string, string | boolean | undefined>;
   const base = { dryRun: Boolean(v['dry-run']), stateDir: defaultStateDir(rawEnv) };
   if (sub === 'prune') {
@@ -327,22 +326,13 @@ function parseHostCare(
 }
 
 function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      strict: true,
-      options: {
-        'dry-run': { type: 'boolean' },
-        'src-base': { type: 'string' },
-        recipe: { type: 'string', multiple: true },
-        'config-dir': { type: 'string' },
-        'domain-suffix': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-  }
+  const values = parseFlags(rest, {
+    'dry-run': { type: 'boolean' },
+    'src-base': { type: 'string' },
+    recipe: { type: 'string', multiple: true },
+    'config-dir': { type: 'string' },
+    'domain-suffix': { type: 'string' },
+  });
   const problems: string[] = [];
   const srcBase = values['src-base'] ?? rawEnv.CCCI_SWEEP_SRC_BASE;
   if (!srcBase)

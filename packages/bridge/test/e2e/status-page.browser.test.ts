@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { buildApp } from '../../src/app.js';
+import { IntakeStore } from '../../src/intake/intake-store.js';
 import { openDatabase, type Db } from '../../src/adapters/sqlite/database.js';
 import { RunsStore } from '../../src/store/runs-store.js';
 import { HOSTILE, makeResults } from '../support/results.js';
@@ -50,6 +51,30 @@ beforeAll(async () => {
     junit: { 'install.xml': '<testsuite/>' },
     log: HOSTILE.join('\n'),
   });
+  // Triggers: a refused one and one from an unknown repository whose name came from a webhook.
+  const intake = new IntakeStore(db, () => new Date());
+  const refused = intake.insertTrigger({
+    key: 'gitea-comment:1',
+    repo: 'recipe-maintainers/notes',
+    pr: 7,
+    commentId: 1,
+    commenter: 'stranger',
+    quick: false,
+    state: 'accepted',
+    source: 'webhook',
+  });
+  intake.setState(refused, 'refused', 'stranger is not a trusted user');
+  intake.insertTrigger({
+    key: 'gitea-comment:2',
+    repo: `x${HOSTILE[1]!.replace(/[/\s]/g, '')}/y`,
+    pr: 1,
+    commentId: 2,
+    commenter: HOSTILE[0]!,
+    quick: false,
+    state: 'unknown_repo',
+    reason: HOSTILE[3]!,
+    source: 'webhook',
+  });
   app = await buildApp({
     db,
     repos: ['recipe-maintainers/notes', 'recipe-maintainers/evil'],
@@ -84,6 +109,7 @@ describe('status page in Chromium', () => {
     ['run', '/runs/41', 'run 41'],
     ['hostile-run', '/runs/42', 'run 42'],
     ['hostile-recipe', '/recipes/evil', 'evil'],
+    ['triggers', '/triggers', 'Recent triggers'],
   ])(
     'renders the %s page with no console errors and nothing injected',
     async (name, path, heading) => {

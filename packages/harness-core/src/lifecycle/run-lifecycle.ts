@@ -144,20 +144,8 @@ function rungsOf(stages: Partial<Record<TierName, Stage>>): Rungs {
 
 /** Mark every service of the stack cc-ci.warm=true (the janitor never reaps warm runs). */
 async function markWarm(docker: DockerCli, stack: string): Promise<boolean> {
-  const ids = (
-    await docker.docker([
-      'service',
-      'ls',
-      '--quiet',
-      '--filter',
-      `label=com.docker.stack.namespace=${stack}`,
-    ])
-  ).stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  if (ids.length === 0) return false;
-  for (const id of ids)
+  const services = await docker.listServices(stack);
+  for (const svc of services)
     await docker.docker([
       'service',
       'update',
@@ -165,9 +153,9 @@ async function markWarm(docker: DockerCli, stack: string): Promise<boolean> {
       '--quiet',
       '--label-add',
       `${LABEL_WARM}=true`,
-      id,
+      svc.id,
     ]);
-  return true;
+  return services.length > 0;
 }
 
 export async function runLifecycle(
