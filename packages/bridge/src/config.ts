@@ -146,3 +146,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }
+
+/**
+ * Test and benchmark knobs, not part of the public configuration: faster intake loops (ms).
+ * Unset or non-numeric values are ignored (the engine's defaults apply).
+ */
+export function loadTuning(env: NodeJS.ProcessEnv = process.env): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, name] of [
+    ['CCCI_TUNE_TICK_MS', 'tickMs'],
+    ['CCCI_TUNE_RETRY_BASE_MS', 'retryBaseMs'],
+    ['CCCI_TUNE_RETRY_CAP_MS', 'retryCapMs'],
+    ['CCCI_TUNE_WATCH_MS', 'watchIntervalMs'],
+    ['CCCI_TUNE_NO_RESULTS_GRACE_MS', 'noResultsGraceMs'],
+    ['CCCI_TUNE_PROGRESS_MS', 'progressMinIntervalMs'],
+    ['CCCI_TUNE_POLL_MS', 'pollIntervalMs'],
+  ] as const) {
+    const v = env[k];
+    if (v !== undefined && /^\d+$/.test(v)) out[name] = Number(v);
+  }
+  return out;
+}

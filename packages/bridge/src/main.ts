@@ -10,26 +10,8 @@ import { buildBridge } from './app.js';
 import { openDatabase } from './adapters/sqlite/database.js';
 import { DroneClient } from './adapters/drone/drone-client.js';
 import { GiteaClient } from './adapters/gitea/gitea-client.js';
-import { ConfigError, loadConfig, type BridgeConfig } from './config.js';
+import { ConfigError, loadConfig, loadTuning, type BridgeConfig } from './config.js';
 import { IntakeEngine } from './intake/engine.js';
-
-/** Test and benchmark knobs (not part of the public configuration): faster loops. */
-function tuning(env: NodeJS.ProcessEnv): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, name] of [
-    ['CCCI_TUNE_TICK_MS', 'tickMs'],
-    ['CCCI_TUNE_RETRY_BASE_MS', 'retryBaseMs'],
-    ['CCCI_TUNE_RETRY_CAP_MS', 'retryCapMs'],
-    ['CCCI_TUNE_WATCH_MS', 'watchIntervalMs'],
-    ['CCCI_TUNE_NO_RESULTS_GRACE_MS', 'noResultsGraceMs'],
-    ['CCCI_TUNE_PROGRESS_MS', 'progressMinIntervalMs'],
-    ['CCCI_TUNE_POLL_MS', 'pollIntervalMs'],
-  ] as const) {
-    const v = env[k];
-    if (v !== undefined && /^\d+$/.test(v)) out[name] = Number(v);
-  }
-  return out;
-}
 
 function intakeEnabled(c: BridgeConfig): boolean {
   return (
@@ -83,7 +65,6 @@ async function main(): Promise<void> {
     loggerInstance: log,
     intake: intakeEnabled(config)
       ? ({ intakeStore, runs, metrics }) => {
-          const onError = () => undefined;
           return new IntakeEngine({
             store: intakeStore,
             runs,
@@ -91,7 +72,6 @@ async function main(): Promise<void> {
             gitea: new GiteaClient({
               url: config.CCCI_GITEA_URL!,
               token: config.CCCI_GITEA_TOKEN!,
-              onError,
             }),
             drone: new DroneClient({
               url: config.CCCI_DRONE_URL!,
@@ -105,7 +85,7 @@ async function main(): Promise<void> {
             maxConcurrentRuns: config.CCCI_MAX_CONCURRENT_RUNS,
             publicUrl: config.CCCI_PUBLIC_URL,
             pollIntervalMs: config.CCCI_POLL_INTERVAL_S * 1000,
-            ...tuning(process.env),
+            ...loadTuning(),
           });
         }
       : undefined,

@@ -131,10 +131,21 @@ export class IntakeEngine {
    * the process dies before its first poll.
    */
   enrol(): void {
+    for (const repo of this.o.repos) this.cursorOf(repo);
+    this.cursorOf(DRONE_CURSOR);
+  }
+
+  /**
+   * The persisted cursor, or — at first sight of the key — now (whole seconds), recorded. Comments
+   * and builds from before the bridge knew a repository are not its work; anything after is, even
+   * while the bridge is down.
+   */
+  private cursorOf(key: string): string {
+    const existing = this.o.store.cursor(key);
+    if (existing !== null) return existing;
     const since = new Date(Math.floor(this.o.now().getTime() / 1000) * 1000).toISOString();
-    for (const repo of this.o.repos)
-      if (this.o.store.cursor(repo) === null) this.o.store.setCursor(repo, since);
-    if (this.o.store.cursor(DRONE_CURSOR) === null) this.o.store.setCursor(DRONE_CURSOR, since);
+    this.o.store.setCursor(key, since);
+    return since;
   }
 
   start(): void {
@@ -316,13 +327,7 @@ export class IntakeEngine {
 
   async pollRepo(repo: string): Promise<void> {
     const s = this.o.store;
-    let cursor = s.cursor(repo);
-    if (cursor === null) {
-      // First sight of this repository: start at enrolment. Comments from before the bridge ever
-      // knew the repository are not triggers; anything after, even while the bridge is down, is.
-      cursor = new Date(Math.floor(this.o.now().getTime() / 1000) * 1000).toISOString();
-      s.setCursor(repo, cursor);
-    }
+    const cursor = this.cursorOf(repo);
     let maxUpdated = Date.parse(cursor);
     let complete = false;
     for (let page = 1; page <= MAX_PAGES_PER_POLL; page++) {
@@ -352,7 +357,7 @@ export class IntakeEngine {
 
   // ---- triggers -----------------------------------------------------------------------------
 
-  private async retryTrigger(t: TriggerRow, err: unknown): Promise<void> {
+  private retryTrigger(t: TriggerRow, err: unknown): void {
     this.upstreamError(err);
     const message = (err as Error).message;
     if (t.attempts + 1 >= this.o.maxAttempts) {
@@ -437,7 +442,7 @@ export class IntakeEngine {
         'trigger accepted',
       );
     } catch (err) {
-      await this.retryTrigger(t, err);
+      this.retryTrigger(t, err);
     }
   }
 
@@ -484,7 +489,7 @@ export class IntakeEngine {
         this.o.log.error({ trigger: t.id, err: err.message }, 'cannot start a build');
         return;
       }
-      await this.retryTrigger(t, err);
+      this.retryTrigger(t, err);
     }
   }
 
@@ -689,11 +694,7 @@ export class IntakeEngine {
 
   /** Builds of the CI repository the bridge did not start (UI re-runs, curl) become runs too. */
   private async discoverBuilds(): Promise<void> {
-    let since = this.o.store.cursor(DRONE_CURSOR);
-    if (since === null) {
-      since = this.o.now().toISOString();
-      this.o.store.setCursor(DRONE_CURSOR, since);
-    }
+    const since = this.cursorOf(DRONE_CURSOR);
     // Drone times are whole seconds; a minute of slack keeps builds made just before the first start.
     const sinceS = Math.floor(Date.parse(since) / 1000) - 60;
     const builds = await this.o.drone.listBuilds(1, 25);

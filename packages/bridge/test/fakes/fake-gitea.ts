@@ -730,8 +730,8 @@ export class FakeGitea {
         const target = this.users.get(p.collaborator!.toLowerCase());
         if (!target) return notFound;
         const perm = this.perm(r, target.login);
-        const permission =
-          perm === 'none' && !r.collaborators.size ? 'read' : perm === 'none' ? 'read' : perm;
+        // Gitea answers `read` for a user without explicit rights on a public repository.
+        const permission = perm === 'none' ? 'read' : perm;
         return {
           status: 200,
           body: { permission, role_name: permission, user: this.userJson(target.login) },

@@ -474,6 +474,9 @@ describe('failures and results', () => {
     expect(runs.runs.find((r) => r.run_id === String(curl.number))!.error).toMatch(
       /no results uploaded/,
     );
-    expect(DRONE_REPO).toBe('ops/cc-ci');
+    // Tracked from Drone's own record: the build link points at the CI repository's build.
+    expect(b.runs.getRun(String(curl.number))!.build_link).toBe(
+      `${w.drone.url}/${DRONE_REPO}/${curl.number}`,
+    );
   });
 });

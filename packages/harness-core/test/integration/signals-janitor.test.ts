@@ -70,6 +70,22 @@ async function env() {
   };
 }
 
+/** `cc-ci run` arguments for an install-only run of the slow canary, janitor off. */
+function slowInstallArgs(repo: { path: string; head: string }): string[] {
+  return [
+    repo.path,
+    '--recipe',
+    'canary-slow',
+    '--ref',
+    repo.head,
+    '--stages',
+    'install',
+    '--config-dir',
+    fixtureConfigDir,
+    '--no-janitor',
+  ];
+}
+
 describe('cc-ci run under signals', () => {
   it('tears everything down and records the abort when SIGTERM arrives mid-deploy', async () => {
     const repo = await recipeRepo(fixture('canary-slow'));
@@ -109,18 +125,7 @@ describe('cc-ci run under signals', () => {
   it('reaps a SIGKILLed run with cc-ci janitor and leaves a concurrently live run alone', async () => {
     const repo = await recipeRepo(fixture('canary-slow'));
     const e = await env();
-    const common = [
-      repo.path,
-      '--recipe',
-      'canary-slow',
-      '--ref',
-      repo.head,
-      '--stages',
-      'install',
-      '--config-dir',
-      fixtureConfigDir,
-      '--no-janitor',
-    ];
+    const common = slowInstallArgs(repo);
     const live = startRun([...common, '--run-id', `live${Date.now()}`], e);
     const killed = startRun([...common, '--run-id', `killed${Date.now()}`], e);
     const [liveStack, killedStack] = await withTimeout(
@@ -162,23 +167,7 @@ describe('cc-ci janitor and warm canonicals', () => {
   it('never reaps a run marked warm (cc-ci.warm=true), and reaps it once the mark is gone', async () => {
     const repo = await recipeRepo(fixture('canary-slow'));
     const e = await env();
-    const killed = startRun(
-      [
-        repo.path,
-        '--recipe',
-        'canary-slow',
-        '--ref',
-        repo.head,
-        '--stages',
-        'install',
-        '--config-dir',
-        fixtureConfigDir,
-        '--no-janitor',
-        '--run-id',
-        `warm${Date.now()}`,
-      ],
-      e,
-    );
+    const killed = startRun([...slowInstallArgs(repo), '--run-id', `warm${Date.now()}`], e);
     const stack = await withTimeout(killed.stack, 90_000, 'the deploy');
     cleanup.push(stack);
     killed.child.kill('SIGKILL');

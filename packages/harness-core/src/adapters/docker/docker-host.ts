@@ -2,6 +2,7 @@
  * HostPort over the docker CLI (argument arrays, no shell) and statfs for disk space.
  */
 import { statfs } from 'node:fs/promises';
+import { InfraError } from '../../errors.js';
 import type {
   DiskUsage,
   HostPort,
@@ -102,7 +103,7 @@ export class DockerHost implements HostPort {
     if (res.exitCode === 0) return 'removed';
     if (/no such network|not found/i.test(res.stderr)) return 'gone';
     if (/in use|active endpoints/i.test(res.stderr)) return 'in_use';
-    return 'in_use';
+    throw new InfraError('DOCKER_FAILED', `could not remove network ${id}: ${res.stderr.trim()}`);
   }
 
   /** Created times of images or containers, by id. */
