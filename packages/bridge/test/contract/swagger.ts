@@ -1,5 +1,5 @@
 /**
- * Check an HTTP exchange against Gitea's OpenAPI 2.0 document (shared/spec/gitea-swagger.v1.json):
+ * Check an HTTP exchange against Gitea's OpenAPI 2.0 document (spec/gitea-swagger.v1.json):
  * the operation exists, path and query parameters are declared and well-typed, the body matches
  * the body parameter's schema, the Authorization header is the documented `token <T>` form, and
  * the response status is documented with a body matching its schema. Schemas are JSON Schema
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Exchange } from '../fakes/fake-http.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const SPEC_PATH = join(here, '../../../../../shared/spec/gitea-swagger.v1.json');
+export const SPEC_PATH = join(here, '../../../../spec/gitea-swagger.v1.json');
 
 interface Param {
   name: string;

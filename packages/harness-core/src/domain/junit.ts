@@ -1,5 +1,5 @@
 /**
- * JUnit XML for one tier (Ant JUnit schema, shared/spec/junit.xsd): one <testsuite> per file.
+ * JUnit XML for one tier (Ant JUnit schema, spec/junit.xsd): one <testsuite> per file.
  * `failure` for assertion failures, `error` for infrastructure problems (unver), `skipped` for
  * intentional skips. Pure.
  */
