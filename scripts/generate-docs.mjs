@@ -114,6 +114,14 @@ ${bRows.join('\n')}
 When \`CCCI_REPOS\` is non-empty and polling (\`CCCI_POLL_INTERVAL_S\` > 0) or the webhook
 (\`CCCI_WEBHOOK_SECRET\`) is on, the Gitea and Drone settings are required.
 
+**Webhook delivery retention.** Gitea sends a delivery for every comment on an enrolled
+repository. Only a new pull-request comment starting with \`!testme\` is kept with a body, and only
+the fields intake reads (repository, PR number, comment id, body, author); every other delivery is
+recorded as id, outcome and time, and a handled delivery loses its body. Handled rows older than
+\`CCCI_DELIVERY_RETENTION_DAYS\`, and the oldest beyond \`CCCI_DELIVERY_RETENTION_ROWS\`, are deleted
+at start and every hour; deliveries still waiting to be handled are never deleted. A redelivery of
+a pruned id is harmless: comments are deduplicated by comment id, which is kept.
+
 **State of this build:** the bridge stores uploaded results and serves the status page, badges,
 API, health and metrics. Gitea intake (polling, the signed webhook, \`!testme\` handling) and
 Drone triggering are not implemented yet; the bridge says so in its log when configured for them.

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Db } from './adapters/sqlite/database.js';
 import type { IntakeEngine } from './intake/engine.js';
-import { IntakeStore } from './intake/intake-store.js';
+import { IntakeStore, type DeliveryRetention } from './intake/intake-store.js';
 import { webhookRoutes } from './intake/webhook-routes.js';
 import { createMetrics, type BridgeMetrics } from './metrics.js';
 import { RunsStore } from './store/runs-store.js';
@@ -17,6 +17,8 @@ export interface AppDeps {
   readonly resultsToken: string | undefined;
   /** The webhook route is registered only when a secret is set. */
   readonly webhookSecret?: string | undefined;
+  /** How long handled webhook deliveries are kept (default 14 days, 100,000 rows). */
+  readonly deliveryRetention?: DeliveryRetention;
   /** Builds the intake engine once the app's stores and metrics exist (main and tests). */
   readonly intake?: (parts: {
     intakeStore: IntakeStore;
@@ -64,6 +66,7 @@ export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
       store: intakeStore,
       metrics,
       kick: () => engine.kick(),
+      retention: deps.deliveryRetention ?? { maxAgeDays: 14, maxRows: 100_000 },
     });
   }
   return { app, engine, intakeStore, runs, metrics };

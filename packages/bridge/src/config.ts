@@ -78,6 +78,22 @@ export const BridgeConfigSchema = z
       .max(64)
       .default(2)
       .describe('Runs started at once; more wait in a persisted queue.'),
+    CCCI_DELIVERY_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .default(14)
+      .describe(
+        'Days a handled webhook delivery (id, outcome, time; never the body) is kept to recognise redeliveries.',
+      ),
+    CCCI_DELIVERY_RETENTION_ROWS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(10_000_000)
+      .default(100_000)
+      .describe('Most handled webhook deliveries kept; the oldest beyond this are pruned first.'),
     HOST: z.string().default('127.0.0.1').describe('Listen address.'),
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080).describe('Listen port.'),
     LOG_LEVEL: z

@@ -62,6 +62,10 @@ async function main(): Promise<void> {
     repos: config.CCCI_REPOS,
     resultsToken: config.CCCI_RESULTS_TOKEN,
     webhookSecret: config.CCCI_WEBHOOK_SECRET,
+    deliveryRetention: {
+      maxAgeDays: config.CCCI_DELIVERY_RETENTION_DAYS,
+      maxRows: config.CCCI_DELIVERY_RETENTION_ROWS,
+    },
     loggerInstance: log,
     intake: intakeEnabled(config)
       ? ({ intakeStore, runs, metrics }) => {

@@ -15,6 +15,8 @@ export interface BridgeMetrics {
   readonly triggers: Counter<'outcome'>;
   readonly upstreamErrors: Counter<'upstream' | 'kind'>;
   readonly webhooks: Counter<'outcome'>;
+  /** JSON bodies parsed on the token routes (only ever after the token was accepted). */
+  readonly bodiesParsed: Counter<'route'>;
   /** Set once the intake engine exists (the gauges read it at scrape time). */
   intake: IntakeGauges | null;
 }
@@ -46,8 +48,15 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const bodiesParsed = new Counter({
+    name: 'ccci_request_bodies_parsed_total',
+    help: 'JSON bodies parsed on the token routes (results, progress), by route; bodies of unauthenticated requests are never read.',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
   const metrics: BridgeMetrics = {
     registry,
+    bodiesParsed,
     uploads,
     triggers,
     upstreamErrors,

@@ -71,6 +71,12 @@ export interface CommentEvent {
   readonly login: string;
 }
 
+/** How long handled webhook deliveries are kept (CCCI_DELIVERY_RETENTION_*). */
+export interface DeliveryRetention {
+  readonly maxAgeDays: number;
+  readonly maxRows: number;
+}
+
 export type CommentOutcome =
   'triggered' | 'ignored' | 'malformed' | 'own' | 'unknown_repo' | 'duplicate';
 
@@ -86,7 +92,10 @@ export class IntakeStore {
 
   // ---- webhook deliveries -------------------------------------------------------------------
 
-  /** Store a delivery before answering 202. false when the delivery id was seen before (replay). */
+  /**
+   * Store a delivery that may be a trigger, with its body, before answering 202. false when the
+   * delivery id was seen before (replay).
+   */
   saveDelivery(id: string, eventType: string, body: string): boolean {
     const res = this.db
       .prepare(
@@ -96,18 +105,64 @@ export class IntakeStore {
     return res.changes === 1;
   }
 
+  /**
+   * Record a delivery that cannot be a trigger: id, outcome and time only, already handled, so a
+   * replay is still recognised but the body is never kept (issue 18). false on a replay.
+   */
+  recordDelivery(id: string, eventType: string, outcome: string): boolean {
+    const ts = this.ts();
+    const res = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO webhook_deliveries (delivery_id, event_type, body, received_at, processed_at, outcome) VALUES (?, ?, NULL, ?, ?, ?)`,
+      )
+      .run(id, eventType, ts, ts, outcome);
+    return res.changes === 1;
+  }
+
+  /** Deliveries waiting to be handled, oldest first; served by the partial index webhook_deliveries_pending. */
   pendingDeliveries(limit = 100): Array<{ delivery_id: string; event_type: string; body: string }> {
     return this.db
       .prepare(
-        `SELECT delivery_id, event_type, body FROM webhook_deliveries WHERE processed_at IS NULL ORDER BY received_at, delivery_id LIMIT ?`,
+        `SELECT delivery_id, event_type, COALESCE(body, '') AS body FROM webhook_deliveries WHERE processed_at IS NULL ORDER BY received_at, delivery_id LIMIT ?`,
       )
       .all(limit) as Array<{ delivery_id: string; event_type: string; body: string }>;
   }
 
+  /** A delivery was handled: keep its id, outcome and time; drop the body. */
   markDelivery(id: string, outcome: string): void {
     this.db
-      .prepare(`UPDATE webhook_deliveries SET processed_at = ?, outcome = ? WHERE delivery_id = ?`)
+      .prepare(
+        `UPDATE webhook_deliveries SET processed_at = ?, outcome = ?, body = NULL WHERE delivery_id = ?`,
+      )
       .run(this.ts(), outcome, id);
+  }
+
+  /**
+   * Retention: delete handled deliveries received more than `maxAgeDays` ago, then the oldest
+   * handled ones beyond `maxRows`. Pending deliveries are never deleted (they are still owed a
+   * handling). A pruned delivery id replayed later is handled again, which is harmless: comment
+   * ids are deduplicated in handled_comments, which is not pruned. Returns the rows deleted.
+   */
+  pruneDeliveries(policy: DeliveryRetention): number {
+    const cutoff = new Date(this.now().getTime() - policy.maxAgeDays * 86_400_000).toISOString();
+    return this.db.transaction(() => {
+      let deleted = this.db
+        .prepare(
+          `DELETE FROM webhook_deliveries WHERE received_at < ? AND processed_at IS NOT NULL`,
+        )
+        .run(cutoff).changes;
+      const { n } = this.db
+        .prepare('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE processed_at IS NOT NULL')
+        .get() as { n: number };
+      if (n > policy.maxRows)
+        deleted += this.db
+          .prepare(
+            `DELETE FROM webhook_deliveries WHERE rowid IN (
+               SELECT rowid FROM webhook_deliveries WHERE processed_at IS NOT NULL ORDER BY received_at LIMIT ?)`,
+          )
+          .run(n - policy.maxRows).changes;
+      return deleted;
+    })();
   }
 
   // ---- poll cursors -------------------------------------------------------------------------

@@ -8,8 +8,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { isGiteaLogin, isRepoFullName } from '../domain/gitea-names.js';
 import type { BridgeMetrics } from '../metrics.js';
-import type { IntakeStore } from './intake-store.js';
+import { JsonBodyError, parseJsonBounded } from '../web/json-body.js';
+import type { DeliveryRetention, IntakeStore } from './intake-store.js';
 
 export interface WebhookDeps {
   readonly secret: string;
@@ -19,6 +21,69 @@ export interface WebhookDeps {
   readonly kick: () => void;
   /** Largest accepted body in bytes (default 1 MiB; Gitea's comment payloads are a few KiB). */
   readonly bodyLimit?: number;
+  readonly retention?: DeliveryRetention;
+  /** How often handled deliveries are pruned (default hourly, and once at start). */
+  readonly pruneIntervalMs?: number;
+}
+
+/** Longest comment body kept for a trigger candidate; Gitea's own comments are far shorter. */
+export const MAX_COMMENT_BODY = 65_536;
+
+export type DeliveryScreen =
+  | { readonly kind: 'candidate'; readonly slim: string }
+  | { readonly kind: 'drop'; readonly outcome: string }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+/**
+ * Decide from a signed pull_request_comment payload whether it could be a trigger (or earn a
+ * grammar reply): a newly created comment on a pull request whose body starts with `!testme`.
+ * Anything else is recorded without its body (issue 18: Gitea sends every comment). A candidate
+ * is kept as a slim projection of the fields intake reads, each bounded and path-safe.
+ */
+export function screenDelivery(p: Record<string, unknown>): DeliveryScreen {
+  const issue = p['issue'] as { number?: unknown } | undefined;
+  const comment = p['comment'] as
+    { id?: unknown; body?: unknown; updated_at?: unknown; user?: { login?: unknown } } | undefined;
+  const repository = p['repository'] as { full_name?: unknown } | undefined;
+  if (p['action'] !== 'created') return { kind: 'drop', outcome: 'ignored:action' };
+  if (p['is_pull'] !== true) return { kind: 'drop', outcome: 'ignored:issue' };
+  const body = comment?.body;
+  if (typeof body !== 'string' || !body.trimStart().startsWith('!testme'))
+    return { kind: 'drop', outcome: 'ignored:body' };
+  if (body.length > MAX_COMMENT_BODY)
+    return {
+      kind: 'invalid',
+      reason: `comment.body is longer than ${MAX_COMMENT_BODY} characters`,
+    };
+  const repo = repository?.full_name;
+  if (!isRepoFullName(repo))
+    return {
+      kind: 'invalid',
+      reason: 'repository.full_name is not owner/name in Gitea’s name charset [A-Za-z0-9_.-]',
+    };
+  const login = comment?.user?.login;
+  if (!isGiteaLogin(login))
+    return { kind: 'invalid', reason: 'comment.user.login is not a Gitea user name' };
+  const pr = issue?.number;
+  if (typeof pr !== 'number' || !Number.isInteger(pr) || pr < 1 || pr > 2 ** 31)
+    return { kind: 'invalid', reason: 'issue.number is not a pull request number' };
+  const id = comment?.id;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+    return { kind: 'invalid', reason: 'comment.id is not a comment id' };
+  const updatedAt =
+    typeof comment?.updated_at === 'string' && comment.updated_at.length <= 64
+      ? comment.updated_at
+      : '';
+  return {
+    kind: 'candidate',
+    slim: JSON.stringify({
+      action: 'created',
+      is_pull: true,
+      issue: { number: pr },
+      comment: { id, body, updated_at: updatedAt, user: { login } },
+      repository: { full_name: repo },
+    }),
+  };
 }
 
 const DELIVERY = /^[A-Za-z0-9-]{1,100}$/;
@@ -38,6 +103,22 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     { parseAs: 'buffer', bodyLimit },
     (_req, body, done) => done(null, body),
   );
+
+  const retention = deps.retention;
+  if (retention) {
+    const prune = () => {
+      try {
+        const n = deps.store.pruneDeliveries(retention);
+        if (n > 0) app.log.info({ deleted: n }, 'pruned handled webhook deliveries');
+      } catch (err) {
+        app.log.warn({ err: (err as Error).message }, 'pruning webhook deliveries failed');
+      }
+    };
+    const timer = setInterval(prune, deps.pruneIntervalMs ?? 3_600_000);
+    timer.unref();
+    app.addHook('onReady', async () => prune());
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
 
   app.post('/hooks/gitea', { bodyLimit }, async (req, reply) => {
     const raw = req.body;
@@ -63,10 +144,12 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     );
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch {
+      parsed = parseJsonBounded(raw.toString('utf8'));
+    } catch (err) {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
-      return reply.code(400).send({ error: 'the body is not valid JSON' });
+      return reply
+        .code(400)
+        .send({ error: err instanceof JsonBodyError ? err.message : 'the body is not valid JSON' });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
@@ -80,7 +163,20 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
         reason: `event type ${JSON.stringify(eventType)} is not handled (subscribe to "Pull request comments")`,
       });
     }
-    if (!deps.store.saveDelivery(delivery, eventType, raw.toString('utf8'))) {
+    const screen = screenDelivery(parsed as Record<string, unknown>);
+    if (screen.kind === 'invalid') {
+      deps.metrics.webhooks.inc({ outcome: 'invalid' });
+      return reply.code(400).send({ error: `refusing the payload: ${screen.reason}` });
+    }
+    if (screen.kind === 'drop') {
+      if (!deps.store.recordDelivery(delivery, eventType, screen.outcome)) {
+        deps.metrics.webhooks.inc({ outcome: 'replay' });
+        return reply.code(200).send({ delivery, outcome: 'duplicate' });
+      }
+      deps.metrics.webhooks.inc({ outcome: 'ignored' });
+      return reply.code(202).send({ delivery, outcome: 'ignored', reason: screen.outcome });
+    }
+    if (!deps.store.saveDelivery(delivery, eventType, screen.slim)) {
       deps.metrics.webhooks.inc({ outcome: 'replay' });
       return reply.code(200).send({ delivery, outcome: 'duplicate' });
     }

@@ -4,6 +4,7 @@
  * contract test (test/contract/gitea-contract.test.ts).
  */
 import type { Permission } from '../../domain/trust.js';
+import { isRepoFullName } from '../../domain/gitea-names.js';
 import { DEFAULT_RETRY, HttpClient, type HttpClientOptions } from '../http/http-client.js';
 
 export interface GiteaUserRef {
@@ -49,8 +50,21 @@ export interface StatusInput {
 /** Largest page Gitea serves (MAX_RESPONSE_ITEMS). */
 export const GITEA_MAX_PAGE = 50;
 
-const seg = (s: string | number) => encodeURIComponent(String(s));
+/**
+ * One URL path segment, encoded. `.` and `..` (also as `%2E`) would be resolved as path steps by
+ * the URL parser, so they are refused rather than sent (issue 18).
+ */
+const seg = (s: string | number) => {
+  const v = String(s);
+  if (v === '' || v === '.' || v === '..')
+    throw new Error(`refusing ${JSON.stringify(v)} as a Gitea API path segment`);
+  return encodeURIComponent(v);
+};
 const repoPath = (repo: string) => {
+  if (!isRepoFullName(repo))
+    throw new Error(
+      `refusing repository ${JSON.stringify(String(repo).slice(0, 200))}: not owner/name in Gitea's name charset [A-Za-z0-9_.-]`,
+    );
   const [owner, name] = repo.split('/');
   return `/repos/${seg(owner!)}/${seg(name!)}`;
 };

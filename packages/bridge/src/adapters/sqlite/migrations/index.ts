@@ -1,6 +1,7 @@
 /** Every migration, in any order (the runner sorts by version). Owners reserve version ranges. */
 import { coreMigration } from './0001-core.js';
 import { intakeMigration } from './0010-intake.js';
+import { boundedDeliveriesMigration } from './0011-bounded-deliveries.js';
 import { runResultsMigration } from './0020-run-results.js';
 
 export interface Migration {
@@ -12,5 +13,6 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   coreMigration,
   intakeMigration,
+  boundedDeliveriesMigration,
   runResultsMigration,
 ];
