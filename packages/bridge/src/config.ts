@@ -29,7 +29,18 @@ export const BridgeConfigSchema = z
       .min(1)
       .optional()
       .describe('Token of the bot account (secret; `_FILE` accepted).'),
-    CCCI_DRONE_URL: z.url().optional().describe('Base URL of the Drone server.'),
+    CCCI_DRONE_URL: z
+      .url()
+      .optional()
+      .describe(
+        'Base URL the bridge reaches the Drone API on (may be internal, e.g. http://drone:80; never shown to users).',
+      ),
+    CCCI_DRONE_PUBLIC_URL: z
+      .url()
+      .optional()
+      .describe(
+        "Drone's public address (DRONE_SERVER_PROTO://DRONE_SERVER_HOST) for build links in cards and on run pages until the plugin reports DRONE_BUILD_LINK; unset: no build link before that.",
+      ),
     CCCI_DRONE_TOKEN: z
       .string()
       .min(1)
@@ -78,6 +89,15 @@ export const BridgeConfigSchema = z
       .max(64)
       .default(2)
       .describe('Runs started at once; more wait in a persisted queue.'),
+    CCCI_BLOCKED_TIMEOUT_S: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(3600)
+      .describe(
+        "Seconds a Drone build may stay blocked (awaiting approval) or waiting_on_dependencies before cc-ci frees its concurrency slot and ends the PR's status with error.",
+      ),
     CCCI_DELIVERY_RETENTION_DAYS: z.coerce
       .number()
       .int()

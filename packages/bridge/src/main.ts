@@ -81,6 +81,7 @@ async function main(): Promise<void> {
               url: config.CCCI_DRONE_URL!,
               token: config.CCCI_DRONE_TOKEN!,
               repo: config.CCCI_DRONE_REPO!,
+              publicUrl: config.CCCI_DRONE_PUBLIC_URL,
             }),
             log,
             repos: config.CCCI_REPOS,
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
             maxConcurrentRuns: config.CCCI_MAX_CONCURRENT_RUNS,
             publicUrl: config.CCCI_PUBLIC_URL,
             pollIntervalMs: config.CCCI_POLL_INTERVAL_S * 1000,
+            blockedTimeoutMs: config.CCCI_BLOCKED_TIMEOUT_S * 1000,
             ...loadTuning(),
           });
         }

@@ -31,7 +31,7 @@ export type TierProgress = 'running' | 'pass' | 'fail' | 'skip' | 'unver' | 'wai
 
 export type CardState =
   | { readonly kind: 'queued'; readonly position: number | null }
-  | { readonly kind: 'started' }
+  | { readonly kind: 'started'; readonly note?: string }
   | { readonly kind: 'progress'; readonly tiers: Partial<Record<TierName, TierProgress>> }
   | { readonly kind: 'result'; readonly results: Results }
   | { readonly kind: 'error'; readonly message: string };
@@ -184,7 +184,9 @@ function renderUnsafe(run: CardRun, state: CardState): string {
       return [
         ...header(run, '⏳ started'),
         '',
-        'The Drone build has been created; tiers report here as they run.',
+        state.note
+          ? md(state.note)
+          : 'The Drone build has been created; tiers report here as they run.',
         ...footer(run),
       ].join('\n');
     case 'progress':
@@ -236,7 +238,7 @@ export function statusDescription(state: CardState): string {
       case 'queued':
         return 'queued';
       case 'started':
-        return 'started';
+        return state.note ? clip(`started: ${state.note.replace(/\s+/g, ' ')}`) : 'started';
       case 'progress': {
         const running = TIER_NAMES.find((t) => state.tiers[t] === 'running');
         return running ? `running: ${running}` : 'running';

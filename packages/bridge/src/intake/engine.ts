@@ -74,6 +74,11 @@ export interface EngineOptions {
   /** Build watcher: how often to check builds, and how long a finished build may wait for its results. */
   readonly watchIntervalMs?: number;
   readonly noResultsGraceMs?: number;
+  /**
+   * How long a build may stay `blocked` (awaiting approval; Drone has no timeout for it) or
+   * `waiting_on_dependencies` before its trigger ends with an error and frees its slot.
+   */
+  readonly blockedTimeoutMs?: number;
   /** Least time between two progress edits of one PR comment. */
   readonly progressMinIntervalMs?: number;
   readonly now?: () => Date;
@@ -102,6 +107,7 @@ export class IntakeEngine {
       maxAttempts: 60,
       watchIntervalMs: 5_000,
       noResultsGraceMs: 30_000,
+      blockedTimeoutMs: 3_600_000,
       progressMinIntervalMs: 5_000,
       now: () => new Date(),
       ...opts,
@@ -209,6 +215,7 @@ export class IntakeEngine {
     await this.step('accepted', () => this.processAccepted());
     await this.step('queued', () => this.startQueued());
     await this.step('cards', () => this.syncCards());
+    await this.step('superseded', () => this.postSupersededStatuses());
     await this.step('replies', () => this.postReplies());
     if (Date.now() - this.lastWatch >= this.o.watchIntervalMs) {
       this.lastWatch = Date.now();
@@ -554,7 +561,10 @@ export class IntakeEngine {
         kind: 'progress',
         tiers: JSON.parse(runRow.progress) as Partial<Record<TierName, TierProgress>>,
       };
-    else state = { kind: 'started' };
+    else {
+      const note = waitingNote(runRow.drone_status);
+      state = note ? { kind: 'started', note } : { kind: 'started' };
+    }
     return { run, state, sha: t.head_sha ?? '' };
   }
 
@@ -607,6 +617,40 @@ export class IntakeEngine {
         { repo: t.repo, pr: t.pr, err: (err as Error).message, retryInMs: delay },
         'PR comment/status update failed; retrying later',
       );
+    }
+  }
+
+  /** Final statuses for shas a newer !testme on another head sha superseded (never left pending). */
+  async postSupersededStatuses(): Promise<void> {
+    const base = this.o.publicUrl.replace(/\/+$/, '');
+    for (const row of this.o.store.dueShaStatuses()) {
+      const t = this.o.store.trigger(row.trigger_id);
+      const card = t ? this.o.store.card(t.repo, t.pr) : null;
+      const shown = card ? this.o.store.trigger(card.trigger_id) : null;
+      if (shown?.head_sha === row.sha) {
+        this.o.store.shaStatusPosted(row.id); // the PR's current trigger owns this sha again
+        continue;
+      }
+      const runRow = t?.build_number != null ? this.o.runs.getRun(String(t.build_number)) : null;
+      const recipe = row.repo.split('/')[1]!;
+      try {
+        await this.o.gitea.createStatus(row.repo, row.sha, {
+          state: 'error',
+          target_url: runRow
+            ? `${base}/runs/${encodeURIComponent(runRow.run_id)}`
+            : `${base}/recipes/${encodeURIComponent(recipe)}`,
+          description: row.description,
+          context: STATUS_CONTEXT,
+        });
+        this.o.store.shaStatusPosted(row.id);
+      } catch (err) {
+        this.upstreamError(err);
+        this.o.store.shaStatusRetry(
+          row.id,
+          (err as Error).message,
+          Math.max(250, backoffMs(row.attempts + 1, this.o.retryBaseMs, this.o.retryCapMs)),
+        );
+      }
     }
   }
 
@@ -671,21 +715,37 @@ export class IntakeEngine {
         this.o.store.failRun(r.run_id, 'missing', 'the Drone build no longer exists');
         continue;
       }
+      if (build.status === 'declined' || build.status === 'skipped') {
+        // Nothing ran and nothing will: no results can come, so no grace period.
+        this.o.store.failRun(r.run_id, build.status, endedMessage(build));
+        continue;
+      }
       if (!isDone(build.status)) {
         const status = build.status === 'running' ? 'running' : 'queued';
         if (status !== r.status || build.status !== r.drone_status)
           this.o.store.updateRunDrone(r.run_id, build.status, status, null);
+        if (isWaiting(build.status)) {
+          const since = r.drone_waiting_since ?? this.o.now().toISOString();
+          if (!r.drone_waiting_since) this.o.store.setDroneWaitingSince(r.run_id, since);
+          const waitedMs = this.o.now().getTime() - Date.parse(since);
+          if (waitedMs >= this.o.blockedTimeoutMs) {
+            this.o.store.failRun(r.run_id, build.status, waitedTooLong(build, waitedMs));
+            this.o.log.warn(
+              { run: r.run_id, drone: build.status, waitedMs },
+              'build waited too long; its slot is freed',
+            );
+          } else if (!r.drone_waiting_since) this.o.store.bumpRunCard(r.run_id);
+        } else if (r.drone_waiting_since) {
+          this.o.store.setDroneWaitingSince(r.run_id, null);
+          this.o.store.bumpRunCard(r.run_id);
+        }
         continue;
       }
       const finishedAt = r.drone_finished_at ?? this.o.now().toISOString();
       if (!r.drone_finished_at)
         this.o.store.updateRunDrone(r.run_id, build.status, 'running', finishedAt);
       if (this.o.now().getTime() - Date.parse(finishedAt) >= this.o.noResultsGraceMs) {
-        this.o.store.failRun(
-          r.run_id,
-          build.status,
-          `no results uploaded (the Drone build ended: ${build.status})`,
-        );
+        this.o.store.failRun(r.run_id, build.status, endedMessage(build));
         this.o.log.warn({ run: r.run_id, drone: build.status }, 'build ended without results');
       }
     }
@@ -722,6 +782,40 @@ export class IntakeEngine {
         'tracking a build the bridge did not start',
       );
     }
+  }
+}
+
+const isWaiting = (s: string) => s === 'blocked' || s === 'waiting_on_dependencies';
+
+/** Why a Drone build that waits is shown as started but not running. */
+export function waitingNote(droneStatus: string | null): string | null {
+  if (droneStatus === 'blocked')
+    return 'The Drone build is blocked: it waits for a Drone admin to approve it.';
+  if (droneStatus === 'waiting_on_dependencies')
+    return 'The Drone build is waiting on dependencies (another pipeline of the build).';
+  return null;
+}
+
+function waitedTooLong(build: DroneBuild, waitedMs: number): string {
+  const minutes = Math.round(waitedMs / 60_000);
+  const what =
+    build.status === 'blocked'
+      ? 'was blocked (awaiting approval in Drone)'
+      : 'was waiting on dependencies';
+  return `the Drone build #${build.number} ${what} for ${minutes} min, longer than CCCI_BLOCKED_TIMEOUT_S; cc-ci stopped waiting and freed its slot. Approve or decline it in Drone, then comment !testme again`;
+}
+
+/** The final message of a build that ended without results. */
+function endedMessage(build: DroneBuild): string {
+  switch (build.status) {
+    case 'declined':
+      return `the Drone build #${build.number} was declined by a Drone admin; nothing ran`;
+    case 'skipped':
+      return `the Drone build #${build.number} was skipped by Drone; nothing ran`;
+    case 'killed':
+      return `the Drone build #${build.number} was cancelled (killed); no results uploaded`;
+    default:
+      return `no results uploaded (the Drone build ended: ${build.status}${build.error ? `: ${build.error}` : ''})`;
   }
 }
 

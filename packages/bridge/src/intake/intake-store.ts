@@ -50,6 +50,15 @@ export interface CardRow {
   readonly last_error: string | null;
 }
 
+export interface ShaStatusRow {
+  readonly id: number;
+  readonly repo: string;
+  readonly sha: string;
+  readonly trigger_id: number;
+  readonly description: string;
+  readonly attempts: number;
+}
+
 export interface ReplyRow {
   readonly id: number;
   readonly repo: string;
@@ -312,8 +321,69 @@ export class IntakeStore {
           `UPDATE triggers SET state = 'superseded', reason = ?, updated_at = ? WHERE repo = ? AND pr = ? AND id < ? AND state IN ('accepted', 'queued')`,
         )
         .run(`superseded by a newer !testme (trigger ${t.id})`, ts, t.repo, t.pr, t.id);
+      this.supersedeShas(t, headSha, ts);
       this.pointCard(t.repo, t.pr, t.id);
     })();
+  }
+
+  /**
+   * The card moves to trigger `t` on `headSha`: every other sha it showed, or that a trigger
+   * superseded just now had pinned, would keep its `pending` status forever, so it gets a final
+   * one (outbox, posted by the engine). A final status already waiting for `headSha` is dropped:
+   * the new trigger's own status takes that sha over.
+   */
+  private supersedeShas(t: TriggerRow, headSha: string, ts: string): void {
+    const shas = this.db
+      .prepare(
+        `SELECT id, head_sha FROM triggers WHERE repo = ? AND pr = ? AND id != ? AND head_sha IS NOT NULL AND head_sha != ?
+           AND (id = (SELECT trigger_id FROM pr_cards WHERE repo = ? AND pr = ?) OR (state = 'superseded' AND updated_at = ?))
+         ORDER BY id DESC`,
+      )
+      .all(t.repo, t.pr, t.id, headSha, t.repo, t.pr, ts) as Array<{
+      id: number;
+      head_sha: string;
+    }>;
+    this.db
+      .prepare(`DELETE FROM sha_statuses WHERE repo = ? AND sha = ? AND posted_at IS NULL`)
+      .run(t.repo, headSha);
+    const seen = new Set<string>();
+    const insert = this.db.prepare(
+      `INSERT INTO sha_statuses (repo, sha, trigger_id, description, created_at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    for (const row of shas) {
+      if (seen.has(row.head_sha)) continue;
+      seen.add(row.head_sha);
+      insert.run(
+        t.repo,
+        row.head_sha,
+        row.id,
+        `superseded by the !testme on ${headSha.slice(0, 10)}`,
+        ts,
+      );
+    }
+  }
+
+  /** Final statuses for superseded shas that are due, oldest first. */
+  dueShaStatuses(limit = 50): ShaStatusRow[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM sha_statuses WHERE posted_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`,
+      )
+      .all(this.ts(), limit) as ShaStatusRow[];
+  }
+
+  shaStatusPosted(id: number): void {
+    this.db
+      .prepare(`UPDATE sha_statuses SET posted_at = ?, last_error = NULL WHERE id = ?`)
+      .run(this.ts(), id);
+  }
+
+  shaStatusRetry(id: number, error: string, delayMs: number): void {
+    this.db
+      .prepare(
+        `UPDATE sha_statuses SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+      )
+      .run(error, new Date(this.now().getTime() + delayMs).toISOString(), id);
   }
 
   /** Write-ahead: count a create attempt before the request leaves, so a crash is known to need a look-up. */
@@ -328,7 +398,7 @@ export class IntakeStore {
   /** The Drone build exists: record it, create the run row, refresh the card. One transaction. */
   building(
     t: TriggerRow,
-    build: { number: number; link: string; status: string; recipe: string },
+    build: { number: number; link: string | null; status: string; recipe: string },
   ): void {
     this.db.transaction(() => {
       const ts = this.ts();
@@ -376,10 +446,11 @@ export class IntakeStore {
     status: string;
     drone_status: string | null;
     drone_finished_at: string | null;
+    drone_waiting_since: string | null;
   }> {
     return this.db
       .prepare(
-        `SELECT run_id, trigger_id, status, drone_status, drone_finished_at FROM runs WHERE status IN ('queued', 'running')`,
+        `SELECT run_id, trigger_id, status, drone_status, drone_finished_at, drone_waiting_since FROM runs WHERE status IN ('queued', 'running')`,
       )
       .all() as Array<{
       run_id: string;
@@ -387,7 +458,22 @@ export class IntakeStore {
       status: string;
       drone_status: string | null;
       drone_finished_at: string | null;
+      drone_waiting_since: string | null;
     }>;
+  }
+
+  /** The run's card shows something new (e.g. the build now waits for approval). */
+  bumpRunCard(runId: string): void {
+    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
+      { trigger_id: number | null } | undefined;
+    if (run?.trigger_id) this.bumpCardFor(run.trigger_id);
+  }
+
+  /** When the build was first seen blocked/waiting (null: it no longer waits). */
+  setDroneWaitingSince(runId: string, since: string | null): void {
+    this.db
+      .prepare(`UPDATE runs SET drone_waiting_since = ?, updated_at = ? WHERE run_id = ?`)
+      .run(since, this.ts(), runId);
   }
 
   hasRun(runId: string): boolean {
@@ -404,7 +490,7 @@ export class IntakeStore {
     quick: boolean;
     status: string;
     droneStatus: string;
-    link: string;
+    link: string | null;
     created: string;
   }): void {
     this.db
@@ -467,12 +553,13 @@ export class IntakeStore {
     this.bumpCardFor(run.trigger_id);
   }
 
-  setProgress(runId: string, progress: Record<string, string>): boolean {
+  /** `buildLink`: the DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins. */
+  setProgress(runId: string, progress: Record<string, string>, buildLink?: string): boolean {
     const res = this.db
       .prepare(
-        `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+        `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), build_link = COALESCE(?, build_link), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
       )
-      .run(JSON.stringify(progress), this.ts(), this.ts(), runId);
+      .run(JSON.stringify(progress), this.ts(), buildLink ?? null, this.ts(), runId);
     if (res.changes === 0) return false;
     const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as {
       trigger_id: number | null;

@@ -62,7 +62,11 @@ export class RunsStore {
           ref: r.ref,
           head_sha: r.commit ?? null,
           quick: r.mode === 'quick' ? 1 : 0,
-          build_link: r.meta?.build_link ?? null,
+          // DRONE_BUILD_LINK as the step saw it: Drone's public page. Only http(s) links are kept.
+          build_link:
+            r.meta?.build_link && /^https?:\/\/[^\s<>"'`]+$/.test(r.meta.build_link)
+              ? r.meta.build_link
+              : null,
           verdict: r.verdict,
           level: r.level,
           version: r.version,

@@ -191,6 +191,12 @@ export const OPENAPI = {
                 enum: ['running', 'pass', 'fail', 'skip', 'unver', 'waiting'],
               },
             },
+            build_link: {
+              type: 'string',
+              maxLength: 1024,
+              description:
+                "The step's DRONE_BUILD_LINK (Drone's public build page; http or https); shown in the card and on the run page.",
+            },
           },
         }),
         responses: { '202': json({ type: 'object' }), '401': json(error), '422': json(error) },

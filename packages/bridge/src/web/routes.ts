@@ -61,6 +61,9 @@ function html(reply: FastifyReply, body: string, status = 200) {
     .send(body);
 }
 
+const isBuildLink = (v: unknown): v is string =>
+  typeof v === 'string' && v.length <= 1024 && /^https?:\/\/[^\s<>"'`]+$/.test(v);
+
 export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const now = deps.now ?? (() => new Date());
   const enrolled = () => deps.repos.map((r) => r.split('/')[1]!).filter((n) => RECIPE.test(n));
@@ -148,8 +151,15 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
           return reply.code(422).send({ error: `unknown tier or status: ${JSON.stringify(tier)}` });
         progress[tier] = status;
       }
+      // Optional: the step's DRONE_BUILD_LINK, Drone's public build page (the bridge may reach
+      // Drone on an internal address only).
+      const buildLink = (req.body as { build_link?: unknown }).build_link;
+      if (buildLink !== undefined && !isBuildLink(buildLink))
+        return reply
+          .code(422)
+          .send({ error: 'build_link must be an http(s) URL of at most 1024 characters' });
       // Runs the bridge does not know (yet) are accepted and ignored: progress is cosmetic.
-      const known = deps.intakeStore.setProgress(runId, progress);
+      const known = deps.intakeStore.setProgress(runId, progress, buildLink);
       if (known) deps.onRunChanged(runId);
       return reply.code(202).send({ run_id: runId, tracked: known });
     },

@@ -4,6 +4,8 @@
  * when no pipeline matches, build lists newest first with per_page capped at 100, restarts whose
  * old params override new ones, cancel → killed. The test drives build states, or hands each new
  * build to a runner (the e2e test runs the real plugin through the local Drone runner).
+ * Builds may start `blocked` (a pipeline that needs approval, `initialStatus`); a restart of a
+ * blocked or declined build is refused with 400, as in Drone's retry.go.
  */
 import { FakeHttpServer, type Exchange, type Reply } from './fake-http.js';
 
@@ -44,11 +46,36 @@ export interface FakeBuild {
   version: number;
 }
 
+/** Drone's build/stage status values (core/status.go). */
+export const DRONE_STATUSES = [
+  'skipped',
+  'blocked',
+  'declined',
+  'waiting_on_dependencies',
+  'pending',
+  'running',
+  'success',
+  'failure',
+  'killed',
+  'error',
+] as const;
+export type FakeDroneStatus = (typeof DRONE_STATUSES)[number];
+const FINISHED: ReadonlySet<string> = new Set([
+  'success',
+  'failure',
+  'killed',
+  'error',
+  'skipped',
+  'declined',
+]);
+
 export class FakeDrone {
   readonly http = new FakeHttpServer('/api', (_s, message) => ({ message }));
   readonly builds: FakeBuild[] = [];
   /** false: no pipeline matches a custom build, so create answers `200 null`. */
   pipelineMatches = true;
+  /** The status a new build starts in: `pending`, or `blocked` when the pipeline needs approval. */
+  initialStatus: 'pending' | 'blocked' = 'pending';
   /** Called with each new build (created or restarted). */
   onBuild: ((b: FakeBuild) => void) | null = null;
   private nextNumber = 1;
@@ -76,13 +103,13 @@ export class FakeDrone {
     await this.http.close();
   }
 
-  setStatus(n: number, status: string): void {
+  setStatus(n: number, status: FakeDroneStatus): void {
     const b = this.build(n)!;
     const now = Math.floor(Date.now() / 1000);
     b.status = status;
     b.updated = now;
     if (status === 'running' && !b.started) b.started = now;
-    if (['success', 'failure', 'killed', 'error'].includes(status)) b.finished = now;
+    if (FINISHED.has(status)) b.finished = now;
   }
 
   build(n: number): FakeBuild | undefined {
@@ -108,7 +135,7 @@ export class FakeDrone {
       trigger: sender,
       number,
       parent,
-      status: 'pending',
+      status: this.initialStatus,
       error: '',
       event: 'custom',
       action: '',
@@ -200,7 +227,10 @@ export class FakeDrone {
       'POST',
       '/repos/{owner}/{name}/builds/{number}',
       authed((ex, p) => {
-        if (!this.build(Number(p.number))) return { status: 404, body: { message: 'Not Found' } };
+        const old = this.build(Number(p.number));
+        if (!old) return { status: 404, body: { message: 'Not Found' } };
+        if (old.status === 'blocked' || old.status === 'declined')
+          return { status: 400, body: { message: `cannot start a ${old.status} build` } };
         return { status: 200, body: this.restart(Number(p.number), Object.fromEntries(ex.query)) };
       }),
     );

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import { STATUS_CONTEXT } from '../../src/intake/engine.js';
 import {
+  DRONE_PUBLIC_URL,
   DRONE_REPO,
   RECIPE_REPO,
   RESULTS_TOKEN,
@@ -474,9 +475,10 @@ describe('failures and results', () => {
     expect(runs.runs.find((r) => r.run_id === String(curl.number))!.error).toMatch(
       /no results uploaded/,
     );
-    // Tracked from Drone's own record: the build link points at the CI repository's build.
+    // Tracked from Drone's own record: the build link is Drone's public page of the CI
+    // repository's build (CCCI_DRONE_PUBLIC_URL), never the API address the bridge reaches.
     expect(b.runs.getRun(String(curl.number))!.build_link).toBe(
-      `${w.drone.url}/${DRONE_REPO}/${curl.number}`,
+      `${DRONE_PUBLIC_URL}/${DRONE_REPO}/${curl.number}`,
     );
   });
 });

@@ -25,6 +25,8 @@ export const RESULTS_TOKEN = 'results-token-0123456789';
 export const DRONE_TOKEN = 'drone-token-0123456789';
 export const DRONE_REPO = 'ops/cc-ci';
 export const RECIPE_REPO = 'recipes/notes';
+/** Drone's public address in tests; the bridge reaches the fake Drone on loopback. */
+export const DRONE_PUBLIC_URL = 'https://drone.example.test';
 
 export interface World {
   readonly gitea: FakeGitea;
@@ -84,6 +86,11 @@ export interface BridgeOptions {
   readonly dbFile?: string;
   readonly noResultsGraceMs?: number;
   readonly progressMinIntervalMs?: number;
+  /** CCCI_DRONE_PUBLIC_URL (default DRONE_PUBLIC_URL; null: unset). The API URL is the fake's loopback one. */
+  readonly dronePublicUrl?: string | null;
+  readonly blockedTimeoutMs?: number;
+  /** The engine's clock (default: the real one). */
+  readonly now?: () => Date;
   /** Start the engine's loops (default true); false: tests call tick()/pollAll() themselves. */
   readonly loops?: boolean;
 }
@@ -106,6 +113,8 @@ export async function startBridge(w: World, o: BridgeOptions = {}): Promise<Brid
           url: w.drone.url,
           token: DRONE_TOKEN,
           repo: DRONE_REPO,
+          publicUrl:
+            o.dronePublicUrl === undefined ? DRONE_PUBLIC_URL : (o.dronePublicUrl ?? undefined),
           timeoutMs: 2_000,
         }),
         log: process.env.CCCI_TEST_LOG
@@ -123,6 +132,8 @@ export async function startBridge(w: World, o: BridgeOptions = {}): Promise<Brid
         watchIntervalMs: 100,
         noResultsGraceMs: o.noResultsGraceMs ?? 300,
         progressMinIntervalMs: o.progressMinIntervalMs ?? 0,
+        ...(o.blockedTimeoutMs !== undefined ? { blockedTimeoutMs: o.blockedTimeoutMs } : {}),
+        ...(o.now ? { now: o.now } : {}),
       }),
   });
   const url = await built.app.listen({ host: '127.0.0.1', port: 0 });

@@ -48,10 +48,14 @@ export class DroneClient {
   private readonly http: HttpClient;
   private readonly repoPath: string;
   constructor(
-    private readonly opts: { url: string; token: string; repo: string; timeoutMs?: number } & Pick<
-      HttpClientOptions,
-      'onError' | 'onOk'
-    >,
+    private readonly opts: {
+      url: string;
+      token: string;
+      repo: string;
+      /** Drone's public address (CCCI_DRONE_PUBLIC_URL); `url` may be internal. */
+      publicUrl?: string | undefined;
+      timeoutMs?: number;
+    } & Pick<HttpClientOptions, 'onError' | 'onOk'>,
   ) {
     this.http = new HttpClient({
       upstream: 'drone',
@@ -65,14 +69,21 @@ export class DroneClient {
     this.repoPath = `/repos/${seg(owner!)}/${seg(name!)}`;
   }
 
-  /** The UI link of a build (the same as DRONE_BUILD_LINK). */
-  buildLink(n: number): string {
-    return `${this.opts.url.replace(/\/+$/, '')}/${this.opts.repo}/${n}`;
+  /**
+   * The public UI link of a build (the same as DRONE_BUILD_LINK), or null when no public Drone
+   * address is configured. Never built from `url` (the API address, often internal such as
+   * http://drone:80) and never a build's `link` field (that is the commit's link in Gitea).
+   * The plugin reports the real DRONE_BUILD_LINK with its progress and results; that one wins.
+   */
+  buildLink(n: number): string | null {
+    if (!this.opts.publicUrl) return null;
+    return `${this.opts.publicUrl.replace(/\/+$/, '')}/${this.opts.repo}/${n}`;
   }
 
   /**
-   * Create a custom build on the default branch. Drone answers `200 null` when no pipeline of the
-   * repository matches a custom build: that is a configuration error, reported, never retried.
+   * Create a custom build on the default branch. Drone answers `200 null` when no pipeline
+   * matches, when the repository or its owner is inactive, or when a validator skipped the build
+   * (drone trigger/trigger.go): a configuration problem, reported with every cause, never retried.
    * Not retried here: the worker checks for an earlier build with the same trigger key first.
    */
   async createBuild(params: Record<string, string>): Promise<DroneBuild> {
@@ -83,7 +94,10 @@ export class DroneClient {
     });
     if (res.data === null)
       throw new DroneConfigError(
-        `Drone created no build: no pipeline of ${this.opts.repo} matches a custom build (check the recipe-ci pipeline's trigger in .drone.yml)`,
+        `Drone created no build for ${this.opts.repo} (it answered 200 null). Drone does that when ` +
+          `no pipeline's trigger matches a custom build (check the recipe-ci pipeline's trigger in .drone.yml), ` +
+          `when the repository or its owner is inactive in Drone (activate it in the Drone UI), ` +
+          `or when a validation extension skipped the build (check DRONE_VALIDATE_PLUGIN_ENDPOINT).`,
       );
     return res.data;
   }

@@ -2,6 +2,7 @@
 import { coreMigration } from './0001-core.js';
 import { intakeMigration } from './0010-intake.js';
 import { boundedDeliveriesMigration } from './0011-bounded-deliveries.js';
+import { finalStatusesMigration } from './0015-final-statuses.js';
 import { runResultsMigration } from './0020-run-results.js';
 
 export interface Migration {
@@ -14,5 +15,6 @@ export const MIGRATIONS: readonly Migration[] = [
   coreMigration,
   intakeMigration,
   boundedDeliveriesMigration,
+  finalStatusesMigration,
   runResultsMigration,
 ];
