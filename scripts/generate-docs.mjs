@@ -122,6 +122,18 @@ recorded as id, outcome and time, and a handled delivery loses its body. Handled
 at start and every hour; deliveries still waiting to be handled are never deleted. A redelivery of
 a pruned id is harmless: comments are deduplicated by comment id, which is kept.
 
+**Drone's two addresses.** \`CCCI_DRONE_URL\` is where the bridge reaches the Drone API; it is
+often internal (\`http://drone:80\`) and is never shown to users. Links to a build in PR cards and
+on run pages are Drone's public build page: the \`DRONE_BUILD_LINK\` the plugin reports with its
+progress and results (it wins), or, until then, \`CCCI_DRONE_PUBLIC_URL\`/\`<owner>/<name>/<number>\`.
+With neither, no build link is shown. (A Drone build's own \`link\` field is the commit's link in
+Gitea, not the build page, and is never used.)
+
+**Builds that wait.** A Drone build that is \`blocked\` (it waits for an admin's approval, which
+has no timeout in Drone) or \`waiting_on_dependencies\` keeps its place among the
+\`CCCI_MAX_CONCURRENT_RUNS\` for at most \`CCCI_BLOCKED_TIMEOUT_S\`; then its run ends with an error
+that says why, the commit status becomes \`error\` and the slot is freed.
+
 **State of this build:** the bridge stores uploaded results and serves the status page, badges,
 API, health and metrics. Gitea intake (polling, the signed webhook, \`!testme\` handling) and
 Drone triggering are not implemented yet; the bridge says so in its log when configured for them.
