@@ -11,6 +11,9 @@ import { createMetrics, type BridgeMetrics } from './metrics.js';
 import { RunsStore } from './store/runs-store.js';
 import { webRoutes } from './web/routes.js';
 
+/** Routes that take a body set their own limit; anything else gets at most this (issue 18). */
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+
 export interface AppDeps {
   readonly db: Db;
   readonly repos: readonly string[];
@@ -42,8 +45,8 @@ export interface BuiltApp {
 export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
   const app = (
     deps.loggerInstance
-      ? Fastify({ loggerInstance: deps.loggerInstance, bodyLimit: 16 * 1024 * 1024 })
-      : Fastify({ logger: deps.logger ?? false, bodyLimit: 16 * 1024 * 1024 })
+      ? Fastify({ loggerInstance: deps.loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT })
+      : Fastify({ logger: deps.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT })
   ) as FastifyInstance;
   const now = deps.now ?? (() => new Date());
   const runs = new RunsStore(deps.db, now);

@@ -28,6 +28,9 @@ export interface RunRow {
   readonly progress: string | null;
 }
 
+/** Runs whose level is public: finished with a verdict (an `error` is infrastructure or a cancel). */
+const COUNTED = `verdict IN ('pass', 'fail')`;
+
 export interface StoredArtifacts {
   readonly results: Results;
   readonly junit: Record<string, string>;
@@ -104,23 +107,29 @@ export class RunsStore {
     };
   }
 
-  /** The newest run of every recipe that has runs. */
+  /**
+   * The newest run of every recipe that is either still going or finished with a verdict that
+   * counts (pass/fail). A cancelled or infrastructure-errored run (verdict `error`) stays in the
+   * history but never becomes a recipe's latest or public level (issue 18).
+   */
   latestPerRecipe(): RunRow[] {
     return this.db
       .prepare(
         `SELECT r.* FROM runs r
-         JOIN (SELECT recipe, MAX(created_at || ' ' || run_id) AS k FROM runs GROUP BY recipe) m
+         JOIN (SELECT recipe, MAX(created_at || ' ' || run_id) AS k FROM runs
+               WHERE ${COUNTED} OR verdict IS NULL GROUP BY recipe) m
            ON m.recipe = r.recipe AND (r.created_at || ' ' || r.run_id) = m.k
          ORDER BY r.recipe`,
       )
       .all() as RunRow[];
   }
 
+  /** The newest run of a recipe that finished with pass or fail: its level is the public one. */
   latestFinished(recipe: string): RunRow | null {
     return (
       (this.db
         .prepare(
-          `SELECT * FROM runs WHERE recipe = ? AND verdict IS NOT NULL ORDER BY created_at DESC, run_id DESC LIMIT 1`,
+          `SELECT * FROM runs WHERE recipe = ? AND ${COUNTED} ORDER BY created_at DESC, run_id DESC LIMIT 1`,
         )
         .get(recipe) as RunRow | undefined) ?? null
     );

@@ -3,7 +3,7 @@
  * event loop for seconds). The depth is measured by a linear scan of the text before JSON.parse,
  * so a hostile body costs one pass over its bytes and no allocation per level.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** Deepest nesting any route needs: results.json is about 6 levels deep. */
 export const MAX_JSON_DEPTH = 32;
@@ -50,10 +50,13 @@ export function parseJsonBounded(text: string, limit = MAX_JSON_DEPTH): unknown 
  * called once per body parsed (a metric: authenticated routes must never parse unauthenticated
  * bodies).
  */
-export function useBoundedJsonParser(app: FastifyInstance, onParse?: () => void): void {
+export function useBoundedJsonParser(
+  app: FastifyInstance,
+  onParse?: (req: FastifyRequest) => void,
+): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    onParse?.();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    onParse?.(req);
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.length === 0) return done(null, null);
     try {

@@ -3,8 +3,8 @@
  * and metrics. A Fastify plugin taking its dependencies explicitly.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { parseResults } from '@cc-ci/harness-core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TIER_NAMES, parseResults } from '@cc-ci/harness-core';
 import { badgeEndpointJson, badgeSvg } from '../domain/badge.js';
 import {
   FAVICON,
@@ -16,6 +16,7 @@ import {
   type RecipeListItem,
 } from '../domain/html.js';
 import type { IntakeStore } from '../intake/intake-store.js';
+import { useBoundedJsonParser } from './json-body.js';
 import { OPENAPI } from './openapi.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { RunRow, RunsStore } from '../store/runs-store.js';
@@ -33,13 +34,42 @@ export interface WebDeps {
 }
 
 const TIER_PROGRESS = new Set(['running', 'pass', 'fail', 'skip', 'unver', 'waiting']);
-const TIERS = new Set(['install', 'upgrade', 'backup', 'restore', 'custom', 'lint']);
+const TIERS: ReadonlySet<string> = new Set(TIER_NAMES);
 
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const RECIPE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const JUNIT_FILE = /^[a-z]+\.xml$/;
+/** JUnit uploads are one `<tier>.xml` per tier that ran (docs/results-schema.md). */
+const JUNIT_FILE = new RegExp(`^(?:${TIER_NAMES.join('|')})\\.xml$`);
+/**
+ * Body limits sized to what each route carries: an upload is results.json (tens of KiB), one
+ * JUnit file per tier and the run log, which the plugin caps at its last 1 MiB (JSON escaping can
+ * double it); progress is {"tiers": {…}} for six tiers.
+ */
+export const RESULTS_BODY_LIMIT = 8 * 1024 * 1024;
+export const PROGRESS_BODY_LIMIT = 16 * 1024;
+
+/** A page cursor as listRuns hands it out: `<created_at>|<run id>`. */
+const CURSOR = /^[0-9][0-9T:.+Z-]{9,39}\|[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The `cursor` query parameter: absent, or exactly one well-formed cursor (issue 18: a repeated
+ * one gave a 500 and a malformed one silently meant page 1).
+ */
+function cursorParam(
+  q: unknown,
+): { ok: true; cursor: string | undefined } | { ok: false; error: string } {
+  if (q === undefined) return { ok: true, cursor: undefined };
+  if (typeof q !== 'string') return { ok: false, error: 'give cursor at most once' };
+  if (!CURSOR.test(q))
+    return {
+      ok: false,
+      error:
+        'cursor is not valid: pass back the next_cursor (or "older runs" link) of an earlier page',
+    };
+  return { ok: true, cursor: q };
+}
 
 function tokenMatches(given: string, expected: string): boolean {
   // Hash both so the comparison is constant-time whatever the lengths.
@@ -74,23 +104,41 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     return payload;
   });
 
-  app.post<{ Params: { runId: string } }>(
-    '/api/runs/:runId/results',
-    { bodyLimit: 16 * 1024 * 1024 },
-    async (req, reply) => {
+  // Token routes read their body only after the token was accepted (issue 18: an
+  // unauthenticated 15 MB body used to be parsed first). The parser is depth-capped and counts
+  // what it parses, per route.
+  useBoundedJsonParser(app, (req) =>
+    deps.metrics.bodiesParsed.inc({ route: req.routeOptions.url ?? 'unknown' }),
+  );
+
+  /** onRequest: runs before the body is read, so a refused request costs no parsing. */
+  const tokenGate =
+    (what: 'results uploads' | 'progress') =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
       if (!deps.resultsToken) {
-        deps.metrics.uploads.inc({ outcome: 'disabled' });
+        if (what === 'results uploads') deps.metrics.uploads.inc({ outcome: 'disabled' });
         return reply
           .code(503)
-          .send({ error: 'results uploads are disabled: set CCCI_RESULTS_TOKEN on the bridge' });
+          .header('connection', 'close')
+          .send({
+            error: `${what} ${what === 'progress' ? 'is' : 'are'} disabled: set CCCI_RESULTS_TOKEN on the bridge`,
+          });
       }
       if (!bearerOk(req.headers.authorization, deps.resultsToken)) {
-        deps.metrics.uploads.inc({ outcome: 'unauthorized' });
-        return reply.code(401).send({
+        if (what === 'results uploads') deps.metrics.uploads.inc({ outcome: 'unauthorized' });
+        // Close the connection: the unread body is not drained.
+        return reply.code(401).header('connection', 'close').send({
           error:
             'missing or wrong Bearer token (PLUGIN_RESULTS_TOKEN must equal CCCI_RESULTS_TOKEN)',
         });
       }
+      return undefined;
+    };
+
+  app.post<{ Params: { runId: string } }>(
+    '/api/runs/:runId/results',
+    { bodyLimit: RESULTS_BODY_LIMIT, onRequest: tokenGate('results uploads') },
+    async (req, reply) => {
       const { runId } = req.params;
       if (!RUN_ID.test(runId))
         return reply.code(400).send({ error: `run id ${JSON.stringify(runId)} is not valid` });
@@ -131,14 +179,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   // Live progress from the plugin: {"tiers": {"install": "pass", "upgrade": "running"}}.
   app.post<{ Params: { runId: string } }>(
     '/api/runs/:runId/progress',
-    { bodyLimit: 64 * 1024 },
+    { bodyLimit: PROGRESS_BODY_LIMIT, onRequest: tokenGate('progress') },
     async (req, reply) => {
-      if (!deps.resultsToken)
-        return reply
-          .code(503)
-          .send({ error: 'progress is disabled: set CCCI_RESULTS_TOKEN on the bridge' });
-      if (!bearerOk(req.headers.authorization, deps.resultsToken))
-        return reply.code(401).send({ error: 'missing or wrong Bearer token' });
       const { runId } = req.params;
       if (!RUN_ID.test(runId))
         return reply.code(400).send({ error: `run id ${JSON.stringify(runId)} is not valid` });
@@ -227,14 +269,21 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     return html(reply, renderIndex(items, state, now()));
   });
 
-  app.get<{ Params: { recipe: string }; Querystring: { cursor?: string } }>(
+  app.get<{ Params: { recipe: string }; Querystring: { cursor?: string | string[] } }>(
     '/recipes/:recipe',
     async (req, reply) => {
       const { recipe } = req.params;
       if (!RECIPE.test(recipe))
         return html(reply, '<!doctype html><title>not found</title><p>No such recipe.</p>', 404);
-      const page = deps.store.listRuns({ recipe, limit: 50, cursor: req.query.cursor });
-      if (page.runs.length === 0 && !enrolled().includes(recipe) && !req.query.cursor) {
+      const c = cursorParam(req.query.cursor);
+      if (!c.ok)
+        return html(
+          reply,
+          `<!doctype html><title>bad request</title><p>${c.error.replace(/[<>&"]/g, '')}.</p>`,
+          400,
+        );
+      const page = deps.store.listRuns({ recipe, limit: 50, cursor: c.cursor });
+      if (page.runs.length === 0 && !enrolled().includes(recipe) && !c.cursor) {
         return html(reply, '<!doctype html><title>not found</title><p>No such recipe.</p>', 404);
       }
       return html(reply, renderRecipe(recipe, page.runs, page.next, now()));
@@ -320,7 +369,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     };
   });
 
-  app.get<{ Querystring: { recipe?: string; limit?: string; cursor?: string } }>(
+  app.get<{ Querystring: { recipe?: string; limit?: string; cursor?: string | string[] } }>(
     '/api/runs',
     async (req, reply) => {
       const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
@@ -328,11 +377,9 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
         return reply.code(400).send({ error: 'limit must be an integer from 1 to 200' });
       if (req.query.recipe !== undefined && !RECIPE.test(req.query.recipe))
         return reply.code(400).send({ error: 'recipe is not a valid recipe name' });
-      const page = deps.store.listRuns({
-        recipe: req.query.recipe,
-        limit,
-        cursor: req.query.cursor,
-      });
+      const c = cursorParam(req.query.cursor);
+      if (!c.ok) return reply.code(400).send({ error: c.error });
+      const page = deps.store.listRuns({ recipe: req.query.recipe, limit, cursor: c.cursor });
       return { runs: page.runs, next_cursor: page.next };
     },
   );

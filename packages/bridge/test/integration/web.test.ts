@@ -4,9 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { TIER_NAMES } from '@cc-ci/harness-core';
 import { buildApp } from '../../src/app.js';
 import { openDatabase, type Db } from '../../src/adapters/sqlite/database.js';
 import { HOSTILE, makeResults } from '../support/results.js';
@@ -161,3 +163,163 @@ describe('hostile text and paths', () => {
     expect(await res.text()).not.toMatch(/root:x:0/);
   });
 });
+
+describe('issue 18 regressions', () => {
+  it('refuses an unauthenticated 15 MB body before reading it, and /healthz answers meanwhile', async () => {
+    const parsedBefore = await parsedCount();
+    const { hostname, port } = new URL(base);
+    const total = 15 * 1024 * 1024;
+    const chunk = Buffer.from('['.repeat(1024 * 1024)); // deeply nested, were it ever parsed
+    // Declare 15 MB but send only the first megabyte: an answer can only come from a server that
+    // did not wait for (let alone parse) the body.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/api/runs/77/results',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(total),
+            authorization: 'Bearer wrong-token-0123456789',
+          },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body });
+            req.destroy();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.write(chunk);
+      // While the upload hangs half-sent, the service still answers.
+      void fetch(`${base}/healthz`).then(
+        (h) => (h.status === 200 ? undefined : reject(new Error(`healthz ${h.status}`))),
+        reject,
+      );
+      setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref();
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.body).toMatch(/Bearer token/);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await parsedCount()).toBe(parsedBefore); // the JSON parser never ran
+    expect((await fetch(`${base}/runs/77`)).status).toBe(404);
+  });
+
+  it('refuses an authenticated body nested deeper than the cap with 400', async () => {
+    const deep = `{"results": ${'['.repeat(100)}${']'.repeat(100)}}`;
+    const res = await fetch(`${base}/api/runs/78/results`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: deep,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(/nested deeper than/);
+  });
+
+  it('refuses a progress body larger than its route needs with 413', async () => {
+    const res = await fetch(`${base}/api/runs/79/progress`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ tiers: { install: 'running' }, pad: 'x'.repeat(64 * 1024) }),
+    });
+    expect(res.status).toBe(413);
+  });
+
+  it('a cancelled run is in the history but changes neither the badge nor the latest level', async () => {
+    const at = (h: number) => `2026-11-23T${String(h).padStart(2, '0')}:00:00.000Z`;
+    const ok = makeResults({
+      run_id: 'c1',
+      recipe: 'cancelly',
+      level: 4,
+      started: at(1),
+      finished: at(1),
+    });
+    expect((await upload('c1', { results: ok })).status).toBe(201);
+    const cancelled = makeResults({
+      run_id: 'c2',
+      recipe: 'cancelly',
+      verdict: 'error',
+      level: 1,
+      error: 'cancelled (SIGTERM)',
+      started: at(2),
+      finished: at(2),
+    });
+    expect((await upload('c2', { results: cancelled })).status).toBe(201);
+    expect(await (await fetch(`${base}/badge/cancelly.json`)).json()).toMatchObject({
+      message: 'level 4',
+    });
+    expect(await (await fetch(`${base}/badge/cancelly.svg`)).text()).toMatch(/level 4/);
+    const api = (await (await fetch(`${base}/api/recipes`)).json()) as {
+      recipes: Array<{ recipe: string; latest: { run_id: string; level: number } | null }>;
+    };
+    expect(api.recipes.find((r) => r.recipe === 'cancelly')?.latest).toMatchObject({
+      run_id: 'c1',
+      level: 4,
+    });
+    const index = await (await fetch(`${base}/`)).text();
+    const row = index.split('<tr>').find((r) => r.includes('href="/recipes/cancelly"'))!;
+    expect(row).toContain('href="/runs/c1"');
+    expect(row).not.toContain('href="/runs/c2"');
+    // Still in the recipe's history.
+    expect(await (await fetch(`${base}/recipes/cancelly`)).text()).toContain('href="/runs/c2"');
+  });
+
+  it('answers a repeated or malformed cursor with 400, not 500 or page 1', async () => {
+    for (const q of ['cursor=a&cursor=b', 'cursor=garbage', 'cursor=2026-11-21T00:00:00.000Z|']) {
+      const api = await fetch(`${base}/api/runs?${q}`);
+      expect(api.status).toBe(400);
+      expect(await api.text()).not.toMatch(/split|TypeError|internal/i);
+      expect((await fetch(`${base}/recipes/notes?${q}`)).status).toBe(400);
+    }
+    const good = encodeURIComponent('2026-11-21T00:00:00.000Z|p0');
+    expect((await fetch(`${base}/api/runs?cursor=${good}`)).status).toBe(200);
+  });
+
+  it('renders an uploaded build_link only when it is http(s)', async () => {
+    for (const [id, link] of [
+      ['l1', 'javascript:alert(document.domain)'],
+      ['l2', ' JavaScript:alert(1)'],
+      ['l3', 'data:text/html,<script>alert(1)</script>'],
+    ] as const) {
+      const results = makeResults({ run_id: id, recipe: 'linky', meta: { build_link: link } });
+      expect((await upload(id, { results })).status).toBe(201);
+      const page = await (await fetch(`${base}/runs/${id}`)).text();
+      expect(page).not.toMatch(/href="\s*(javascript|data):/i);
+      const api = (await (await fetch(`${base}/api/runs?recipe=linky`)).json()) as {
+        runs: Array<{ run_id: string; build_link: string | null }>;
+      };
+      expect(api.runs.find((r) => r.run_id === id)?.build_link).toBeNull();
+    }
+    const fine = makeResults({
+      run_id: 'l4',
+      recipe: 'linky',
+      meta: { build_link: 'https://drone.example/ops/cc-ci/4' },
+    });
+    expect((await upload('l4', { results: fine })).status).toBe(201);
+    expect(await (await fetch(`${base}/runs/l4`)).text()).toContain(
+      'href="https://drone.example/ops/cc-ci/4"',
+    );
+  });
+
+  it('accepts JUnit files named after the tiers only', async () => {
+    const results = makeResults({ run_id: 'j1' });
+    for (const name of ['notatier.xml', 'install.xml.xml', 'INSTALL.xml', 'x.xml'])
+      expect((await upload('j1', { results, junit: { [name]: '<testsuite/>' } })).status).toBe(422);
+    const all = Object.fromEntries(TIER_NAMES.map((t) => [`${t}.xml`, '<testsuite/>']));
+    expect((await upload('j1', { results, junit: all })).status).toBe(201);
+  });
+});
+
+async function parsedCount(): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('ccci_request_bodies_parsed_total{'))
+    .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
