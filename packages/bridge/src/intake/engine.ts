@@ -367,8 +367,15 @@ export class IntakeEngine {
   private retryTrigger(t: TriggerRow, err: unknown): void {
     this.upstreamError(err);
     const message = (err as Error).message;
-    if (t.attempts + 1 >= this.o.maxAttempts) {
-      this.o.store.setState(t.id, 'failed', `gave up after ${t.attempts + 1} attempts: ${message}`);
+    // A 4xx other than 408/429 (or a request refused before sending) will not change by
+    // waiting: fail now instead of retrying for hours (issue 18).
+    const permanent = err instanceof UpstreamError && !err.retryable;
+    if (permanent || t.attempts + 1 >= this.o.maxAttempts) {
+      this.o.store.setState(
+        t.id,
+        'failed',
+        permanent ? message : `gave up after ${t.attempts + 1} attempts: ${message}`,
+      );
       this.o.store.bumpCardFor(t.id);
       this.o.metrics.triggers.inc({ outcome: 'failed' });
       this.o.log.error({ trigger: t.id, err: message }, 'trigger failed for good');

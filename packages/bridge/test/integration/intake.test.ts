@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
+import { GiteaClient } from '../../src/adapters/gitea/gitea-client.js';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import { STATUS_CONTEXT } from '../../src/intake/engine.js';
 import {
@@ -480,5 +481,67 @@ describe('failures and results', () => {
     expect(b.runs.getRun(String(curl.number))!.build_link).toBe(
       `${DRONE_PUBLIC_URL}/${DRONE_REPO}/${curl.number}`,
     );
+  });
+});
+
+describe('hostile signed payloads (issue 18)', () => {
+  const payload = (over: { full_name?: string; login?: string; body?: string }) =>
+    JSON.stringify({
+      action: 'created',
+      is_pull: true,
+      issue: { number: 1 },
+      comment: {
+        id: 4242,
+        body: over.body ?? '!testme',
+        updated_at: '2026-11-22T10:00:00Z',
+        user: { login: over.login ?? 'maintainer' },
+      },
+      repository: { full_name: over.full_name ?? RECIPE_REPO },
+    });
+
+  it('refuses unsafe repository names and unbounded fields with 400 and never calls Gitea with them', async () => {
+    const { w, b } = await setup();
+    const before = w.gitea.http.exchanges.length;
+    for (const [over, field] of [
+      [{ full_name: '../hello' }, /repository\.full_name/],
+      [{ full_name: 'recipes/..' }, /repository\.full_name/],
+      [{ full_name: 'recipes/notes/../../x' }, /repository\.full_name/],
+      [{ full_name: `recipes/${'n'.repeat(101)}` }, /repository\.full_name/],
+      [{ login: 'x'.repeat(100_000) }, /login/],
+      [{ login: '../admin' }, /login/],
+      [{ body: `!testme ${'x'.repeat(70_000)}` }, /comment\.body/],
+    ] as const) {
+      const res = await postHook(b, payload(over));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(field);
+    }
+    await settle(w, b);
+    const calls = w.gitea.http.exchanges.slice(before).map((e) => e.path);
+    expect(
+      calls.filter((p) => /\/api\/v1\/(hello|repos\/recipes\/\.\.|users\/\.\.)/.test(p)),
+    ).toEqual([]);
+    expect(calls.filter((p) => p.includes('xxxxxxxx'))).toEqual([]);
+    expect(b.store.recentTriggers(10)).toEqual([]);
+  });
+
+  it('the Gitea client refuses a repository or user name that a URL would resolve as a path step', async () => {
+    const { w } = await setup({ webhook: false });
+    const client = new GiteaClient({ url: w.gitea.url, token: w.botToken });
+    const before = w.gitea.http.exchanges.length;
+    await expect(client.getPull('../hello', 1)).rejects.toThrow(/refusing repository/);
+    await expect(client.permission(RECIPE_REPO, '..')).rejects.toThrow(/path segment/);
+    expect(w.gitea.http.exchanges.length).toBe(before);
+  });
+
+  it('fails a trigger at once when Gitea answers a 4xx other than 408/429 (no retries)', async () => {
+    const { w, b } = await setup();
+    w.gitea.http.fail({ path: /\/pulls\//, status: 422 });
+    w.gitea.comment(RECIPE_REPO, w.pr, 'maintainer', '!testme');
+    await until(() => b.store.recentTriggers(1)[0]?.state === 'failed', 10_000, 'failed trigger');
+    await settle(w, b);
+    const pulls = w.gitea.http.exchanges.filter((e) => /\/pulls\/\d+$/.test(e.path));
+    expect(pulls).toHaveLength(1);
+    expect(b.store.recentTriggers(1)[0]!.attempts).toBe(0);
+    expect(w.drone.builds).toHaveLength(0);
   });
 });

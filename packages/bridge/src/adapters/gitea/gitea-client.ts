@@ -5,7 +5,12 @@
  */
 import type { Permission } from '../../domain/trust.js';
 import { isRepoFullName } from '../../domain/gitea-names.js';
-import { DEFAULT_RETRY, HttpClient, type HttpClientOptions } from '../http/http-client.js';
+import {
+  DEFAULT_RETRY,
+  HttpClient,
+  UpstreamError,
+  type HttpClientOptions,
+} from '../http/http-client.js';
 
 export interface GiteaUserRef {
   readonly login: string;
@@ -50,6 +55,9 @@ export interface StatusInput {
 /** Largest page Gitea serves (MAX_RESPONSE_ITEMS). */
 export const GITEA_MAX_PAGE = 50;
 
+/** A request that is never sent: no status, and trying again cannot help. */
+const refused = (message: string) => new UpstreamError('gitea', message, null, false);
+
 /**
  * One URL path segment, encoded. `.` and `..` (also as `%2E`) would be resolved as path steps by
  * the URL parser, so they are refused rather than sent (issue 18).
@@ -57,12 +65,12 @@ export const GITEA_MAX_PAGE = 50;
 const seg = (s: string | number) => {
   const v = String(s);
   if (v === '' || v === '.' || v === '..')
-    throw new Error(`refusing ${JSON.stringify(v)} as a Gitea API path segment`);
+    throw refused(`refusing ${JSON.stringify(v)} as a Gitea API path segment`);
   return encodeURIComponent(v);
 };
 const repoPath = (repo: string) => {
   if (!isRepoFullName(repo))
-    throw new Error(
+    throw refused(
       `refusing repository ${JSON.stringify(String(repo).slice(0, 200))}: not owner/name in Gitea's name charset [A-Za-z0-9_.-]`,
     );
   const [owner, name] = repo.split('/');
