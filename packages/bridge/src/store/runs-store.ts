@@ -7,6 +7,8 @@ import type { Db } from '../adapters/sqlite/database.js';
 
 export interface RunRow {
   readonly run_id: string;
+  /** The trigger behind a run the bridge started; null for builds it did not start. */
+  readonly trigger_id: number | null;
   readonly recipe: string;
   readonly repo: string | null;
   readonly pr: number | null;

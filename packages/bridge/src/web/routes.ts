@@ -135,6 +135,28 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       return undefined;
     };
 
+  /**
+   * A run the bridge started answers to its trigger (issue 18): the upload must name the recipe
+   * the bridge asked for, the trigger's PR and the head sha it pinned. Builds the bridge did not
+   * start (Drone UI re-runs, curl) have no trigger and are accepted on the token alone.
+   */
+  const triggerMismatch = (
+    runId: string,
+    r: { recipe: string; pr: number | null; commit?: string | null | undefined; ref: string },
+  ): string | null => {
+    const run = deps.store.getRun(runId);
+    if (run?.trigger_id == null) return null;
+    const t = deps.intakeStore.trigger(run.trigger_id);
+    if (!t) return null;
+    if (r.recipe !== run.recipe)
+      return `recipe ${JSON.stringify(r.recipe)}, expected ${JSON.stringify(run.recipe)}`;
+    if (r.pr !== t.pr) return `pr ${JSON.stringify(r.pr)}, expected ${t.pr}`;
+    const commit = r.commit ?? r.ref;
+    if (t.head_sha !== null && commit !== t.head_sha)
+      return `commit ${JSON.stringify(commit)}, expected ${t.head_sha}`;
+    return null;
+  };
+
   app.post<{ Params: { runId: string } }>(
     '/api/runs/:runId/results',
     { bodyLimit: RESULTS_BODY_LIMIT, onRequest: tokenGate('results uploads') },
@@ -154,6 +176,13 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
         deps.metrics.uploads.inc({ outcome: 'invalid' });
         return reply.code(422).send({
           error: `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
+        });
+      }
+      const mismatch = triggerMismatch(runId, results);
+      if (mismatch) {
+        deps.metrics.uploads.inc({ outcome: 'forbidden' });
+        return reply.code(403).send({
+          error: `results do not match the trigger that started run ${runId}: ${mismatch}; nothing was stored`,
         });
       }
       const junit: Record<string, string> = {};

@@ -545,3 +545,43 @@ describe('hostile signed payloads (issue 18)', () => {
     expect(w.drone.builds).toHaveLength(0);
   });
 });
+
+describe('uploads bound to their trigger (issue 18)', () => {
+  it('refuses with 403 an upload to a bridge-started run that claims another recipe, commit or PR, and changes nothing', async () => {
+    const { w, b } = await setup();
+    w.gitea.comment(RECIPE_REPO, w.pr, 'maintainer', '!testme');
+    await until(() => w.drone.builds.length === 1, 10_000, 'build');
+    await settle(w, b);
+    const sha = w.gitea.pull(RECIPE_REPO, w.pr)!.headSha;
+    const post = (results: unknown) =>
+      fetch(`${b.url}/api/runs/1/results`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ results }),
+      });
+    const good = { run_id: '1', pr: w.pr, ref: sha, commit: sha, level: 5 } as const;
+    const before = b.runs.getRun('1');
+    for (const [forged, why] of [
+      [makeResults({ ...good, recipe: 'keycloak' }), /recipe "keycloak", expected "notes"/],
+      [makeResults({ ...good, commit: 'f'.repeat(40), ref: 'f'.repeat(40) }), /commit/],
+      [makeResults({ ...good, pr: w.pr + 1 }), /pr /],
+    ] as const) {
+      const res = await post(forged);
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toMatch(why);
+    }
+    await settle(w, b);
+    expect(b.runs.getRun('1')).toEqual(before);
+    expect(b.runs.getArtifacts('1')).toBeNull();
+    expect(await (await fetch(`${b.url}/badge/keycloak.json`)).json()).toMatchObject({
+      message: 'no runs',
+    });
+    expect(w.gitea.latestStatus(RECIPE_REPO, sha, STATUS_CONTEXT)!.state).toBe('pending');
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(
+      /ccci_results_uploads_total\{outcome="forbidden"\} 3/,
+    );
+    // The build's own upload still works.
+    expect((await post(makeResults({ ...good, level: 2 }))).status).toBe(201);
+    expect(b.runs.getRun('1')).toMatchObject({ status: 'finished', level: 2 });
+  });
+});
