@@ -6,6 +6,8 @@
  * build to a runner (the e2e test runs the real plugin through the local Drone runner).
  * Builds may start `blocked` (a pipeline that needs approval, `initialStatus`); a restart of a
  * blocked or declined build is refused with 400, as in Drone's retry.go.
+ * Build JSON leaves out the `omitempty` fields (parent, error, title, cron, deploy_*, debug) when
+ * they are zero, and a build's `link` is the commit's link in Gitea, as in core/build.go.
  */
 import { FakeHttpServer, type Exchange, type Reply } from './fake-http.js';
 
@@ -68,6 +70,14 @@ const FINISHED: ReadonlySet<string> = new Set([
   'skipped',
   'declined',
 ]);
+
+/** Build fields that are `omitempty` in core/build.go: absent from the JSON when zero. */
+const OMIT_EMPTY = ['parent', 'error', 'title', 'cron', 'deploy_to', 'deploy_id', 'debug'] as const;
+function omitEmpty(b: FakeBuild): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...b };
+  for (const k of OMIT_EMPTY) if (!out[k]) delete out[k];
+  return out;
+}
 
 export class FakeDrone {
   readonly http = new FakeHttpServer('/api', (_s, message) => ({ message }));
@@ -172,6 +182,10 @@ export class FakeDrone {
 
   private routes(): void {
     const h = this.http;
+    const wire = (b: FakeBuild, stages?: unknown[]) => ({
+      ...omitEmpty(b),
+      ...(stages ? { stages } : {}),
+    });
     const authed =
       (fn: (ex: Exchange, p: Record<string, string>) => Reply) =>
       (ex: Exchange, p: Record<string, string>): Reply => {
@@ -190,7 +204,7 @@ export class FakeDrone {
         const params: Record<string, string> = {};
         for (const [k, v] of ex.query)
           if (!['access_token', 'commit', 'branch'].includes(k) && !(k in params)) params[k] = v;
-        return { status: 200, body: this.newBuild(params, 0, 'ccci-bot') };
+        return { status: 200, body: wire(this.newBuild(params, 0, 'ccci-bot')) };
       }),
     );
     h.route(
@@ -200,7 +214,10 @@ export class FakeDrone {
         const perPage = Math.min(100, Math.max(1, Number(ex.query.get('per_page') ?? 25) || 25));
         const page = Math.max(1, Number(ex.query.get('page') ?? 1) || 1);
         const newest = [...this.builds].sort((a, b) => b.number - a.number);
-        return { status: 200, body: newest.slice((page - 1) * perPage, page * perPage) };
+        return {
+          status: 200,
+          body: newest.slice((page - 1) * perPage, page * perPage).map((b) => wire(b)),
+        };
       }),
     );
     h.route(
@@ -209,7 +226,7 @@ export class FakeDrone {
       authed((_ex, p) => {
         const b = this.build(Number(p.number));
         return b
-          ? { status: 200, body: { ...b, stages: [] } }
+          ? { status: 200, body: wire(b, []) }
           : { status: 404, body: { message: 'Not Found' } };
       }),
     );
@@ -220,7 +237,7 @@ export class FakeDrone {
         const b = this.build(Number(p.number));
         if (!b) return { status: 404, body: { message: 'Not Found' } };
         if (['pending', 'running'].includes(b.status)) this.setStatus(b.number, 'killed');
-        return { status: 200, body: { ...b, stages: [] } };
+        return { status: 200, body: wire(b, []) };
       }),
     );
     h.route(
@@ -231,7 +248,10 @@ export class FakeDrone {
         if (!old) return { status: 404, body: { message: 'Not Found' } };
         if (old.status === 'blocked' || old.status === 'declined')
           return { status: 400, body: { message: `cannot start a ${old.status} build` } };
-        return { status: 200, body: this.restart(Number(p.number), Object.fromEntries(ex.query)) };
+        return {
+          status: 200,
+          body: wire(this.restart(Number(p.number), Object.fromEntries(ex.query))),
+        };
       }),
     );
   }

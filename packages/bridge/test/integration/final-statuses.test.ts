@@ -130,10 +130,13 @@ describe('Drone states that never finish on their own', () => {
     const sha = w.gitea.pull(RECIPE_REPO, w.pr)!.headSha;
     w.gitea.comment(RECIPE_REPO, w.pr, 'maintainer', '!testme');
     await until(() => w.drone.builds.length === 1, 10_000, 'blocked build');
+    // The card is edited first, then the status is set: wait for both.
     await until(
-      () => cards(w, w.pr)[0]?.body.includes('approve') ?? false,
+      () =>
+        (cards(w, w.pr)[0]?.body.includes('approve') ?? false) &&
+        (status(w, sha)?.description.includes('blocked') ?? false),
       10_000,
-      'card says the build waits for approval',
+      'card and status say the build waits for approval',
     );
     expect(status(w, sha)!.state).toBe('pending');
     expect(status(w, sha)!.description).toMatch(/blocked/);

@@ -19,7 +19,8 @@ export type DroneStatus =
 export interface DroneBuild {
   readonly id: number;
   readonly number: number;
-  readonly parent: number;
+  /** Absent when 0 (omitempty, like `error`): a build that is not a restart. */
+  readonly parent?: number;
   readonly status: DroneStatus;
   readonly event: string;
   readonly trigger: string;
