@@ -56,5 +56,18 @@ npx tsc -b
 npx tsc -p tsconfig.test.json
 say "build" "done (tsc -b; tests type-checked)"
 
+# The commands by name: npm links workspace bins only when dist/ existed at install time, so link
+# them here, after the build. Root: /usr/local/bin; otherwise ~/.local/bin (put it on PATH).
+bin_dir=/usr/local/bin
+[ "$(id -u)" = 0 ] || bin_dir="$HOME/.local/bin"
+mkdir -p "$bin_dir"
+for entry in cc-ci:packages/drone-plugin/dist/main.js cc-ci-bridge:packages/bridge/dist/main.js; do
+  name=${entry%%:*}
+  target="$PWD/${entry#*:}"
+  chmod +x "$target"
+  ln -sfn "$target" "$bin_dir/$name"
+done
+say "commands" "cc-ci, cc-ci-bridge -> $bin_dir (this checkout)"
+
 # Local images (rebuilt only when their inputs change).
 bash docker/build-local-images.sh

@@ -7,8 +7,9 @@
  * - REF must be a commit sha or a tag that resolves to a commit; anything else is an InputError
  *   raised before anything is deployed.
  */
-import { cp, mkdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Git } from '../adapters/git/git.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
@@ -57,10 +58,26 @@ export async function checkoutRecipe(git: Git, req: CheckoutRequest): Promise<Re
   let dirty = false;
   if (local && req.ref === undefined) {
     // The working tree as it is (uncommitted edits included).
-    await cp(resolve(req.src), dir, {
-      recursive: true,
-      filter: (p) => !p.includes('/node_modules/'),
-    });
+    // `cd my-recipe && cc-ci run .` puts the run directory (and the runs root beside earlier
+    // runs) inside the tree being copied: never copy them into themselves.
+    const source = resolve(req.src);
+    const inside = (p: string, root: string) => p === root || p.startsWith(root + sep);
+    const skipped = [resolve(req.dir), dirname(resolve(req.dir))].filter(
+      (p) => p !== source && inside(p, source),
+    );
+    const filter = (p: string) =>
+      !p.includes('/node_modules/') && !skipped.some((s) => inside(resolve(p), s));
+    if (skipped.length === 0) await cp(source, dir, { recursive: true, filter });
+    else {
+      // fs.cp refuses a destination inside its source before filtering: stage it outside.
+      const staging = await mkdtemp(join(tmpdir(), 'ccci-checkout-'));
+      try {
+        await cp(source, join(staging, 'recipe'), { recursive: true, filter });
+        await cp(join(staging, 'recipe'), dir, { recursive: true });
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    }
     if (!localIsRepo) {
       throw new InputError(
         'BAD_SRC',
