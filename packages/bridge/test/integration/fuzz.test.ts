@@ -265,6 +265,9 @@ describe('fuzz: POST /hooks/gitea', () => {
       expect(r.body).not.toMatch(/<\s*script/i);
       expect(r.body).not.toMatch(HOSTILE_MARKUP);
     }
+    const triggersPage = (await send('GET', '/triggers')).body;
+    expect(triggersPage).not.toMatch(/<\s*script/i);
+    expect(triggersPage).not.toMatch(HOSTILE_MARKUP);
   });
 
   it('deeply nested or huge signed bodies are refused without a 5xx', async () => {
