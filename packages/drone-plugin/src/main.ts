@@ -73,7 +73,7 @@ async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promis
     log: (l) => out(`janitor: ${l}`),
   });
   out(
-    `janitor: ${cmd.dryRun ? 'would reap' : 'reaped'} ${report.reaped.length} run(s) (${report.reaped.reduce((n, r) => n + r.objects, 0)} objects); left ${report.skippedLive.length} live run(s) and ${report.skippedWarm.length} warm canonical(s) alone`,
+    `janitor: ${cmd.dryRun ? 'would reap' : 'reaped'} ${report.reaped.length} run(s) (${report.reaped.reduce((n, r) => n + r.objects, 0)} objects); left ${report.skippedLive.length} live run(s) and ${report.skippedWarm.length} warm canonical(s) alone; ${cmd.dryRun ? 'would remove' : 'removed'} ${report.staleLocks.length} stale lock(s)`,
   );
   return 0;
 }

@@ -74,6 +74,8 @@ export interface JanitorReport {
   readonly reaped: Array<{ runId: string; stack: string; objects: number }>;
   readonly skippedLive: string[];
   readonly skippedWarm: string[];
+  /** Lock files of dead runs removed (would be removed, in a dry run). */
+  readonly staleLocks: string[];
   readonly dryRun: boolean;
 }
 
@@ -106,7 +108,13 @@ export async function runJanitor(input: {
       });
     }
   }
-  const report: JanitorReport = { reaped: [], skippedLive: [], skippedWarm: [], dryRun };
+  const report: JanitorReport = {
+    reaped: [],
+    skippedLive: [],
+    skippedWarm: [],
+    staleLocks: [],
+    dryRun,
+  };
   for (const run of runs.values()) {
     if (run.warm) {
       report.skippedWarm.push(run.runId);
@@ -123,5 +131,10 @@ export async function runJanitor(input: {
     if (!dryRun) await teardown(deployer, docker, run.runId, run.stack);
     report.reaped.push({ runId: run.runId, stack: run.stack, objects: objects.length });
   }
+  // After the reaping: a dead run's lock file goes only once its objects are gone.
+  if (dryRun) {
+    for (const lock of await locks.list())
+      if (!(await locks.isHeld(lock.domain))) report.staleLocks.push(lock.domain);
+  } else report.staleLocks.push(...(await locks.removeStale()));
   return report;
 }
