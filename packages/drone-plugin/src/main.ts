@@ -221,7 +221,12 @@ async function run(cmd: RunCommand): Promise<number> {
 
   const progress =
     cmd.bridgeUrl && cmd.resultsToken
-      ? progressReporter({ bridgeUrl: cmd.bridgeUrl, token: cmd.resultsToken, runId })
+      ? progressReporter({
+          bridgeUrl: cmd.bridgeUrl,
+          token: cmd.resultsToken,
+          runId,
+          buildLink: cmd.buildLink,
+        })
       : null;
   let results: Results;
   let exitCode: number;

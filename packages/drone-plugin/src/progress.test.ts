@@ -32,6 +32,7 @@ describe('progressReporter', () => {
         bridgeUrl: `http://127.0.0.1:${port}/`,
         token: 't0k',
         runId: '42',
+        buildLink: 'https://drone.example.org/recipe-maintainers/cc-ci/42',
       });
       p.onTier('install', 'running');
       p.onTier('install', 'pass');
@@ -42,7 +43,10 @@ describe('progressReporter', () => {
       expect(bodies.at(-1)).toEqual({
         auth: 'Bearer t0k',
         url: '/api/runs/42/progress',
-        body: { tiers: { install: 'pass', upgrade: 'running' } },
+        body: {
+          tiers: { install: 'pass', upgrade: 'running' },
+          build_link: 'https://drone.example.org/recipe-maintainers/cc-ci/42',
+        },
       });
     } finally {
       server.close();

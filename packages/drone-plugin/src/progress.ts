@@ -1,6 +1,6 @@
 /**
  * Live tier progress to the bridge: POST <bridge>/api/runs/<runId>/progress with the whole
- * {tier: status} map so far. One request in flight at a time and the newest state wins, so a slow
+ * {tier: status} map so far, and Drone's public build link when the step knows it. One request in flight at a time and the newest state wins, so a slow
  * bridge never queues up requests; failures are ignored (progress is cosmetic, the final upload
  * is what counts). flush() waits for the last post (bounded by its timeout).
  */
@@ -17,6 +17,8 @@ export function progressReporter(input: {
   bridgeUrl: string;
   token: string;
   runId: string;
+  /** Drone's public build page (DRONE_BUILD_LINK): the bridge links it from the card. */
+  buildLink?: string | undefined;
   fetchImpl?: typeof fetch;
   timeoutMs?: number;
 }): ProgressReporter {
@@ -32,7 +34,10 @@ export function progressReporter(input: {
         const res = await doFetch(url, {
           method: 'POST',
           headers: { authorization: `Bearer ${input.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ tiers }),
+          body: JSON.stringify({
+            tiers,
+            ...(input.buildLink ? { build_link: input.buildLink } : {}),
+          }),
           signal: AbortSignal.timeout(input.timeoutMs ?? 5_000),
         });
         await res.text();
