@@ -23,4 +23,7 @@ ENV PATH=/usr/local/bin:/usr/bin:/bin \
     CCCI_STATE_DIR=/var/lib/cc-ci \
     CCCI_RUNS_DIR=/drone/src/runs \
     NODE_ENV=production
+# The image's own ENV, recorded for the plugin: in a Drone step a build param wins over an image
+# ENV, so cc-ci compares what it sees with this record and refuses a changed PATH or directory.
+RUN node -e 'const e = { ...process.env }; for (const k of ["HOSTNAME", "HOME", "PWD", "SHLVL", "_", "TERM"]) delete e[k]; require("fs").writeFileSync("/opt/cc-ci/image-env.json", JSON.stringify(e))'
 ENTRYPOINT ["node", "/opt/cc-ci/node_modules/@cc-ci/drone-plugin/dist/main.js", "run"]

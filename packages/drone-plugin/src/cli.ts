@@ -13,7 +13,13 @@ import {
   validateRef,
   validateRunId,
 } from '@cc-ci/harness-core';
-import { overriddenProcessVars, pathDirs, readEnv } from './config.js';
+import {
+  imageEnvProblems,
+  overriddenProcessVars,
+  pathDirs,
+  readEnv,
+  readImageEnv,
+} from './config.js';
 
 export class UsageError extends Error {}
 
@@ -164,6 +170,7 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
   const { values, positionals } = parsed;
   const { env, problems: envProblems } = readEnv(rawEnv);
   for (const p of envProblems) problems.push(`${p.name}: ${p.message}`);
+  for (const p of imageEnvProblems(rawEnv, readImageEnv())) problems.push(`${p.name} ${p.message}`);
   for (const name of overriddenProcessVars(rawEnv)) {
     problems.push(
       `${name} is set by a build param or differs from the image's; cc-ci refuses to run with an overridden ${name}`,

@@ -8,6 +8,7 @@
  * single-line, bounded, and of the documented charset.
  */
 import { BUILD_PARAM_NAMES } from '@cc-ci/harness-core';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Build params cc-ci reads (docs/drone.md). */
@@ -101,4 +102,93 @@ export function overriddenProcessVars(env: NodeJS.ProcessEnv = process.env): str
 /** Whether `abra` is on PATH (decides the default deployer). */
 export function pathDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.PATH ?? '').split(':').filter(Boolean);
+}
+
+/**
+ * The plugin image records its own ENV at build time (docker/plugin.Dockerfile) here. The path is
+ * fixed: nothing in a step's environment can point cc-ci at another file.
+ */
+export const IMAGE_ENV_FILE = '/opt/cc-ci/image-env.json';
+
+/** Settings (`PLUGIN_*`) the pipeline may give the step; anything else is refused in Drone mode. */
+export const PLUGIN_SETTING_NAMES = [
+  'PLUGIN_BRIDGE_URL',
+  'PLUGIN_RESULTS_TOKEN',
+  'PLUGIN_DOMAIN_SUFFIX',
+  'PLUGIN_STAGES',
+  'PLUGIN_DEPLOYER',
+  'PLUGIN_ALLOWED_ENV',
+] as const;
+
+/** Variables the container runtime itself sets in every container. */
+const RUNTIME_NAMES = new Set(['HOSTNAME', 'HOME', 'PWD', 'SHLVL', '_', 'TERM']);
+/** The runner passes its proxy settings to every step (drone-runner-docker's compiler). */
+const PROXY_NAMES = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
+
+/** The image's own ENV, or null when cc-ci does not run from the plugin image. */
+export function readImageEnv(file: string = IMAGE_ENV_FILE): Record<string, string> | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`${file} is not a JSON map of strings; rebuild the image`);
+  return Object.fromEntries(Object.entries(parsed.data).filter(([k]) => !RUNTIME_NAMES.has(k)));
+}
+
+/**
+ * In the plugin image under Drone, a build param reaches the step as an environment variable and
+ * wins over the image's ENV (docs/drone.md). So cc-ci takes its paths, PATH and directories from
+ * the image only, and accepts no variable it does not know. Returns one problem per offending name:
+ * - a variable of the image's ENV whose value differs (PATH, CCCI_STATE_DIR, CCCI_CONFIG_DIR, …);
+ * - PLUGIN_* names that are not cc-ci settings (PLUGIN_CONFIG_DIR among them: the config dir
+ *   comes from the image);
+ * - any other name that is neither a build param, a Drone variable (DRONE_*, CI_*), a runtime
+ *   variable, nor listed by the operator in the pipeline's `allowed_env` setting.
+ */
+export function imageEnvProblems(
+  env: NodeJS.ProcessEnv,
+  imageEnv: Readonly<Record<string, string>> | null,
+): EnvProblem[] {
+  if (env.DRONE !== 'true' || imageEnv === null) return [];
+  const problems: EnvProblem[] = [];
+  for (const [name, value] of Object.entries(imageEnv)) {
+    if (env[name] !== value)
+      problems.push({
+        name,
+        message: `differs from the plugin image's value (set by a build param or the step's environment); cc-ci takes ${name} from the image only`,
+      });
+  }
+  const allowed = new Set<string>([
+    ...Object.keys(imageEnv),
+    ...BUILD_PARAM_NAMES,
+    ...PLUGIN_SETTING_NAMES,
+    ...RUNTIME_NAMES,
+    ...PROXY_NAMES,
+    'CI',
+    'DRONE',
+    ...(env.PLUGIN_ALLOWED_ENV ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n && !n.startsWith('PLUGIN_') && !(n in imageEnv)),
+  ]);
+  for (const name of Object.keys(env)) {
+    if (allowed.has(name) || name.startsWith('DRONE_') || name.startsWith('CI_')) continue;
+    problems.push({
+      name,
+      message: name.startsWith('PLUGIN_')
+        ? 'is not a cc-ci setting (a build param or an unknown settings key); see docs/drone.md'
+        : 'is not a cc-ci build param; the step refuses unknown variables (an operator can list one in the allowed_env setting)',
+    });
+  }
+  return problems;
 }

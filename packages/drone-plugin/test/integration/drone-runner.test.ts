@@ -300,4 +300,45 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     expect(results).toMatchObject({ run_id: '104', verdict: 'pass' });
     expect(uploads.some((u) => u.runId === '104')).toBe(true);
   }, 400_000);
+
+  it('refuses params that change the image’s PATH, directories or config with exit 2, naming each', async () => {
+    // Drone merges params above the image ENV, so together PATH and CCCI_EXPECTED_PATH would
+    // defeat a check of one against the other: the image's recorded ENV is the reference.
+    const ws = await mkdtemp(join(tmpdir(), 'ccci-ws-'));
+    const before = (await run('docker', ['stack', 'ls', '--format', '{{.Name}}'])).stdout;
+    const res = await runDroneStep({
+      build: {
+        number: 105,
+        params: {
+          RECIPE: 'notes',
+          SRC: '/recipe',
+          REF: head,
+          PATH: '/drone/src/evil:/usr/local/bin:/usr/bin:/bin',
+          CCCI_EXPECTED_PATH: '/drone/src/evil:/usr/local/bin:/usr/bin:/bin',
+          PLUGIN_CONFIG_DIR: '/drone/src/config',
+          CCCI_STATE_DIR: '/drone/src/state',
+          SURPRISE: '1',
+        },
+      },
+      step: {
+        name: 'recipe-ci',
+        image: 'ccci/plugin:test',
+        settings: { bridge_url: bridgeUrl, stages: ['install'] },
+        secrets: { results_token: 'results-token-0123456789' },
+        mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
+      },
+      workspace: ws,
+    });
+    expect(res.exitCode).toBe(2);
+    for (const name of [
+      'PATH',
+      'CCCI_EXPECTED_PATH',
+      'PLUGIN_CONFIG_DIR',
+      'CCCI_STATE_DIR',
+      'SURPRISE',
+    ])
+      expect(res.log).toMatch(new RegExp(`- ${name} (differs|is not)`));
+    expect(res.log).not.toMatch(/accepted by the swarm/);
+    expect((await run('docker', ['stack', 'ls', '--format', '{{.Name}}'])).stdout).toBe(before);
+  }, 120_000);
 });
