@@ -37,6 +37,7 @@ let dir: string;
 let head: string;
 let pr: number;
 const stepLogs: string[] = [];
+const stepsEnded: Array<Promise<void>> = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ccci-e2e-'));
@@ -65,7 +66,7 @@ beforeAll(async () => {
     world.drone.setStatus(b.number, 'running');
     const workspace = join(dir, `ws-${b.number}`);
     mkdirSync(workspace, { recursive: true });
-    void runDroneStep({
+    const step = runDroneStep({
       build: { number: b.number, params: b.params ?? {} },
       step: {
         name: 'lifecycle',
@@ -85,6 +86,7 @@ beforeAll(async () => {
         world.drone.setStatus(b.number, 'error');
       },
     );
+    stepsEnded.push(step);
   };
 }, 120_000);
 
@@ -105,6 +107,17 @@ describe('!testme → Drone → plugin on the swarm → result card', () => {
       300_000,
       'a final commit status',
     );
+    // The bridge sets the final status on the results upload, before the step has exited:
+    // read the step log only once every step has ended (bounded).
+    await Promise.race([
+      Promise.all(stepsEnded),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error('the Drone step did not end within 120 s')),
+          120_000,
+        ).unref(),
+      ),
+    ]);
     const log = stepLogs.join('\n');
     const status = world.gitea.latestStatus(RECIPE_REPO, head, STATUS_CONTEXT)!;
     expect({
