@@ -48,4 +48,29 @@ describe('cc-ci run . inside a recipe checkout', () => {
       expect(existsSync(join(repo, 'runs', id, 'recipe', 'runs'))).toBe(false);
     }
   }, 300_000);
+
+  it('never prints or writes the credentials of a --src URL', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'ccci-cred-'));
+    const out = join(parent, 'run');
+    const res = await run(
+      process.execPath,
+      [
+        cli,
+        'run',
+        '--src',
+        'http://bot:tok-secret-123456@127.0.0.1:9/recipes/notes.git',
+        '--ref',
+        'abc1234',
+        '--recipe',
+        'notes',
+        '--out',
+        out,
+        '--no-janitor',
+      ],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: parent } },
+    ).catch((err: { code: number; stdout: string; stderr: string }) => err);
+    expect(res.stdout).toContain('from http://***@127.0.0.1:9/recipes/notes.git');
+    const log = await readFile(join(out, 'run.log'), 'utf8');
+    for (const text of [res.stdout, res.stderr, log]) expect(text).not.toContain('tok-secret');
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Redactor } from './redactor.js';
+import { Redactor, displayUrl, urlCredentials } from './redactor.js';
 
 describe('Redactor', () => {
   it('replaces every secret value and its base64 form with a named marker', () => {
@@ -18,5 +18,25 @@ describe('Redactor', () => {
   });
   it('refuses values too short to redact safely', () => {
     expect(() => new Redactor().add('x', 'abc')).toThrow(/shorter than 6/);
+  });
+});
+
+describe('urlCredentials and displayUrl', () => {
+  it.each([
+    [
+      'https://bot:s3cr%40t-token@git.example.org/r/notes.git',
+      ['bot:s3cr%40t-token', 'bot', 's3cr@t-token'],
+      'https://***@git.example.org/r/notes.git',
+    ],
+    [
+      'https://ghp_abcdef123456@git.example.org/r/notes.git',
+      ['ghp_abcdef123456'],
+      'https://***@git.example.org/r/notes.git',
+    ],
+    ['https://git.example.org/r/notes.git', [], 'https://git.example.org/r/notes.git'],
+    ['/home/me/notes', [], '/home/me/notes'],
+  ])('finds the credentials of %s and prints it without them', (src, creds, shown) => {
+    expect(urlCredentials(src).sort()).toEqual([...creds].sort());
+    expect(displayUrl(src)).toBe(shown);
   });
 });

@@ -33,3 +33,23 @@ export class Redactor {
     return [...found];
   }
 }
+
+/** The user-info of a git URL (`https://user:token@host/…`): values to redact. Pure. */
+export function urlCredentials(src: string): string[] {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/@]+)@/i.exec(src);
+  if (!m) return [];
+  const [user, pass] = m[1]!.split(/:(.*)/s);
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  return [...new Set([m[1]!, ...[user, pass].filter((v): v is string => Boolean(v)).map(decode)])];
+}
+
+/** A git URL fit to print: its user-info replaced by `***`. Pure. */
+export function displayUrl(src: string): string {
+  return src.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]+@/i, '$1***@');
+}

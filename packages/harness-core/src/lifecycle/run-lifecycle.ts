@@ -25,7 +25,7 @@ import { computeLevel, computeVerdict, type Rungs } from '../domain/level.js';
 import { appDomain, stackName, validateRecipeName, validateRunId } from '../domain/naming.js';
 import { parseAbraShExports, parseEnvFile } from '../domain/env-file.js';
 import { renderJunit } from '../domain/junit.js';
-import { Redactor } from '../domain/redactor.js';
+import { Redactor, displayUrl, urlCredentials } from '../domain/redactor.js';
 import {
   RESULTS_SCHEMA_VERSION,
   ResultsSchema,
@@ -176,6 +176,9 @@ export async function runLifecycle(
   await mkdir(options.outDir, { recursive: true });
 
   const redactor = new Redactor();
+  // Credentials in a --src URL never reach run.log, the console or any artifact.
+  for (const credential of urlCredentials(options.src))
+    if (credential.length >= 6) redactor.add('src-credentials', credential);
   const log: RunLogger = new FileRunLogger(
     join(options.outDir, 'run.log'),
     redactor,
@@ -188,7 +191,7 @@ export async function runLifecycle(
   const tiers = adapters.tiers ?? defaultTiers;
 
   log.info(
-    `cc-ci run ${options.runId}: recipe ${options.recipe} from ${options.src}${options.ref ? ` at ${options.ref}` : ' (working tree)'}`,
+    `cc-ci run ${options.runId}: recipe ${options.recipe} from ${displayUrl(options.src)}${options.ref ? ` at ${options.ref}` : ' (working tree)'}`,
   );
   const head: RecipeCheckout = await checkoutRecipe(git, {
     recipe: options.recipe,

@@ -14,6 +14,7 @@ import { InputError } from '../errors.js';
 import type { Git } from '../adapters/git/git.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
 import { validateRef } from '../domain/naming.js';
+import { displayUrl } from '../domain/redactor.js';
 import {
   sortReleases,
   versionLabelFromCompose,
@@ -40,7 +41,10 @@ async function isDirectory(path: string): Promise<boolean> {
 
 export async function checkoutRecipe(git: Git, req: CheckoutRequest): Promise<RecipeCheckout> {
   if (/[\n\r\0]/.test(req.src) || req.src.startsWith('-')) {
-    throw new InputError('BAD_SRC', `SRC ${JSON.stringify(req.src)} is not a git URL or path`);
+    throw new InputError(
+      'BAD_SRC',
+      `SRC ${JSON.stringify(displayUrl(req.src))} is not a git URL or path`,
+    );
   }
   if (req.ref !== undefined) validateRef(req.ref);
   const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(req.src) && !/^[^/]+@[^/]+:/.test(req.src);
@@ -96,7 +100,7 @@ export async function checkoutRecipe(git: Git, req: CheckoutRequest): Promise<Re
     if (!sha) {
       throw new InputError(
         'BAD_REF',
-        `ref ${JSON.stringify(ref)} does not name a commit or tag in ${req.src}`,
+        `ref ${JSON.stringify(ref)} does not name a commit or tag in ${displayUrl(req.src)}`,
       );
     }
     await git.checkout(dir, sha);
@@ -112,7 +116,7 @@ export async function checkoutRecipe(git: Git, req: CheckoutRequest): Promise<Re
   } catch {
     throw new InputError(
       'BAD_RECIPE',
-      `${req.src} has no compose.yml at ${commit.slice(0, 8)}; is it a Co-op Cloud recipe?`,
+      `${displayUrl(req.src)} has no compose.yml at ${commit.slice(0, 8)}; is it a Co-op Cloud recipe?`,
     );
   }
   const version = (!dirty && atHead.at(-1)) || versionLabelFromCompose(composeText);
