@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { UsageError, parseCommand } from './cli.js';
+import { UsageError, outDirProblem, parseCommand } from './cli.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
   parseCommand(['run', ...argv], { PATH: '/nonexistent', ...env });
@@ -163,5 +163,19 @@ describe('operator commands refuse unknown flags with the usage', () => {
     expect(() => parseCommand([sub, '--frobnicate'], { CCCI_SWEEP_SRC_BASE: '/srv' })).toThrow(
       /usage:/,
     );
+  });
+});
+
+describe('outDirProblem', () => {
+  it.each([
+    ['/proc/x', /kernel file system/],
+    ['/sys/fs/x', /kernel file system/],
+    ['/dev/null/run', /kernel file system/],
+    ['/etc/hostname/run', /is not a directory/],
+  ])('refuses --out %s', (out, message) => {
+    expect(outDirProblem(out)).toMatch(message);
+  });
+  it('accepts a new directory under an existing one', () => {
+    expect(outDirProblem('/tmp/ccci-out-test/a/b')).toBeNull();
   });
 });

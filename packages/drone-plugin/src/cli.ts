@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { basename, dirname, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   TIER_NAMES,
@@ -243,6 +243,10 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
   }
   const configDir =
     values['config-dir'] ?? env.PLUGIN_CONFIG_DIR ?? env.CCCI_CONFIG_DIR ?? defaultConfigDir();
+  if (values.out !== undefined) {
+    const problem = outDirProblem(values.out);
+    if (problem) problems.push(problem);
+  }
   if (problems.length) throw new UsageError(problems.map((p) => `  - ${p}`).join('\n'));
   return {
     kind: 'run',
@@ -264,6 +268,23 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
     resultsToken: env.PLUGIN_RESULTS_TOKEN,
     janitor: !values['no-janitor'],
   };
+}
+
+/**
+ * Why --out cannot hold a run directory, or null. Kernel file systems are refused outright
+ * (a recursive mkdir under /proc never returns on Node 20), and the nearest existing ancestor
+ * must be a directory.
+ */
+export function outDirProblem(out: string): string | null {
+  const path = resolve(out);
+  if (/[\n\r\0]/.test(out)) return '--out contains a newline or NUL';
+  if (/^\/(proc|sys|dev)(\/|$)/.test(path))
+    return `--out ${JSON.stringify(out)} is on a kernel file system; choose a directory for run output`;
+  let dir = path;
+  for (let depth = 0; depth < 256 && !existsSync(dir); depth++) dir = dirname(dir);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    return `--out ${JSON.stringify(out)}: ${dir} exists and is not a directory`;
+  return null;
 }
 
 /** parseArgs for a subcommand's flags; a bad flag is a UsageError carrying the usage text. */
