@@ -270,6 +270,15 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     60_000,
   );
 
+  /** The plugin image as the recipe-ci pipeline runs it: the recipe mounted, the state volume. */
+  const imageStep = (ws: string): DroneStep => ({
+    name: 'recipe-ci',
+    image: 'ccci/plugin:test',
+    settings: { bridge_url: bridgeUrl, stages: ['install'] },
+    secrets: { results_token: 'results-token-0123456789' },
+    mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
+  });
+
   it('runs the built plugin image the same way', async () => {
     await run(
       'bash',
@@ -285,13 +294,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     const ws = await mkdtemp(join(tmpdir(), 'ccci-ws-'));
     const res = await runDroneStep({
       build: { number: 104, params: { RECIPE: 'notes', SRC: '/recipe', REF: head } },
-      step: {
-        name: 'recipe-ci',
-        image: 'ccci/plugin:test',
-        settings: { bridge_url: bridgeUrl, stages: ['install'] },
-        secrets: { results_token: 'results-token-0123456789' },
-        mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
-      },
+      step: imageStep(ws),
       workspace: ws,
     });
     expect(res.log).toMatch(/verdict PASS, level 1 of 5/);
@@ -320,13 +323,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
           SURPRISE: '1',
         },
       },
-      step: {
-        name: 'recipe-ci',
-        image: 'ccci/plugin:test',
-        settings: { bridge_url: bridgeUrl, stages: ['install'] },
-        secrets: { results_token: 'results-token-0123456789' },
-        mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
-      },
+      step: imageStep(ws),
       workspace: ws,
     });
     expect(res.exitCode).toBe(2);
