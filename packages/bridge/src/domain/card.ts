@@ -7,6 +7,7 @@
  * length. A rendering problem falls back to plain text and never changes what the status says.
  */
 import { TIER_NAMES, type Results, type TierName } from '@cc-ci/harness-core';
+import { httpLink } from './links.js';
 
 /** Hidden marker that identifies the cc-ci comment on a PR; always the first line. */
 export const CARD_MARKER = '<!-- cc-ci:testme -->';
@@ -78,8 +79,7 @@ export function formatDuration(ms: number | undefined): string {
 const short = (sha: string) => (/^[0-9a-f]{7,40}$/.test(sha) ? sha.slice(0, 10) : md(sha, 12));
 const rerun = (quick: boolean) => (quick ? '`!testme --quick`' : '`!testme`');
 /** URLs we build ourselves; still refuse anything that is not plain http(s). */
-const safeUrl = (u: string | null | undefined) =>
-  u && /^https?:\/\/[^\s<>()"'`]+$/.test(u) ? u : null;
+const safeUrl = httpLink;
 
 function header(run: CardRun, title: string, badge?: string): string[] {
   return [

@@ -5,6 +5,7 @@
  */
 import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
 import type { RunRow } from '../store/runs-store.js';
+import { httpLink } from './links.js';
 
 export function esc(value: unknown): string {
   return String(value ?? '')
@@ -17,17 +18,6 @@ export function esc(value: unknown): string {
 
 /** Encode a path segment for an href (recipe names are validated, but never trust that). */
 const seg = (s: string) => encodeURIComponent(s);
-
-/** An uploaded link, only when it is absolute http(s) (issue 18: never a `javascript:` href). */
-export function httpUrl(u: string | null | undefined): string | null {
-  if (!u) return null;
-  try {
-    const url = new URL(u);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null;
-  }
-}
 
 export function layout(title: string, body: string): string {
   return `<!doctype html>
@@ -194,7 +184,7 @@ export function renderRun(
 <dt>version</dt><dd>${esc(results?.base_version ? `${results.base_version} → ` : '')}${esc(run.version ?? '')}</dd>
 <dt>ref</dt><dd><code>${esc(run.ref ?? '')}</code></dd>
 ${run.pr ? `<dt>PR</dt><dd>#${esc(run.pr)}</dd>` : ''}
-${httpUrl(run.build_link) ? `<dt>build</dt><dd><a href="${esc(httpUrl(run.build_link))}">${esc(run.build_link)}</a></dd>` : ''}
+${httpLink(run.build_link) ? `<dt>build</dt><dd><a href="${esc(httpLink(run.build_link))}">${esc(run.build_link)}</a></dd>` : ''}
 ${results ? `<dt>teardown</dt><dd>${results.flags.clean_teardown ? 'clean' : 'left objects behind'}; secrets ${results.flags.no_secret_leak ? 'not leaked' : 'leaked'}</dd>` : ''}
 ${run.error ? `<dt>error</dt><dd><pre>${esc(run.error)}</pre></dd>` : ''}
 </dl>

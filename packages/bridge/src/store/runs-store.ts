@@ -4,6 +4,7 @@
  */
 import type { Results } from '@cc-ci/harness-core';
 import type { Db } from '../adapters/sqlite/database.js';
+import { httpLink } from '../domain/links.js';
 
 export interface RunRow {
   readonly run_id: string;
@@ -68,10 +69,7 @@ export class RunsStore {
           head_sha: r.commit ?? null,
           quick: r.mode === 'quick' ? 1 : 0,
           // DRONE_BUILD_LINK as the step saw it: Drone's public page. Only http(s) links are kept.
-          build_link:
-            r.meta?.build_link && /^https?:\/\/[^\s<>"'`]+$/.test(r.meta.build_link)
-              ? r.meta.build_link
-              : null,
+          build_link: httpLink(r.meta?.build_link),
           verdict: r.verdict,
           level: r.level,
           version: r.version,

@@ -16,6 +16,7 @@ import {
   type RecipeListItem,
 } from '../domain/html.js';
 import type { IntakeStore } from '../intake/intake-store.js';
+import { httpLink } from '../domain/links.js';
 import { useBoundedJsonParser } from './json-body.js';
 import { OPENAPI } from './openapi.js';
 import type { BridgeMetrics } from '../metrics.js';
@@ -90,9 +91,6 @@ function html(reply: FastifyReply, body: string, status = 200) {
     .header('content-security-policy', CSP)
     .send(body);
 }
-
-const isBuildLink = (v: unknown): v is string =>
-  typeof v === 'string' && v.length <= 1024 && /^https?:\/\/[^\s<>"'`]+$/.test(v);
 
 export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const now = deps.now ?? (() => new Date());
@@ -224,8 +222,9 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       }
       // Optional: the step's DRONE_BUILD_LINK, Drone's public build page (the bridge may reach
       // Drone on an internal address only).
-      const buildLink = (req.body as { build_link?: unknown }).build_link;
-      if (buildLink !== undefined && !isBuildLink(buildLink))
+      const rawLink = (req.body as { build_link?: unknown }).build_link;
+      const buildLink = httpLink(rawLink) ?? undefined;
+      if (rawLink !== undefined && buildLink === undefined)
         return reply
           .code(422)
           .send({ error: 'build_link must be an http(s) URL of at most 1024 characters' });
