@@ -170,11 +170,17 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
   const { values, positionals } = parsed;
   const { env, problems: envProblems } = readEnv(rawEnv);
   for (const p of envProblems) problems.push(`${p.name}: ${p.message}`);
-  for (const p of imageEnvProblems(rawEnv, readImageEnv())) problems.push(`${p.name} ${p.message}`);
-  for (const name of overriddenProcessVars(rawEnv)) {
-    problems.push(
-      `${name} is set by a build param or differs from the image's; cc-ci refuses to run with an overridden ${name}`,
-    );
+  // Inside the plugin image its recorded ENV is the reference (it also refuses every unknown
+  // name); outside it, the process variables a param must never set.
+  const imageEnv = readImageEnv();
+  if (imageEnv) {
+    for (const p of imageEnvProblems(rawEnv, imageEnv)) problems.push(`${p.name} ${p.message}`);
+  } else {
+    for (const name of overriddenProcessVars(rawEnv)) {
+      problems.push(
+        `${name} is set by a build param or differs from the image's; cc-ci refuses to run with an overridden ${name}`,
+      );
+    }
   }
   if (positionals.length > 1)
     problems.push(`expected at most one recipe path, got ${positionals.length}`);

@@ -20,6 +20,8 @@ describe('fileLocks (lease)', () => {
     await foreignLock(state, 'a.ci.localhost', LEASE_TTL_MS + 5_000);
     const locks = fileLocks(state);
     expect(await locks.isHeld('a.ci.localhost')).toBe(false);
+    expect(await locks.removeStale(true)).toEqual(['a.ci.localhost']);
+    expect(await readdir(join(state, 'locks'))).toEqual(['a.ci.localhost.lock']);
     expect(await locks.removeStale()).toEqual(['a.ci.localhost']);
     expect(await readdir(join(state, 'locks'))).toEqual([]);
 

@@ -34,8 +34,8 @@ export interface RunLocks {
   /** Is a live process holding the lock of this domain? */
   isHeld(domain: string): Promise<boolean>;
   list(): Promise<LockInfo[]>;
-  /** Remove the lock files of dead runs; returns their domains. */
-  removeStale(): Promise<string[]>;
+  /** Remove the lock files of dead runs (only list them, with dryRun); returns their domains. */
+  removeStale(dryRun?: boolean): Promise<string[]>;
 }
 
 export interface FileLockOptions {
@@ -132,11 +132,11 @@ export function fileLocks(stateDir: string, opts: FileLockOptions = {}): RunLock
     },
     isHeld: lockLive,
     list,
-    async removeStale() {
+    async removeStale(dryRun = false) {
       const removed: string[] = [];
       for (const info of await list()) {
         if (await lockLive(info.domain)) continue;
-        await rm(path(info.domain), { force: true });
+        if (!dryRun) await rm(path(info.domain), { force: true });
         removed.push(info.domain);
       }
       return removed;

@@ -132,9 +132,6 @@ export async function runJanitor(input: {
     report.reaped.push({ runId: run.runId, stack: run.stack, objects: objects.length });
   }
   // After the reaping: a dead run's lock file goes only once its objects are gone.
-  if (dryRun) {
-    for (const lock of await locks.list())
-      if (!(await locks.isHeld(lock.domain))) report.staleLocks.push(lock.domain);
-  } else report.staleLocks.push(...(await locks.removeStale()));
+  report.staleLocks.push(...(await locks.removeStale(dryRun)));
   return report;
 }
