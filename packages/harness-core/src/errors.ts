@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'HTTP_FAILED'
   | 'ABORTED'
   | 'TEARDOWN_FAILED'
-  | 'PROCESS_FAILED';
+  | 'PROCESS_FAILED'
+  | 'RECIPE_ENV_RESERVED';
 
 export class CcciError extends Error {
   constructor(

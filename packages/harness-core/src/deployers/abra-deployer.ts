@@ -12,6 +12,7 @@ import { parseEnvFile } from '../domain/env-file.js';
 import { readComposeDocs } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
 import { runProcess, type ProcessRunner } from '../adapters/process/run-process.js';
+import { hostEnv } from '../adapters/process/host-env.js';
 import type { DeployRequest, DeployedApp, Deployer, GeneratedSecret } from '../ports/deployer.js';
 
 export interface AbraDeployerOptions {
@@ -22,6 +23,8 @@ export interface AbraDeployerOptions {
   readonly run?: ProcessRunner;
   /** Server name registered with `abra server add --local`. */
   readonly server?: string;
+  /** Extra variables for abra's environment (set by the operator or a test, never a recipe). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** `FATA <message>` (abra's fatal log level) → the message, or null. */
@@ -62,7 +65,7 @@ export class AbraDeployer implements Deployer {
 
   private async abra(args: readonly string[], what: string, signal?: AbortSignal) {
     const res = await this.run(this.bin, args, {
-      env: { ...process.env, ABRA_DIR: this.opts.abraDir, NO_COLOR: '1' },
+      env: hostEnv({ ...this.opts.env, ABRA_DIR: this.opts.abraDir, NO_COLOR: '1' }),
       timeoutMs: 600_000,
       ...(signal ? { signal } : {}),
     });

@@ -19,6 +19,7 @@ import { InfraError, InputError, RecipeError } from '../errors.js';
 import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
 import { readComposeDocs, type ComposeDoc, type ComposeService } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
+import { hostEnv } from '../adapters/process/host-env.js';
 import type { DockerCli } from '../adapters/docker/docker-cli.js';
 import type { DeployRequest, DeployedApp, Deployer, GeneratedSecret } from '../ports/deployer.js';
 
@@ -170,12 +171,9 @@ export class DockerDeployer implements Deployer {
     await writeFile(overlay, toYaml({ version: '3.8', services: overlayServices }));
 
     const files = [...docs.map((d) => d.file), overlay];
-    const childEnv: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-      ...env,
-    };
-    if (process.env.DOCKER_HOST) childEnv.DOCKER_HOST = process.env.DOCKER_HOST;
+    // The recipe's values are compose interpolation variables here and nothing more: the run
+    // refused reserved names (PATH, DOCKER_*, LD_*, ...) before it started (host-env.ts).
+    const childEnv = hostEnv(env);
     const res = await this.opts.docker.docker(
       [
         'stack',

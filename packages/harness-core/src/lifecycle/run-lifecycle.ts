@@ -39,6 +39,7 @@ import {
 import { DockerCli } from '../adapters/docker/docker-cli.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import { runProcess } from '../adapters/process/run-process.js';
+import { hostEnv, reservedEnvNames } from '../adapters/process/host-env.js';
 import { loadRecipeConfig, type LoadedRecipeConfig } from '../config/recipe-config.js';
 import { DockerDeployer } from '../deployers/docker-deployer.js';
 import { AbraDeployer } from '../deployers/abra-deployer.js';
@@ -66,6 +67,22 @@ export interface LifecycleAdapters {
 }
 
 const LOCAL_SUFFIXES = /^(ci\.)?localhost$|\.localhost$/;
+
+/**
+ * Recipe env names that would steer a host process (PATH, DOCKER_HOST, LD_PRELOAD, ...) stop the
+ * run before anything is created; the message names each file and name (docs/security.md).
+ */
+function refuseReservedEnv(namesBySource: Record<string, readonly string[]>): void {
+  const problems = Object.entries(namesBySource).flatMap(([source, names]) => {
+    const reserved = reservedEnvNames(names);
+    return reserved.length ? [`${source} sets ${reserved.join(', ')}`] : [];
+  });
+  if (problems.length === 0) return;
+  throw new InputError(
+    'RECIPE_ENV_RESERVED',
+    `${problems.join('; ')}: these names steer the programs cc-ci runs on the host (docker, git, hooks) and a recipe may not set them; rename the variable (see docs/security.md, "Child processes")`,
+  );
+}
 
 function stageOf(
   status: Stage['status'],
@@ -216,10 +233,16 @@ export async function runLifecycle(
 
   // App env: .env.sample, abra.sh exports, the names, then the CI config's extra env.
   const readText = async (file: string) => readFile(join(head.dir, file), 'utf8').catch(() => '');
-  const envEntries = [
-    ...parseEnvFile(await readText('.env.sample')),
-    ...parseAbraShExports(await readText('abra.sh')),
-  ];
+  const envSample = parseEnvFile(await readText('.env.sample'));
+  const abraShExports = parseAbraShExports(await readText('abra.sh'));
+  const configName = config.file ?? `recipes/${options.recipe}/cc-ci.yml`;
+  refuseReservedEnv({
+    '.env.sample': envSample.map((e) => e.key),
+    'abra.sh': abraShExports.map((e) => e.key),
+    [`${configName} extra_env`]: Object.keys(config.extraEnv),
+    [`${configName} upgrade_extra_env`]: Object.keys(config.upgradeExtraEnv),
+  });
+  const envEntries = [...envSample, ...abraShExports];
   const baseEnv: Record<string, string> = Object.fromEntries(
     envEntries.map((e) => [e.key, e.value]),
   );
@@ -455,7 +478,7 @@ export async function runLifecycle(
       log.info(`running install hook: ${config.installHook.join(' ')}`);
       const res = await runProcess(config.installHook[0]!, config.installHook.slice(1), {
         cwd: head.dir,
-        env: { ...process.env, ...env },
+        env: hostEnv(env),
         timeoutMs: 300_000,
         signal: deps.signal,
       });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import type { TestRow } from '../domain/results.js';
 import { runProcess } from '../adapters/process/run-process.js';
+import { hostEnv } from '../adapters/process/host-env.js';
 import type { Tier, TierContext, TierOutcome } from './types.js';
 
 interface JestJson {
@@ -92,7 +93,7 @@ export const customTier: Tier = {
       ],
       {
         cwd: dir,
-        env: { ...process.env, CCCI_CONTEXT: contextFile, NODE_OPTIONS: '' },
+        env: hostEnv({ CCCI_CONTEXT: contextFile }),
         timeoutMs: 15 * 60_000,
         signal: ctx.signal,
       },

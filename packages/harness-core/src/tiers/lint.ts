@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLintTable } from '../domain/lint.js';
 import { runProcess } from '../adapters/process/run-process.js';
+import { hostPathDirs } from '../adapters/process/host-env.js';
 import type { Tier, TierContext, TierOutcome } from './types.js';
 
 // abra needs a terminal to print its table. A constant Python script gives it a pseudo-terminal;
@@ -13,8 +14,7 @@ import type { Tier, TierContext, TierOutcome } from './types.js';
 const PTY_SCRIPT = 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)';
 
 function onPath(bin: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':'))
-    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
+  for (const dir of hostPathDirs()) if (existsSync(join(dir, bin))) return join(dir, bin);
   return null;
 }
 

@@ -76,8 +76,14 @@ const cases: Array<[string, (dir: string) => { deployer: Deployer; log?: string 
     'abra (recorded command-line contract)',
     (dir) => {
       const log = join(dir, 'abra-argv.log');
-      process.env.FAKE_ABRA_LOG = log;
-      return { deployer: new AbraDeployer({ abraDir: join(dir, 'abra'), bin: fakeAbra }), log };
+      return {
+        deployer: new AbraDeployer({
+          abraDir: join(dir, 'abra'),
+          bin: fakeAbra,
+          env: { FAKE_ABRA_LOG: log },
+        }),
+        log,
+      };
     },
   ],
 ];

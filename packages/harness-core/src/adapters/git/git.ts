@@ -4,6 +4,7 @@
  */
 import { GitError } from './git-error.js';
 import { runProcess, type ProcessRunner } from '../process/run-process.js';
+import { hostEnv } from '../process/host-env.js';
 
 export interface Git {
   clone(src: string, dir: string, signal?: AbortSignal): Promise<void>;
@@ -19,12 +20,11 @@ export interface Git {
 }
 
 export function createGit(run: ProcessRunner = runProcess): Git {
-  const env = {
-    ...process.env,
+  const env = hostEnv({
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_ADVICE: '0',
-  };
+  });
   const git = async (args: string[], cwd?: string, allowFail = false, signal?: AbortSignal) => {
     const res = await run(
       'git',

@@ -3,6 +3,7 @@
  * signal, optional stdin and an environment. Output is captured (bounded) and returned.
  */
 import { spawn } from 'node:child_process';
+import { hostEnv } from './host-env.js';
 
 export interface ProcessResult {
   readonly exitCode: number;
@@ -13,6 +14,7 @@ export interface ProcessResult {
 
 export interface RunProcessOptions {
   readonly cwd?: string;
+  /** The child's whole environment; default `hostEnv()` (never cc-ci's own environment). */
   readonly env?: NodeJS.ProcessEnv;
   readonly stdin?: string | Buffer;
   readonly timeoutMs?: number;
@@ -34,7 +36,7 @@ export const runProcess: ProcessRunner = (program, args, opts = {}) =>
     const maxBytes = opts.maxBytes ?? 4 * 1024 * 1024;
     const child = spawn(program, [...args], {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      env: opts.env ?? hostEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
     });

@@ -1,0 +1,167 @@
+/**
+ * Hostile recipes, through `cc-ci run` on the real swarm: a recipe PR may come from anyone's fork,
+ * so none of its files may choose a host binary, reach a host process's environment or ask the
+ * daemon for host privileges. Each case ends with exit 2 before any object exists, or — for the
+ * clean child environment — proves that nothing of cc-ci's own environment reaches the recipe's
+ * processes. Each case leaves the swarm as it found it.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { appendFile, chmod, cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = new URL('../../../../', import.meta.url).pathname;
+const cli = join(root, 'packages/drone-plugin/dist/main.js');
+const notes = join(root, 'examples/recipes/notes');
+
+interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A copy of the notes example, changed by `edit`, committed as a git repository named `name`. */
+async function hostileRecipe(
+  name: string,
+  edit: (dir: string) => Promise<void>,
+): Promise<{ repo: string; parent: string }> {
+  const parent = await mkdtemp(join(tmpdir(), 'ccci-hostile-'));
+  const src = join(parent, 'src');
+  await cp(notes, src, { recursive: true });
+  await edit(src);
+  const repo = join(parent, name);
+  await run('bash', [join(root, 'scripts/make-recipe-repo.sh'), src, repo]);
+  return { repo, parent };
+}
+
+async function ccci(args: string[], env: Record<string, string>): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
+      env,
+      timeout: 240_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Names of every stack, service, volume, secret, config and network whose name has `word`. */
+async function swarmObjectsNamed(word: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const kind of ['service', 'volume', 'secret', 'config', 'network']) {
+    const { stdout } = await run('docker', [kind, 'ls', '--format', '{{.Name}}']);
+    found.push(
+      ...stdout
+        .split('\n')
+        .filter((n) => n.includes(word))
+        .map((n) => `${kind} ${n}`),
+    );
+  }
+  const { stdout } = await run('docker', ['ps', '-a', '--format', '{{.Names}}']);
+  found.push(...stdout.split('\n').filter((n) => n.includes(word)));
+  return found;
+}
+
+/** A directory holding a fake `docker` (and `git`) that records that it ran. */
+async function fakeBinDir(parent: string): Promise<{ dir: string; marker: string }> {
+  const dir = join(parent, 'evil-bin');
+  const marker = join(parent, 'fake-ran');
+  await mkdir(dir);
+  for (const bin of ['docker', 'git']) {
+    await writeFile(join(dir, bin), `#!/bin/sh\necho "$0 $*" >> ${marker}\nexit 0\n`);
+    await chmod(join(dir, bin), 0o755);
+  }
+  return { dir, marker };
+}
+
+describe('a recipe cannot steer a host process through its env', () => {
+  const baseEnv = (parent: string) => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: parent,
+    CCCI_STATE_DIR: join(parent, 'state'),
+  });
+
+  it.each([
+    ['PATH', '.env.sample', (bin: string) => bin],
+    ['LD_PRELOAD', '.env.sample', (bin: string) => join(bin, 'evil.so')],
+    ['NODE_OPTIONS', '.env.sample', (bin: string) => `--require ${join(bin, 'evil.js')}`],
+    ['DOCKER_HOST', '.env.sample', () => 'tcp://127.0.0.1:1'],
+    ['PATH', 'abra.sh', (bin: string) => bin],
+    ['GIT_SSH_COMMAND', 'abra.sh', (bin: string) => join(bin, 'git')],
+  ])(
+    '%s set in %s: exit 2 naming it, the fake binary never runs, nothing is created',
+    async (name, file, value) => {
+      const word = `hostile-env-${name.toLowerCase().replace(/_/g, '')}`;
+      let marker = '';
+      const { repo, parent } = await hostileRecipe(word, async (dir) => {
+        const fake = await fakeBinDir(dir);
+        marker = fake.marker;
+        const line =
+          file === 'abra.sh'
+            ? `\nexport ${name}=${value(fake.dir)}\n`
+            : `\n${name}="${value(fake.dir)}"\n`;
+        await appendFile(join(dir, file), line);
+      });
+      const res = await ccci(['run', repo, '--stages', 'install', '--out', join(parent, 'out')], {
+        ...baseEnv(parent),
+      });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(new RegExp(`${file.replace('.', '\\.')} sets [^:]*\\b${name}\\b`));
+      expect(res.stderr).toMatch(/RECIPE_ENV_RESERVED|steer the programs cc-ci runs/);
+      expect(existsSync(marker)).toBe(false);
+      expect(await swarmObjectsNamed(word.replace(/-/g, '_'))).toEqual([]);
+      expect(await swarmObjectsNamed(word)).toEqual([]);
+    },
+    60_000,
+  );
+
+  it('the recipe’s own tests see none of cc-ci’s environment: no token, no build param', async () => {
+    const { repo, parent } = await hostileRecipe('hostile-env-tests', async () => undefined);
+    // The operator-owned config dir for this recipe, with a test that reports its environment.
+    const configDir = join(parent, 'config');
+    await mkdir(join(configDir, 'hostile-env-tests', 'tests'), { recursive: true });
+    await cp(join(root, 'recipes/notes/cc-ci.yml'), join(configDir, 'hostile-env-tests/cc-ci.yml'));
+    const seen = join(parent, 'seen-env.json');
+    await writeFile(
+      join(configDir, 'hostile-env-tests', 'tests', 'env.test.mjs'),
+      [
+        "import { it } from '@jest/globals';",
+        "import { writeFileSync } from 'node:fs';",
+        `it('records its environment', () => writeFileSync(${JSON.stringify(seen)}, JSON.stringify(Object.keys(process.env))));`,
+        '',
+      ].join('\n'),
+    );
+    const res = await ccci(
+      [
+        'run',
+        repo,
+        '--stages',
+        'install,custom',
+        '--config-dir',
+        configDir,
+        '--out',
+        join(parent, 'out'),
+      ],
+      {
+        ...baseEnv(parent),
+        PLUGIN_RESULTS_TOKEN: 'shared-results-token-value',
+        CCCI_RUN_TOKEN: 'run-token-value',
+        NODE_OPTIONS: '--no-deprecation',
+      },
+    );
+    expect(res.stdout).toMatch(/verdict PASS/);
+    const names = JSON.parse(await readFile(seen, 'utf8')) as string[];
+    expect(names).toContain('CCCI_CONTEXT');
+    for (const leaked of ['PLUGIN_RESULTS_TOKEN', 'CCCI_RUN_TOKEN', 'NODE_OPTIONS'])
+      expect(names).not.toContain(leaked);
+    const log = await readFile(join(parent, 'out', 'run.log'), 'utf8');
+    expect(log).not.toContain('shared-results-token-value');
+    expect(await swarmObjectsNamed('hostile_env_tests')).toEqual([]);
+  }, 240_000);
+});
