@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { InfraError, InputError, RecipeError } from '../errors.js';
 import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
@@ -45,7 +45,11 @@ export async function findFreePort(): Promise<number> {
 }
 
 function labelsOf(svc: ComposeService): Record<string, string> {
-  const raw = svc.deploy?.labels;
+  return labelMap(svc.deploy?.labels);
+}
+
+/** Compose labels, as a list of `k=v` or a map, to a map. */
+function labelMap(raw: Record<string, string> | string[] | undefined): Record<string, string> {
   if (!raw) return {};
   if (Array.isArray(raw)) {
     return Object.fromEntries(
@@ -67,6 +71,52 @@ function interpolate(text: string, env: Readonly<Record<string, string>>): strin
       return v !== undefined && v !== '' ? v : (def ?? '');
     },
   );
+}
+
+type TopLevelKind = 'volumes' | 'networks' | 'configs';
+type TopLevelDef = {
+  external?: unknown;
+  labels?: Record<string, string> | string[];
+  file?: string;
+};
+
+/**
+ * The run's labels on every volume, network and config the stack creates, from the moment it is
+ * created: after `docker stack rm` (or a kill in the middle of teardown) Docker's own stack label
+ * is all that would be left, and the janitor finds runs by cc-ci's labels. Compose merges a
+ * later file's entry field by field, but resolves a config's `file` against the directory of the
+ * first file: a config is copied whole, with its file made absolute. External objects are not
+ * the stack's and are left alone.
+ */
+function labelledTopLevel(
+  docs: ReadonlyArray<{ file: string; doc: ComposeDoc }>,
+  labels: Readonly<Record<string, string>>,
+): Partial<Record<TopLevelKind, Record<string, TopLevelDef>>> {
+  const baseDir = docs[0] ? dirname(docs[0].file) : '.';
+  const out: Partial<Record<TopLevelKind, Record<string, TopLevelDef>>> = {};
+  for (const kind of ['volumes', 'networks', 'configs'] as const) {
+    const merged = new Map<string, TopLevelDef>();
+    for (const { doc } of docs) {
+      const section = (doc as Record<string, unknown>)[kind];
+      if (!section || typeof section !== 'object') continue;
+      for (const [name, def] of Object.entries(section as Record<string, unknown>)) {
+        const prev = merged.get(name) ?? {};
+        merged.set(name, { ...prev, ...((def ?? {}) as TopLevelDef) });
+      }
+    }
+    const entries: Record<string, TopLevelDef> = {};
+    for (const [name, def] of merged) {
+      if (def.external) continue;
+      const entry: TopLevelDef =
+        kind === 'configs'
+          ? { ...def, ...(def.file ? { file: resolve(baseDir, def.file) } : {}) }
+          : {};
+      entry.labels = { ...labelMap(def.labels), ...labels };
+      entries[name] = entry;
+    }
+    if (Object.keys(entries).length) out[kind] = entries;
+  }
+  return out;
 }
 
 export class DockerDeployer implements Deployer {
@@ -168,7 +218,14 @@ export class DockerDeployer implements Deployer {
     }
     await mkdir(this.opts.workDir, { recursive: true });
     const overlay = join(this.opts.workDir, `compose.ccci-run${req.chaos ? '-chaos' : ''}.yml`);
-    await writeFile(overlay, toYaml({ version: '3.8', services: overlayServices }));
+    await writeFile(
+      overlay,
+      toYaml({
+        version: '3.8',
+        services: overlayServices,
+        ...labelledTopLevel(docs, req.labels),
+      }),
+    );
 
     const files = [...docs.map((d) => d.file), overlay];
     // The recipe's values are compose interpolation variables here and nothing more: the run

@@ -691,7 +691,7 @@ export async function runLifecycle(
       );
     } else {
       log.info(`tearing down stack ${stack}`);
-      td = await teardown(deployer, docker, options.runId, stack);
+      td = await teardown(deployer, docker, options.runId, stack, (line) => log.info(line));
       log.info(
         td.clean
           ? 'teardown verified: nothing of this run remains'

@@ -38,25 +38,33 @@ export interface TeardownResult {
   readonly errors: readonly string[];
 }
 
-/** Undeploy, remove data, then verify nothing of the run remains. Never throws. */
+/**
+ * Undeploy, remove data, then verify nothing of the run remains. Never throws. Each step is
+ * logged before it starts (`teardown: <step>`), so a kill can be placed in any of them; whatever
+ * step a kill lands in, every object left carries the run's labels and the janitor reaps it.
+ */
 export async function teardown(
   deployer: Deployer,
   docker: DockerPort,
   runId: string,
   stack: string,
+  log: (line: string) => void = () => undefined,
 ): Promise<TeardownResult> {
   const errors: string[] = [];
+  log(`teardown: undeploy (remove stack ${stack})`);
   try {
     await deployer.undeploy(stack);
   } catch (err) {
     errors.push(`undeploy: ${err instanceof Error ? err.message : String(err)}`);
   }
+  log('teardown: remove data (volumes, secrets, configs)');
   try {
     await deployer.removeData(stack);
   } catch (err) {
     errors.push(`remove data: ${err instanceof Error ? err.message : String(err)}`);
   }
   let left: SwarmObject[] = [];
+  log('teardown: verify nothing of the run remains');
   try {
     left = await leftovers(docker, runId, stack);
     // Second chance: remove stragglers directly (e.g. a volume released late).

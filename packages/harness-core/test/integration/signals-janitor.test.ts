@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import {
   fixtureConfigDir,
   forceRemoveStack,
   recipeRepo,
+  repoRoot,
   stackObjects,
 } from '../support/fixtures.js';
 
@@ -84,6 +85,23 @@ function slowInstallArgs(repo: { path: string; head: string }): string[] {
     fixtureConfigDir,
     '--no-janitor',
   ];
+}
+
+/** The notes example with no generated secret: a volume and configs only. */
+async function notesWithoutSecrets(): Promise<string> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'ccci-nosecret-')), 'notes');
+  await cp(join(repoRoot, 'examples/recipes/notes'), dir, { recursive: true });
+  const edit = async (file: string, from: string | RegExp, to: string) => {
+    const text = await readFile(join(dir, file), 'utf8');
+    const changed = text.replace(from, to);
+    if (changed === text) throw new Error(`${file}: nothing to change for ${String(from)}`);
+    await writeFile(join(dir, file), changed);
+  };
+  await edit('.env.sample', /^SECRET_ADMIN_PASSWORD_VERSION=.*$/m, '');
+  await edit('compose.yml', '    secrets:\n      - admin_password\n', '');
+  await edit('compose.yml', /^secrets:\n {2}admin_password:\n(?: {4}.*\n)+/m, '');
+  await edit('entrypoint.sh', '[ ! -s /run/secrets/admin_password ]', 'false');
+  return dir;
 }
 
 describe('cc-ci run under signals', () => {
@@ -161,6 +179,69 @@ describe('cc-ci run under signals', () => {
     await withTimeout(live.exited, 90_000, 'live run exit');
     expect(await stackObjects(liveStack)).toEqual([]);
   }, 300_000);
+
+  // The example recipe without its generated secret (the one object cc-ci itself creates): after
+  // `docker stack rm` its volume would carry only Docker's stack label, and nothing would lead the
+  // janitor to it, unless cc-ci labelled it at creation.
+  it.each(['undeploy', 'remove data', 'verify'])(
+    'SIGKILL in the teardown step "%s": the next janitor leaves nothing of the run and no lock file',
+    async (step) => {
+      const repo = await recipeRepo(await notesWithoutSecrets());
+      const e = await env();
+      const r = startRun(
+        [
+          repo.path,
+          '--recipe',
+          'notes',
+          '--ref',
+          repo.head,
+          '--stages',
+          'install',
+          '--config-dir',
+          join(repoRoot, 'recipes'),
+          '--run-id',
+          `tdkill${Date.now()}`,
+          '--no-janitor',
+        ],
+        e,
+      );
+      const stack = await withTimeout(r.stack, 90_000, 'deploy');
+      cleanup.push(stack);
+      await withTimeout(
+        new Promise<void>((resolve) => {
+          const timer = setInterval(() => {
+            if (r.output().includes(`teardown: ${step}`)) {
+              clearInterval(timer);
+              resolve();
+            }
+          }, 5);
+          r.exited.then(() => clearInterval(timer));
+        }),
+        120_000,
+        `teardown step ${step}`,
+      );
+      r.child.kill('SIGKILL');
+      await r.exited;
+      expect(r.output()).not.toMatch(/teardown verified/);
+
+      const res = await run(process.execPath, [cliMain, 'janitor'], { env: e, timeout: 180_000 });
+      expect(await stackObjects(stack)).toEqual([]);
+      // Volumes, secrets and configs of the run, whatever their names.
+      for (const kind of ['volume', 'secret', 'config', 'network']) {
+        const { stdout } = await run('docker', [
+          kind,
+          'ls',
+          '-q',
+          '--filter',
+          `label=cc-ci.stack=${stack}`,
+        ]);
+        expect(`${kind}: ${stdout.trim()}`).toBe(`${kind}: `);
+      }
+      const locks = await readdir(join(e.CCCI_STATE_DIR, 'locks')).catch(() => []);
+      expect({ locks, janitor: res.stdout }).toEqual({ locks: [], janitor: res.stdout });
+    },
+    300_000,
+  );
 });
 
 describe('cc-ci janitor and warm canonicals', () => {
