@@ -8,6 +8,7 @@ import type { IntakeEngine } from './intake/engine.js';
 import { IntakeStore, type DeliveryRetention } from './intake/intake-store.js';
 import { webhookRoutes } from './intake/webhook-routes.js';
 import { createMetrics, type BridgeMetrics } from './metrics.js';
+import { RunTokens } from './domain/run-token.js';
 import { RunsStore } from './store/runs-store.js';
 import { webRoutes } from './web/routes.js';
 
@@ -17,7 +18,10 @@ const DEFAULT_BODY_LIMIT = 64 * 1024;
 export interface AppDeps {
   readonly db: Db;
   readonly repos: readonly string[];
+  /** The shared upload token (CCCI_RESULTS_TOKEN): builds the bridge did not start. */
   readonly resultsToken: string | undefined;
+  /** CCCI_RUN_TOKEN_SECRET; unset: run tokens are derived from `resultsToken`. */
+  readonly runTokenSecret?: string | undefined;
   /** The webhook route is registered only when a secret is set. */
   readonly webhookSecret?: string | undefined;
   /** How long handled webhook deliveries are kept (default 14 days, 100,000 rows). */
@@ -27,6 +31,8 @@ export interface AppDeps {
     intakeStore: IntakeStore;
     runs: RunsStore;
     metrics: BridgeMetrics;
+    /** Derives each build's CCCI_RUN_TOKEN; null when no upload secret is configured. */
+    runTokens: RunTokens | null;
   }) => IntakeEngine;
   readonly logger?: boolean | object;
   /** A ready logger (pino) shared with the intake engine; wins over `logger`. */
@@ -52,13 +58,16 @@ export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
   const runs = new RunsStore(deps.db, now);
   const intakeStore = new IntakeStore(deps.db, now);
   const metrics = createMetrics(runs);
-  const engine = deps.intake ? deps.intake({ intakeStore, runs, metrics }) : null;
+  const runTokenSecret = deps.runTokenSecret ?? deps.resultsToken;
+  const runTokens = runTokenSecret ? new RunTokens(runTokenSecret) : null;
+  const engine = deps.intake ? deps.intake({ intakeStore, runs, metrics, runTokens }) : null;
   await app.register(webRoutes, {
     store: runs,
     intakeStore,
     metrics,
     repos: deps.repos,
     resultsToken: deps.resultsToken,
+    runTokens,
     onRunChanged: (runId: string) =>
       engine ? engine.resultsArrived(runId) : intakeStore.runEnded(runId),
     now,

@@ -27,3 +27,32 @@ describe('loadConfig: Drone public address and the blocked-build timeout (issue 
     expect(() => loadConfig({ [key]: value })).toThrow(key);
   });
 });
+
+describe('loadConfig: the run-token secret (issue 18)', () => {
+  const results = 'results-token-0123456789';
+
+  it('leaves CCCI_RUN_TOKEN_SECRET unset by default (run tokens derive from CCCI_RESULTS_TOKEN)', () => {
+    expect(loadConfig({ CCCI_RESULTS_TOKEN: results }).CCCI_RUN_TOKEN_SECRET).toBeUndefined();
+  });
+
+  it('reads it from the environment or from CCCI_RUN_TOKEN_SECRET_FILE', () => {
+    const secret = 'r'.repeat(32);
+    expect(loadConfig({ CCCI_RUN_TOKEN_SECRET: secret }).CCCI_RUN_TOKEN_SECRET).toBe(secret);
+    expect(() =>
+      loadConfig({ CCCI_RUN_TOKEN_SECRET: secret, CCCI_RUN_TOKEN_SECRET_FILE: '/nonexistent' }),
+    ).toThrow(/both set/);
+  });
+
+  it.each([
+    ['shorter than 32 characters', { CCCI_RUN_TOKEN_SECRET: 'short-secret-0123456789' }, /32/],
+    [
+      'equal to CCCI_RESULTS_TOKEN',
+      { CCCI_RESULTS_TOKEN: 'x'.repeat(40), CCCI_RUN_TOKEN_SECRET: 'x'.repeat(40) },
+      /equals CCCI_RESULTS_TOKEN/,
+    ],
+  ])('refuses a secret %s, naming it', (_what, env, why) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(why);
+    expect(() => loadConfig(env)).toThrow('CCCI_RUN_TOKEN_SECRET');
+  });
+});

@@ -80,6 +80,13 @@ export const BridgeConfigSchema = z
       .describe(
         'Bearer token the plugin uses to upload results (secret; `_FILE` accepted). Uploads are refused when unset.',
       ),
+    CCCI_RUN_TOKEN_SECRET: z
+      .string()
+      .min(32, 'use at least 32 characters')
+      .optional()
+      .describe(
+        'Key of the per-run upload tokens the bridge gives each build it starts (CCCI_RUN_TOKEN; secret; `_FILE` accepted). Unset: derived from CCCI_RESULTS_TOKEN. Must differ from CCCI_RESULTS_TOKEN.',
+      ),
     CCCI_TRUSTED_ORGS: nameList.describe('Gitea organisations whose members may trigger runs.'),
     CCCI_TRUSTED_USERS: nameList.describe('Gitea users who may trigger runs.'),
     CCCI_MAX_CONCURRENT_RUNS: z.coerce
@@ -122,6 +129,13 @@ export const BridgeConfigSchema = z
       .describe('pino log level.'),
   })
   .superRefine((c, ctx) => {
+    if (c.CCCI_RUN_TOKEN_SECRET !== undefined && c.CCCI_RUN_TOKEN_SECRET === c.CCCI_RESULTS_TOKEN)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CCCI_RUN_TOKEN_SECRET'],
+        message:
+          'equals CCCI_RESULTS_TOKEN; leave it unset to derive run tokens from the results token, or give it its own value',
+      });
     const intake = c.CCCI_POLL_INTERVAL_S > 0 || c.CCCI_WEBHOOK_SECRET !== undefined;
     if (intake && c.CCCI_REPOS.length > 0) {
       for (const key of [
@@ -148,6 +162,7 @@ export const SECRET_KEYS = [
   'CCCI_DRONE_TOKEN',
   'CCCI_WEBHOOK_SECRET',
   'CCCI_RESULTS_TOKEN',
+  'CCCI_RUN_TOKEN_SECRET',
 ] as const;
 
 export class ConfigError extends Error {

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     config.CCCI_DRONE_TOKEN,
     config.CCCI_WEBHOOK_SECRET,
     config.CCCI_RESULTS_TOKEN,
+    config.CCCI_RUN_TOKEN_SECRET,
   ].filter((s): s is string => typeof s === 'string' && s.length >= 8); // shorter values would shred log text
   const log = pino(
     {
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     db,
     repos: config.CCCI_REPOS,
     resultsToken: config.CCCI_RESULTS_TOKEN,
+    runTokenSecret: config.CCCI_RUN_TOKEN_SECRET,
     webhookSecret: config.CCCI_WEBHOOK_SECRET,
     deliveryRetention: {
       maxAgeDays: config.CCCI_DELIVERY_RETENTION_DAYS,
@@ -68,11 +70,12 @@ async function main(): Promise<void> {
     },
     loggerInstance: log,
     intake: intakeEnabled(config)
-      ? ({ intakeStore, runs, metrics }) => {
+      ? ({ intakeStore, runs, metrics, runTokens }) => {
           return new IntakeEngine({
             store: intakeStore,
             runs,
             metrics,
+            runTokens,
             gitea: new GiteaClient({
               url: config.CCCI_GITEA_URL!,
               token: config.CCCI_GITEA_TOKEN!,

@@ -26,7 +26,7 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'ccci_bridge_' });
   const uploads = new Counter({
     name: 'ccci_results_uploads_total',
-    help: 'Results uploads received, by outcome (stored, unauthorized, forbidden, invalid, disabled).',
+    help: 'Results uploads received, by outcome (stored, unauthorized, forbidden, invalid, disabled, not_yet_known).',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -33,6 +33,33 @@ describe('cc-ci run command line', () => {
       domainSuffix: 'ci.localhost',
     });
   });
+  it("uploads with the build's CCCI_RUN_TOKEN when the bridge gave one, else PLUGIN_RESULTS_TOKEN", () => {
+    const runToken = `ccci-run.7.${'A'.repeat(43)}`;
+    const base = {
+      PLUGIN_BRIDGE_URL: 'http://127.0.0.1:8080',
+      PLUGIN_RESULTS_TOKEN: 'shared-token',
+    };
+    expect(run(['/srv/r/notes'], { ...base, CCCI_RUN_TOKEN: runToken })).toMatchObject({
+      uploadToken: runToken,
+    });
+    expect(run(['/srv/r/notes'], base)).toMatchObject({ uploadToken: 'shared-token' });
+    expect(run(['/srv/r/notes'], { ...base, CCCI_RUN_TOKEN: '' })).toMatchObject({
+      uploadToken: 'shared-token',
+    });
+    expect(run(['/srv/r/notes'], {})).toMatchObject({ uploadToken: undefined });
+  });
+  it('refuses a CCCI_RUN_TOKEN with a newline or a character outside the token charset, without printing it', () => {
+    for (const bad of ['run-token-SECRET\nPATH=/tmp', 'run-token-SECRET;id']) {
+      try {
+        run(['/srv/r/notes'], { CCCI_RUN_TOKEN: bad });
+        throw new Error('expected a UsageError');
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        expect((e as Error).message).toContain('CCCI_RUN_TOKEN');
+        expect((e as Error).message).not.toContain('SECRET');
+      }
+    }
+  });
   it('lets flags win over params', () => {
     const cmd = run(['--recipe', 'other', '--ref', 'abcdef2', '--stages', 'install'], {
       RECIPE: 'notes',

@@ -40,7 +40,12 @@ export interface RunCommand {
   readonly stateDir: string;
   readonly buildLink: string | undefined;
   readonly bridgeUrl: string | undefined;
-  readonly resultsToken: string | undefined;
+  /**
+   * The Bearer token for progress and results uploads: the build's own CCCI_RUN_TOKEN (the only
+   * one the bridge accepts for a run it started), else PLUGIN_RESULTS_TOKEN (builds the bridge
+   * did not start). Never printed.
+   */
+  readonly uploadToken: string | undefined;
   readonly janitor: boolean;
 }
 
@@ -271,7 +276,7 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
     stateDir: defaultStateDir(rawEnv),
     buildLink: env.DRONE_BUILD_LINK,
     bridgeUrl: env.PLUGIN_BRIDGE_URL,
-    resultsToken: env.PLUGIN_RESULTS_TOKEN,
+    uploadToken: env.CCCI_RUN_TOKEN || env.PLUGIN_RESULTS_TOKEN || undefined,
     janitor: !values['no-janitor'],
   };
 }

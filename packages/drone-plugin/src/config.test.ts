@@ -22,6 +22,8 @@ describe('imageEnvProblems', () => {
         HOME: '/root',
         RECIPE: 'notes',
         REF: 'abc1234',
+        CCCI_TRIGGER: 'gitea-comment:1',
+        CCCI_RUN_TOKEN: `ccci-run.1.${'A'.repeat(43)}`,
         PLUGIN_BRIDGE_URL: 'https://ci.example.org',
         PLUGIN_RESULTS_TOKEN: 't',
         HTTPS_PROXY: 'http://proxy:3128',

@@ -47,6 +47,14 @@ export const EnvSchema = z.object({
   CCCI_QUICK: z.enum(['', '0', '1', 'true', 'false']).optional(),
   /** The bridge's idempotency key for the trigger behind this build (recorded, not acted on). */
   CCCI_TRIGGER: singleLine(128).optional(),
+  /**
+   * The per-run upload token the bridge derived for this build (docs/security.md); sent instead
+   * of PLUGIN_RESULTS_TOKEN when present. Only its charset is checked here (the bridge verifies
+   * it). A secret: never printed (messages never echo it).
+   */
+  CCCI_RUN_TOKEN: singleLine(128)
+    .regex(/^[A-Za-z0-9._-]*$/, 'has characters a cc-ci run token never has')
+    .optional(),
   CCCI_RUNS_DIR: singleLine(1024).optional(),
   CCCI_STATE_DIR: singleLine(1024).optional(),
   CCCI_CONFIG_DIR: singleLine(1024).optional(),

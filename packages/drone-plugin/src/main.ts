@@ -220,10 +220,10 @@ async function run(cmd: RunCommand): Promise<number> {
   }
 
   const progress =
-    cmd.bridgeUrl && cmd.resultsToken
+    cmd.bridgeUrl && cmd.uploadToken
       ? progressReporter({
           bridgeUrl: cmd.bridgeUrl,
-          token: cmd.resultsToken,
+          token: cmd.uploadToken,
           runId,
           buildLink: cmd.buildLink,
         })
@@ -262,10 +262,10 @@ async function run(cmd: RunCommand): Promise<number> {
   await progress?.flush();
   out(renderSummary(results));
   out(`\nrun directory: ${outDir}`);
-  if (cmd.bridgeUrl && cmd.resultsToken) {
+  if (cmd.bridgeUrl && cmd.uploadToken) {
     const up = await uploadResults({
       bridgeUrl: cmd.bridgeUrl,
-      token: cmd.resultsToken,
+      token: cmd.uploadToken,
       runId,
       runDir: outDir,
     });
@@ -276,7 +276,7 @@ async function run(cmd: RunCommand): Promise<number> {
       );
   } else if (cmd.bridgeUrl) {
     err(
-      'cc-ci: WARNING: PLUGIN_BRIDGE_URL is set but PLUGIN_RESULTS_TOKEN is not; results were not uploaded',
+      'cc-ci: WARNING: PLUGIN_BRIDGE_URL is set but neither CCCI_RUN_TOKEN nor PLUGIN_RESULTS_TOKEN is; results were not uploaded',
     );
   }
   return exitCode;

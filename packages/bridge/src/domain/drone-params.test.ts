@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { DRONE_PARAM_NAMES, ParamError, buildParams, type RunRequest } from './drone-params.js';
+import { RunTokens } from './run-token.js';
 
 const ok: RunRequest = {
   recipe: 'notes',
@@ -8,6 +9,11 @@ const ok: RunRequest = {
   src: 'https://git.example/recipes/notes.git',
   quick: false,
   triggerKey: 'gitea-comment:1234',
+  runToken: new RunTokens('run-token-secret-0123456789').forTrigger({
+    id: 3,
+    idempotency_key: 'gitea-comment:1234',
+    head_sha: 'a'.repeat(40),
+  }),
 };
 
 describe('buildParams', () => {
@@ -20,6 +26,7 @@ describe('buildParams', () => {
       REF: 'a'.repeat(40),
       STAGES: 'install,upgrade',
       CCCI_QUICK: '1',
+      CCCI_RUN_TOKEN: ok.runToken,
     });
   });
 
@@ -36,6 +43,8 @@ describe('buildParams', () => {
     ['pr zero', { pr: 0 }],
     ['hostile stage', { stages: ['install;id'] }],
     ['hostile key', { triggerKey: 'x\ny' }],
+    ['run token with a newline', { runToken: `${ok.runToken}\nPATH=/tmp` }],
+    ['run token of another shape', { runToken: 'results-token-0123456789' }],
   ])('refuses %s', (_name, over) => {
     expect(() => buildParams({ ...ok, ...over })).toThrow(ParamError);
   });

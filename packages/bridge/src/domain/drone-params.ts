@@ -5,6 +5,7 @@
  * The plugin validates them again on its side (packages/drone-plugin/src/config.ts).
  */
 import { BUILD_PARAM_NAMES, type BuildParamName } from '@cc-ci/harness-core';
+import { RUN_TOKEN_SHAPE } from './run-token.js';
 
 export const DRONE_PARAM_NAMES = BUILD_PARAM_NAMES;
 export type DroneParamName = BuildParamName;
@@ -20,6 +21,11 @@ export interface RunRequest {
   readonly stages?: readonly string[];
   /** The idempotency key of the trigger, e.g. gitea-comment:1234. */
   readonly triggerKey: string;
+  /**
+   * The trigger's upload credential (run-token.ts), sent as CCCI_RUN_TOKEN; null (no upload
+   * secret configured: uploads are off) sends it empty.
+   */
+  readonly runToken: string | null;
 }
 
 const RECIPE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -57,6 +63,9 @@ export function buildParams(r: RunRequest): Record<DroneParamName, string> {
     if (!STAGE.test(s)) throw new ParamError(`stage ${JSON.stringify(s)} is not valid`);
   if (!KEY.test(r.triggerKey))
     throw new ParamError(`trigger key ${JSON.stringify(r.triggerKey)} is not valid`);
+  // Never echoed: it is a credential.
+  if (r.runToken !== null && !RUN_TOKEN_SHAPE.test(r.runToken))
+    throw new ParamError('the run token does not have the shape ccci-run.<trigger id>.<mac>');
   return {
     RECIPE: r.recipe,
     PR: String(r.pr),
@@ -65,5 +74,6 @@ export function buildParams(r: RunRequest): Record<DroneParamName, string> {
     STAGES: stages.join(','),
     CCCI_QUICK: r.quick ? '1' : '0',
     CCCI_TRIGGER: r.triggerKey,
+    CCCI_RUN_TOKEN: r.runToken ?? '',
   };
 }

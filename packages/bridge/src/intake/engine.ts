@@ -37,6 +37,7 @@ import {
   type TierProgress,
 } from '../domain/card.js';
 import { ParamError, buildParams } from '../domain/drone-params.js';
+import type { RunTokens } from '../domain/run-token.js';
 import { parseTrigger } from '../domain/trigger.js';
 import { decideTrust, sameLogin, type Permission } from '../domain/trust.js';
 import type { BridgeMetrics } from '../metrics.js';
@@ -56,6 +57,11 @@ export interface EngineOptions {
   readonly runs: RunsStore;
   readonly gitea: GiteaClient;
   readonly drone: DroneClient;
+  /**
+   * Derives the CCCI_RUN_TOKEN each build gets (docs/security.md); null or absent: no upload
+   * secret is configured and the param is sent empty.
+   */
+  readonly runTokens?: RunTokens | null;
   readonly metrics: BridgeMetrics;
   readonly log: Logger;
   /** Enrolled recipe repositories, owner/name. */
@@ -109,6 +115,7 @@ export class IntakeEngine {
       noResultsGraceMs: 30_000,
       blockedTimeoutMs: 3_600_000,
       progressMinIntervalMs: 5_000,
+      runTokens: null,
       now: () => new Date(),
       ...opts,
     };
@@ -479,6 +486,7 @@ export class IntakeEngine {
         src: t.src ?? '',
         quick: t.quick === 1,
         triggerKey: t.idempotency_key,
+        runToken: this.o.runTokens?.forTrigger(t) ?? null,
       });
       let build: DroneBuild | null = null;
       if (t.create_attempts > 0) build = await this.findBuild(t.idempotency_key, t.created_at);

@@ -407,6 +407,16 @@ export class IntakeStore {
           `UPDATE triggers SET state = 'building', build_number = ?, next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
         )
         .run(build.number, ts, t.id);
+      // A run the bridge started never keeps what got there without its run token: results
+      // uploaded with the shared token, or the watcher's record of it as a foreign build, in the
+      // window between Drone's answer and this write (docs/security.md#uploads).
+      const earlier = this.db
+        .prepare('SELECT trigger_id FROM runs WHERE run_id = ?')
+        .get(String(build.number)) as { trigger_id: number | null } | undefined;
+      if (earlier && earlier.trigger_id === null) {
+        this.db.prepare('DELETE FROM run_results WHERE run_id = ?').run(String(build.number));
+        this.db.prepare('DELETE FROM runs WHERE run_id = ?').run(String(build.number));
+      }
       this.db
         .prepare(
           `INSERT INTO runs (run_id, trigger_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
@@ -428,8 +438,8 @@ export class IntakeStore {
           build_link: build.link,
           ts,
         });
-      // The results may have arrived first (the process died between Drone's answer and this
-      // write, and the run was quick): then the trigger is already done.
+      // The run may already have ended (recorded once before, e.g. a repeated write): then the
+      // trigger is done.
       const run = this.db
         .prepare('SELECT status FROM runs WHERE run_id = ?')
         .get(String(build.number)) as { status: string };

@@ -15,7 +15,8 @@ import {
   renderTriggers,
   type RecipeListItem,
 } from '../domain/html.js';
-import type { IntakeStore } from '../intake/intake-store.js';
+import type { IntakeStore, TriggerRow } from '../intake/intake-store.js';
+import { runTokenTriggerId, type RunTokens } from '../domain/run-token.js';
 import { httpLink } from '../domain/links.js';
 import { useBoundedJsonParser } from './json-body.js';
 import { OPENAPI } from './openapi.js';
@@ -27,7 +28,10 @@ export interface WebDeps {
   readonly metrics: BridgeMetrics;
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
   readonly repos: readonly string[];
+  /** The shared upload token (CCCI_RESULTS_TOKEN): accepted only for builds the bridge did not start. */
   readonly resultsToken: string | undefined;
+  /** Per-run tokens (CCCI_RUN_TOKEN of each build the bridge started); null: none configured. */
+  readonly runTokens: RunTokens | null;
   readonly intakeStore: IntakeStore;
   /** Called after a run's results or progress were stored (the PR card follows). */
   readonly onRunChanged: (runId: string) => void;
@@ -79,11 +83,6 @@ function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function bearerOk(header: string | undefined, token: string): boolean {
-  const auth = header ?? '';
-  return auth.startsWith('Bearer ') && tokenMatches(auth.slice(7), token);
-}
-
 function html(reply: FastifyReply, body: string, status = 200) {
   return reply
     .code(status)
@@ -109,51 +108,127 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     deps.metrics.bodiesParsed.inc({ route: req.routeOptions.url ?? 'unknown' }),
   );
 
+  /**
+   * Who an accepted upload is from, decided before the body is read (docs/security.md#uploads):
+   * - `run`: the run token of the trigger that started this run (the only credential a run the
+   *   bridge started accepts);
+   * - `rerun`: a genuine run token of trigger T on a run the bridge did not start — a Drone UI
+   *   re-run copies its parent's params, token included; its results must match T's trigger;
+   * - `shared`: CCCI_RESULTS_TOKEN on a run the bridge did not start (curl, a build from before
+   *   run tokens): recorded as a run of its own, never on a PR card or status.
+   */
+  type Uploader =
+    | { kind: 'run'; trigger: TriggerRow }
+    | { kind: 'rerun'; trigger: TriggerRow }
+    | { kind: 'shared' };
+  const uploaders = new WeakMap<FastifyRequest, Uploader>();
+
+  /** The trigger a genuine run token was derived for, or null. */
+  const runTokenTrigger = (token: string): TriggerRow | null => {
+    const id = deps.runTokens ? runTokenTriggerId(token) : null;
+    const t = id === null ? null : deps.intakeStore.trigger(id);
+    return t && deps.runTokens!.verify(token, t) ? t : null;
+  };
+
   /** onRequest: runs before the body is read, so a refused request costs no parsing. */
   const tokenGate =
     (what: 'results uploads' | 'progress') =>
-    async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-      if (!deps.resultsToken) {
-        if (what === 'results uploads') deps.metrics.uploads.inc({ outcome: 'disabled' });
-        return reply
-          .code(503)
-          .header('connection', 'close')
-          .send({
-            error: `${what} ${what === 'progress' ? 'is' : 'are'} disabled: set CCCI_RESULTS_TOKEN on the bridge`,
+    async (
+      req: FastifyRequest<{ Params: { runId: string } }>,
+      reply: FastifyReply,
+    ): Promise<FastifyReply | undefined> => {
+      const count = (outcome: string) => {
+        if (what === 'results uploads') deps.metrics.uploads.inc({ outcome });
+      };
+      // Close the connection on every refusal: the unread body is not drained.
+      const refuse = (code: number, error: string) =>
+        reply.code(code).header('connection', 'close').send({ error });
+      if (!deps.resultsToken && !deps.runTokens) {
+        count('disabled');
+        return refuse(
+          503,
+          `${what} ${what === 'progress' ? 'is' : 'are'} disabled: set CCCI_RESULTS_TOKEN on the bridge`,
+        );
+      }
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Bearer ')) {
+        count('unauthorized');
+        return refuse(
+          401,
+          "missing Bearer token (the build's CCCI_RUN_TOKEN, or PLUGIN_RESULTS_TOKEN)",
+        );
+      }
+      const given = auth.slice(7);
+      const runId = req.params.runId;
+      const run = RUN_ID.test(runId) ? deps.store.getRun(runId) : null;
+      const tokenTrigger = runTokenTrigger(given);
+      if (run?.trigger_id != null) {
+        // Started by the bridge: its own run token and nothing else. The message never echoes
+        // what was presented.
+        if (tokenTrigger?.id === run.trigger_id) {
+          uploaders.set(req, { kind: 'run', trigger: tokenTrigger });
+          return undefined;
+        }
+        count('forbidden');
+        return refuse(
+          403,
+          `run ${runId} was started by cc-ci: only the run token of its own Drone build (CCCI_RUN_TOKEN) may upload for it; the shared results token and other runs' tokens are refused; nothing was stored`,
+        );
+      }
+      if (deps.resultsToken && tokenMatches(given, deps.resultsToken)) {
+        uploaders.set(req, { kind: 'shared' });
+        return undefined;
+      }
+      if (tokenTrigger) {
+        if (tokenTrigger.build_number === null && tokenTrigger.state === 'queued') {
+          // The trigger's build is being created and the bridge has not recorded its number yet
+          // (the plugin retries a 5xx). Progress is cosmetic: accepted, and not tracked.
+          if (what === 'progress') {
+            uploaders.set(req, { kind: 'rerun', trigger: tokenTrigger });
+            return undefined;
+          }
+          count('not_yet_known');
+          return reply.code(503).header('retry-after', '5').header('connection', 'close').send({
+            error: `the bridge has not recorded the Drone build of this run's trigger yet; retry in a few seconds`,
           });
+        }
+        uploaders.set(req, { kind: 'rerun', trigger: tokenTrigger });
+        return undefined;
       }
-      if (!bearerOk(req.headers.authorization, deps.resultsToken)) {
-        if (what === 'results uploads') deps.metrics.uploads.inc({ outcome: 'unauthorized' });
-        // Close the connection: the unread body is not drained.
-        return reply.code(401).header('connection', 'close').send({
-          error:
-            'missing or wrong Bearer token (PLUGIN_RESULTS_TOKEN must equal CCCI_RESULTS_TOKEN)',
-        });
-      }
-      return undefined;
+      count('unauthorized');
+      return refuse(
+        401,
+        "wrong Bearer token: send the build's CCCI_RUN_TOKEN, or PLUGIN_RESULTS_TOKEN equal to CCCI_RESULTS_TOKEN for a build cc-ci did not start",
+      );
     };
 
   /**
-   * A run the bridge started answers to its trigger (issue 18): the upload must name the recipe
-   * the bridge asked for, the trigger's PR and the head sha it pinned. Builds the bridge did not
-   * start (Drone UI re-runs, curl) have no trigger and are accepted on the token alone.
+   * An upload for a trigger must describe that trigger's run (issue 18): the recipe the bridge
+   * asked for, the trigger's PR and the head sha it pinned.
    */
   const triggerMismatch = (
-    runId: string,
+    t: TriggerRow,
     r: { recipe: string; pr: number | null; commit?: string | null | undefined; ref: string },
   ): string | null => {
-    const run = deps.store.getRun(runId);
-    if (run?.trigger_id == null) return null;
-    const t = deps.intakeStore.trigger(run.trigger_id);
-    if (!t) return null;
-    if (r.recipe !== run.recipe)
-      return `recipe ${JSON.stringify(r.recipe)}, expected ${JSON.stringify(run.recipe)}`;
+    const recipe = t.repo.split('/')[1]!;
+    if (r.recipe !== recipe)
+      return `recipe ${JSON.stringify(r.recipe)}, expected ${JSON.stringify(recipe)}`;
     if (r.pr !== t.pr) return `pr ${JSON.stringify(r.pr)}, expected ${t.pr}`;
     const commit = r.commit ?? r.ref;
     if (t.head_sha !== null && commit !== t.head_sha)
       return `commit ${JSON.stringify(commit)}, expected ${t.head_sha}`;
     return null;
   };
+
+  /**
+   * The body is read between the gate and the handler; if the bridge recorded this run as its own
+   * meanwhile, an upload that is not the run's own token is refused after all.
+   */
+  const becameBridgeRun = (req: FastifyRequest, runId: string): boolean =>
+    uploaders.get(req)?.kind !== 'run' && deps.store.getRun(runId)?.trigger_id != null;
+  const BECAME_BRIDGE_RUN = (runId: string) => ({
+    error: `run ${runId} was started by cc-ci: only the run token of its own Drone build (CCCI_RUN_TOKEN) may upload for it; nothing was stored`,
+  });
 
   app.post<{ Params: { runId: string } }>(
     '/api/runs/:runId/results',
@@ -176,11 +251,17 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
           error: `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
         });
       }
-      const mismatch = triggerMismatch(runId, results);
+      if (becameBridgeRun(req, runId)) {
+        deps.metrics.uploads.inc({ outcome: 'forbidden' });
+        return reply.code(403).send(BECAME_BRIDGE_RUN(runId));
+      }
+      const uploader = uploaders.get(req);
+      const mismatch =
+        uploader && uploader.kind !== 'shared' ? triggerMismatch(uploader.trigger, results) : null;
       if (mismatch) {
         deps.metrics.uploads.inc({ outcome: 'forbidden' });
         return reply.code(403).send({
-          error: `results do not match the trigger that started run ${runId}: ${mismatch}; nothing was stored`,
+          error: `results do not match the trigger ${uploader?.kind === 'rerun' ? 'whose run token was sent' : `that started run ${runId}`}: ${mismatch}; nothing was stored`,
         });
       }
       const junit: Record<string, string> = {};
@@ -228,6 +309,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
         return reply
           .code(422)
           .send({ error: 'build_link must be an http(s) URL of at most 1024 characters' });
+      if (becameBridgeRun(req, runId)) return reply.code(403).send(BECAME_BRIDGE_RUN(runId));
       // Runs the bridge does not know (yet) are accepted and ignored: progress is cosmetic.
       const known = deps.intakeStore.setProgress(runId, progress, buildLink);
       if (known) deps.onRunChanged(runId);

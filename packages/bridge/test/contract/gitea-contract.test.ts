@@ -9,7 +9,7 @@ import { GiteaClient } from '../../src/adapters/gitea/gitea-client.js';
 import type { Exchange } from '../fakes/fake-http.js';
 import {
   RECIPE_REPO,
-  RESULTS_TOKEN,
+  runTokenOf,
   WEBHOOK_SECRET,
   startBridge,
   startWorld,
@@ -40,7 +40,7 @@ beforeAll(async () => {
   const n = w.drone.builds.find((b) => b.params!.PR === String(w.pr))!.number;
   await fetch(`${bridge.url}/api/runs/${n}/results`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${runTokenOf(w, n)}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       results: makeResults({ run_id: String(n), pr: w.pr, ref: sha, commit: sha }),
     }),

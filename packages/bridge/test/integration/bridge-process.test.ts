@@ -9,6 +9,7 @@ import {
   DRONE_TOKEN,
   RECIPE_REPO,
   RESULTS_TOKEN,
+  runTokenOf,
   WEBHOOK_SECRET,
   freePort,
   listening,
@@ -49,7 +50,7 @@ describe('cc-ci-bridge process', () => {
     // An upload with the token, and one with a wrong token that echoes nothing back.
     await fetch(`http://127.0.0.1:${port}/api/runs/1/progress`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${runTokenOf(w, 1)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ tiers: { install: 'running' } }),
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -59,7 +60,7 @@ describe('cc-ci-bridge process', () => {
     const lines = out.trim().split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(3);
     for (const l of lines) expect(() => JSON.parse(l) as unknown).not.toThrow();
-    for (const secret of [w.botToken, DRONE_TOKEN, WEBHOOK_SECRET, RESULTS_TOKEN])
+    for (const secret of [w.botToken, DRONE_TOKEN, WEBHOOK_SECRET, RESULTS_TOKEN, runTokenOf(w, 1)])
       expect(out).not.toContain(secret);
     expect(out).toContain('cc-ci-bridge listening');
     expect(out).toContain('shutting down');

@@ -11,7 +11,7 @@ import {
   DRONE_PUBLIC_URL,
   DRONE_REPO,
   RECIPE_REPO,
-  RESULTS_TOKEN,
+  runTokenOf,
   WEBHOOK_SECRET,
   startBridge,
   startWorld,
@@ -78,7 +78,7 @@ describe('superseded triggers', () => {
     const results = makeResults({ run_id: '1', pr: w.pr, ref: oldSha, commit: oldSha });
     await fetch(`${b.url}/api/runs/1/results`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${runTokenOf(w, 1)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ results }),
     });
     w.drone.setStatus(1, 'success');
@@ -240,7 +240,7 @@ describe('Drone answers and links', () => {
     const reported = 'https://ci-drone.example.org/ops/cc-ci/1';
     const progress = await fetch(`${b.url}/api/runs/1/progress`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${runTokenOf(w, 1)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ tiers: { install: 'running' }, build_link: reported }),
     });
     expect(progress.status).toBe(202);
@@ -254,7 +254,7 @@ describe('Drone answers and links', () => {
     });
     await fetch(`${b.url}/api/runs/1/results`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${runTokenOf(w, 1)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ results }),
     });
     await until(() => FINAL.has(status(w, sha)?.state ?? ''), 10_000, 'final status');
@@ -282,7 +282,10 @@ describe('Drone answers and links', () => {
     for (const link of ['javascript:alert(1)', 'https://x/"><script>', 42, 'h'.repeat(2000)]) {
       const res = await fetch(`${b.url}/api/runs/1/progress`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${runTokenOf(w, 1)}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ tiers: { install: 'running' }, build_link: link }),
       });
       expect(res.status).toBe(422);

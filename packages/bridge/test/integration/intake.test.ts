@@ -11,8 +11,8 @@ import {
   DRONE_PUBLIC_URL,
   DRONE_REPO,
   RECIPE_REPO,
-  RESULTS_TOKEN,
   WEBHOOK_SECRET,
+  runTokenOf,
   startBridge,
   startWorld,
   until,
@@ -94,6 +94,7 @@ describe('webhook path', () => {
       STAGES: '',
       CCCI_QUICK: '0',
       CCCI_TRIGGER: `gitea-comment:${c.id}`,
+      CCCI_RUN_TOKEN: expect.stringMatching(/^ccci-run\.\d+\.[A-Za-z0-9_-]{43}$/),
     });
     expect(cards(w, w.pr)).toHaveLength(1);
     expect(botComments(w, w.pr)).toHaveLength(1);
@@ -367,9 +368,11 @@ describe('failures and results', () => {
     await until(() => w.drone.builds.length === 1, 10_000, 'build');
     const sha = w.gitea.pull(RECIPE_REPO, w.pr)!.headSha;
     w.drone.setStatus(1, 'running');
+    // What the plugin in build 1 sends: the build's own CCCI_RUN_TOKEN.
+    const token = runTokenOf(w, 1);
     const progress = await fetch(`${bridge!.url}/api/runs/1/progress`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ tiers: { install: 'pass', upgrade: 'running' } }),
     });
     expect(progress.status).toBe(202);
@@ -381,7 +384,7 @@ describe('failures and results', () => {
     const results = makeResults({ run_id: '1', pr: w.pr, ref: sha, commit: sha, level: 1 });
     const up = await fetch(`${bridge!.url}/api/runs/1/results`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ results, junit: {}, log: '' }),
     });
     expect(up.status).toBe(201);
@@ -437,11 +440,12 @@ describe('failures and results', () => {
       verdict: 'fail',
       level: 0,
     });
-    await fetch(`${b.url}/api/runs/1/results`, {
+    const firstUp = await fetch(`${b.url}/api/runs/1/results`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${runTokenOf(w, 1)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ results: first }),
     });
+    expect(firstUp.status).toBe(201);
     w.drone.setStatus(1, 'failure');
     await until(() => w.drone.builds.length === 2, 10_000, 'second build after the slot freed');
     await settle(w, b);
@@ -556,7 +560,10 @@ describe('uploads bound to their trigger (issue 18)', () => {
     const post = (results: unknown) =>
       fetch(`${b.url}/api/runs/1/results`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${runTokenOf(w, 1)}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ results }),
       });
     const good = { run_id: '1', pr: w.pr, ref: sha, commit: sha, level: 5 } as const;

@@ -103,11 +103,12 @@ export async function startBridge(w: World, o: BridgeOptions = {}): Promise<Brid
     repos: o.repos ?? [RECIPE_REPO],
     resultsToken: RESULTS_TOKEN,
     webhookSecret: o.webhook === false ? undefined : WEBHOOK_SECRET,
-    intake: ({ intakeStore, runs, metrics }) =>
+    intake: ({ intakeStore, runs, metrics, runTokens }) =>
       new IntakeEngine({
         store: intakeStore,
         runs,
         metrics,
+        runTokens,
         gitea: new GiteaClient({ url: w.gitea.url, token: w.botToken, timeoutMs: 2_000 }),
         drone: new DroneClient({
           url: w.drone.url,
@@ -151,6 +152,16 @@ export async function startBridge(w: World, o: BridgeOptions = {}): Promise<Brid
       db.close();
     },
   };
+}
+
+/**
+ * The upload credential the bridge gave Drone build `n` (its CCCI_RUN_TOKEN param, which Drone
+ * makes the step's environment): what the plugin in that build sends.
+ */
+export function runTokenOf(w: World, n: number | string): string {
+  const token = w.drone.build(Number(n))?.params?.CCCI_RUN_TOKEN;
+  if (!token) throw new Error(`Drone build ${n} has no CCCI_RUN_TOKEN param`);
+  return token;
 }
 
 /** Wait until `cond` holds, polling every 25 ms, at most `timeoutMs`. */

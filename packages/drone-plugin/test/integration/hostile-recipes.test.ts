@@ -151,17 +151,21 @@ describe('a recipe cannot steer a host process through its env', () => {
       {
         ...baseEnv(parent),
         PLUGIN_RESULTS_TOKEN: 'shared-results-token-value',
-        CCCI_RUN_TOKEN: 'run-token-value',
+        CCCI_RUN_TOKEN: `ccci-run.7.${'R'.repeat(43)}`,
         NODE_OPTIONS: '--no-deprecation',
       },
     );
-    expect(res.stdout).toMatch(/verdict PASS/);
+    expect({ code: res.code, stdout: res.stdout, stderr: res.stderr }).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/verdict PASS/),
+    });
     const names = JSON.parse(await readFile(seen, 'utf8')) as string[];
     expect(names).toContain('CCCI_CONTEXT');
     for (const leaked of ['PLUGIN_RESULTS_TOKEN', 'CCCI_RUN_TOKEN', 'NODE_OPTIONS'])
       expect(names).not.toContain(leaked);
     const log = await readFile(join(parent, 'out', 'run.log'), 'utf8');
     expect(log).not.toContain('shared-results-token-value');
+    expect(log).not.toContain('run-token-value');
     expect(await swarmObjectsNamed('hostile_env_tests')).toEqual([]);
   }, 240_000);
 });

@@ -12,5 +12,11 @@ export const BUILD_PARAM_NAMES = [
   'CCCI_QUICK',
   /** The bridge's idempotency key for the trigger behind the build (recorded, not acted on). */
   'CCCI_TRIGGER',
+  /**
+   * The upload credential the bridge derived for this build's trigger (docs/security.md): the
+   * plugin sends it instead of PLUGIN_RESULTS_TOKEN, and the bridge accepts nothing else for the
+   * run. A secret: never printed.
+   */
+  'CCCI_RUN_TOKEN',
 ] as const;
 export type BuildParamName = (typeof BUILD_PARAM_NAMES)[number];
