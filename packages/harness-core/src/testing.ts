@@ -7,11 +7,19 @@
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { httpGet, type HttpAnswer } from './lifecycle/readiness.js';
+import {
+  parseProbeOutput,
+  probeExecArgs,
+  type AppEndpoint,
+  type HttpAnswer,
+} from './adapters/docker/proxy-probe.js';
 
 export interface AppContext {
   readonly domain: string;
-  readonly baseUrl: string;
+  /** Where Traefik would send the app's traffic: proxy network, public service, port. */
+  readonly endpoint: AppEndpoint;
+  /** The run's probe container on the proxy network, through which requests go. */
+  readonly probeContainer: string;
   readonly hostHeader: string;
   readonly stack: string;
   /** Service name in the recipe → full swarm service name. */
@@ -30,10 +38,22 @@ export function appContext(): AppContext {
   return cached;
 }
 
-/** GET a path of the deployed app (with the right Host header). */
-export function fetchApp(path: string, timeoutMs = 10_000): Promise<HttpAnswer> {
+/**
+ * GET a path of the deployed app the way Traefik reaches it: over the proxy network, at a task
+ * of the public service, with the app's domain as Host header. Rejects when no task answers.
+ */
+export async function fetchApp(path: string, timeoutMs = 10_000): Promise<HttpAnswer> {
   const ctx = appContext();
-  return httpGet(ctx.baseUrl, path, ctx.hostHeader, timeoutMs);
+  const run = promisify(execFile);
+  const { stdout, stderr } = await run(
+    'docker',
+    probeExecArgs(ctx.probeContainer, ctx.endpoint, { path, timeoutMs, all: false }),
+    { timeout: timeoutMs + 15_000, maxBuffer: 4 * 1024 * 1024 },
+  );
+  const [first] = parseProbeOutput(stdout, stderr);
+  if (!first) throw new Error(`no task of ${ctx.endpoint.service} on ${ctx.endpoint.network}`);
+  if (!first.answer) throw new Error(`${path}: ${first.error ?? 'no answer'}`);
+  return first.answer;
 }
 
 /** Run a command (argument array, no shell) in a running container of a service. */

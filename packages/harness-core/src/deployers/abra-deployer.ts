@@ -9,7 +9,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, InputError, RecipeError } from '../errors.js';
 import { parseEnvFile } from '../domain/env-file.js';
-import { readComposeDocs } from './compose-files.js';
+import { appEndpoint, readComposeDocs } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
 import { runProcess, type ProcessRunner } from '../adapters/process/run-process.js';
 import { hostEnv } from '../adapters/process/host-env.js';
@@ -144,6 +144,9 @@ export class AbraDeployer implements Deployer {
 
   async deploy(req: DeployRequest): Promise<DeployedApp> {
     this.domains.set(req.stack, req.domain);
+    // The same Traefik check and reachability path as the docker deployer, before abra runs.
+    const docs = await readComposeDocs(req);
+    const endpoint = appEndpoint(docs, req);
     await this.prepare(req);
     // Chaos: deploy the checkout as it is (the head); abra stamps the chaos-version label.
     await this.abra(
@@ -151,21 +154,14 @@ export class AbraDeployer implements Deployer {
       'deploy',
       req.signal,
     );
-    const composeNames = await this.serviceNames(req);
+    const composeNames = [...new Set(docs.flatMap(({ doc }) => Object.keys(doc.services ?? {})))];
     return {
       domain: req.domain,
       stack: req.stack,
       services: composeNames.map((name) => ({ name, fullName: `${req.stack}_${name}` })),
-      endpoint: { baseUrl: `https://${req.domain}`, hostHeader: req.domain },
+      endpoint,
       secrets: this.secrets.get(req.stack) ?? [],
     };
-  }
-
-  private async serviceNames(req: DeployRequest): Promise<string[]> {
-    const names = new Set<string>();
-    for (const { doc } of await readComposeDocs(req))
-      for (const n of Object.keys(doc.services ?? {})) names.add(n);
-    return [...names];
   }
 
   async backup(stack: string, signal?: AbortSignal): Promise<void> {

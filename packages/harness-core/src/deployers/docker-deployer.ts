@@ -12,12 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { InfraError, InputError, RecipeError } from '../errors.js';
+import { InfraError, InputError } from '../errors.js';
 import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
-import { readComposeDocs, type ComposeDoc, type ComposeService } from './compose-files.js';
+import { appEndpoint, readComposeDocs, type ComposeDoc } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
 import { hostEnv } from '../adapters/process/host-env.js';
 import type { DockerCli } from '../adapters/docker/docker-cli.js';
@@ -27,25 +26,7 @@ export interface DockerDeployerOptions {
   readonly docker: DockerCli;
   /** Where generated overlay files go (the run directory). */
   readonly workDir: string;
-  /** Pick a free host port (injectable for tests). */
-  readonly freePort?: () => Promise<number>;
   readonly now?: () => number;
-}
-
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-function labelsOf(svc: ComposeService): Record<string, string> {
-  return labelMap(svc.deploy?.labels);
 }
 
 /** Compose labels, as a list of `k=v` or a map, to a map. */
@@ -60,17 +41,6 @@ function labelMap(raw: Record<string, string> | string[] | undefined): Record<st
     );
   }
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
-}
-
-/** Interpolate `${VAR}` / `${VAR:-default}` / `$VAR` as compose does (for reading labels only). */
-function interpolate(text: string, env: Readonly<Record<string, string>>): string {
-  return text.replace(
-    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
-    (_m, a, def, b) => {
-      const v = env[a ?? b];
-      return v !== undefined && v !== '' ? v : (def ?? '');
-    },
-  );
 }
 
 type TopLevelKind = 'volumes' | 'networks' | 'configs';
@@ -171,50 +141,21 @@ export class DockerDeployer implements Deployer {
   async deploy(req: DeployRequest): Promise<DeployedApp> {
     const docs = await this.composeDocs(req);
     const env = { ...req.env };
-    // Merge services across files (later files override labels), as compose does.
-    const services = new Map<string, Record<string, string>>();
-    for (const { doc } of docs) {
-      for (const [name, svc] of Object.entries(doc.services ?? {})) {
-        services.set(name, { ...(services.get(name) ?? {}), ...labelsOf(svc ?? {}) });
-      }
-    }
+    const services = new Set(docs.flatMap(({ doc }) => Object.keys(doc.services ?? {})));
     if (services.size === 0)
       throw new InputError('COMPOSE_INVALID', `the recipe's compose files define no services`);
 
+    // Nothing is published on the host: cc-ci reaches the app as Traefik does (proxy-probe.ts).
+    const endpoint = appEndpoint(docs, req);
     const overlayServices: Record<string, unknown> = {};
-    let endpoint: DeployedApp['endpoint'] | null = null;
     const chaosVersion = `${req.recipe.commit.slice(0, 8)}${req.recipe.dirty ? '+U' : ''}`;
-    for (const [name, rawLabels] of services) {
+    for (const name of services) {
       const labels: Record<string, string> = { ...req.labels };
       if (req.chaos) {
         labels[`coop-cloud.${req.stack}.chaos`] = 'true';
         labels[`coop-cloud.${req.stack}.chaos-version`] = chaosVersion;
       }
-      const svc: Record<string, unknown> = { deploy: { labels } };
-      const portLabel = Object.entries(rawLabels).find(([k]) =>
-        /^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(interpolate(k, env)),
-      );
-      if (portLabel) {
-        const target = Number(interpolate(portLabel[1], env));
-        if (!Number.isInteger(target) || target <= 0) {
-          throw new InputError(
-            'COMPOSE_INVALID',
-            `service ${name}: loadbalancer.server.port label "${portLabel[1]}" is not a port`,
-          );
-        }
-        // Every deploy gets a fresh host port: with `order: start-first` the new task must bind
-        // while the old one still holds the previous port (a host-mode port cannot be shared).
-        const published = await (this.opts.freePort ?? findFreePort)();
-        svc.ports = [{ target, published, protocol: 'tcp', mode: 'host' }];
-        endpoint ??= { baseUrl: `http://127.0.0.1:${published}`, hostHeader: req.domain };
-      }
-      overlayServices[name] = svc;
-    }
-    if (!endpoint) {
-      throw new RecipeError(
-        'BAD_RECIPE',
-        `no service has a "traefik.http.services.<name>.loadbalancer.server.port" label; cc-ci cannot tell which port serves ${req.domain}`,
-      );
+      overlayServices[name] = { deploy: { labels } };
     }
     await mkdir(this.opts.workDir, { recursive: true });
     const overlay = join(this.opts.workDir, `compose.ccci-run${req.chaos ? '-chaos' : ''}.yml`);
@@ -268,7 +209,7 @@ export class DockerDeployer implements Deployer {
     return {
       domain: req.domain,
       stack: req.stack,
-      services: [...services.keys()].map((name) => ({ name, fullName: `${req.stack}_${name}` })),
+      services: [...services].map((name) => ({ name, fullName: `${req.stack}_${name}` })),
       endpoint,
       secrets: this.secretsByStack.get(req.stack) ?? [],
     };

@@ -3,10 +3,10 @@
  * the deploy timeout — on crash loops, missing images, rejected tasks and tasks stuck in `new`,
  * quoting swarm's task error.
  */
-import { request } from 'node:http';
 import { AbortedError, InfraError, RecipeError } from '../errors.js';
 import type { DockerPort, TaskInfo } from '../ports/docker.js';
 import type { DeployedApp } from '../ports/deployer.js';
+import type { HttpAnswer, ProxyProbe } from '../adapters/docker/proxy-probe.js';
 
 export interface ReadinessOptions {
   readonly timeoutS: number;
@@ -133,46 +133,7 @@ export async function waitConverged(
   }
 }
 
-export interface HttpAnswer {
-  readonly status: number;
-  readonly body: string;
-  readonly location?: string;
-}
-
-/** GET with an explicit Host header (fetch cannot set Host), bounded by a timeout. */
-export function httpGet(
-  baseUrl: string,
-  path: string,
-  host: string,
-  timeoutMs: number,
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, baseUrl);
-    const req = request(
-      url,
-      { method: 'GET', headers: { Host: host, 'User-Agent': 'cc-ci' }, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < 64 * 1024) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            ...(res.headers.location ? { location: res.headers.location } : {}),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+export type { HttpAnswer };
 
 /** Traefik answers unknown hosts with this body: a proxy fallback, not the app. */
 export function isProxyFallback(answer: HttpAnswer): boolean {
@@ -185,24 +146,42 @@ export interface ProbeResult {
   readonly lastError: string | null;
 }
 
-/** Probe the health path until an accepted answer or the timeout; returns the last answer. */
+/**
+ * Probe the health path, the way Traefik would reach it, until every task of the public service
+ * gives an accepted answer or the timeout; returns the last answer (the first task that was not
+ * accepted, if any) and why it was not.
+ */
 export async function probeHttp(
+  probe: ProxyProbe,
   app: DeployedApp,
   healthPath: string,
   accepted: readonly number[],
   opts: { timeoutS: number; signal?: AbortSignal; intervalMs?: number },
 ): Promise<ProbeResult> {
   const deadline = Date.now() + opts.timeoutS * 1000;
+  const { service, port, network } = app.endpoint;
   let attempts = 0;
   let answer: HttpAnswer | null = null;
   let lastError: string | null = null;
   for (;;) {
     attempts++;
     try {
-      answer = await httpGet(app.endpoint.baseUrl, healthPath, app.endpoint.hostHeader, 5000);
-      lastError = null;
-      if (accepted.includes(answer.status) && !isProxyFallback(answer))
-        return { answer, attempts, lastError };
+      const answers = await probe.get(app.endpoint, {
+        path: healthPath,
+        timeoutMs: 5000,
+        all: true,
+      });
+      const bad = answers.find(
+        (a) => !a.answer || !accepted.includes(a.answer.status) || isProxyFallback(a.answer),
+      );
+      answer = (bad ?? answers[0])?.answer ?? null;
+      lastError =
+        answers.length === 0
+          ? `no task of ${service} has an address on the "${network}" network`
+          : bad && !bad.answer
+            ? `task ${bad.address}: ${bad.error ?? 'no answer'} (the load-balancer port label says ${port})`
+            : null;
+      if (answers.length > 0 && !bad) return { answer, attempts, lastError };
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     }

@@ -39,6 +39,8 @@ import {
 import { DockerCli } from '../adapters/docker/docker-cli.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import { runProcess } from '../adapters/process/run-process.js';
+import { openProxyProbe, type ProxyProbe } from '../adapters/docker/proxy-probe.js';
+import { PROXY_NETWORK } from '../domain/traefik.js';
 import { hostEnv, reservedEnvNames } from '../adapters/process/host-env.js';
 import { loadRecipeConfig, type LoadedRecipeConfig } from '../config/recipe-config.js';
 import { DockerDeployer } from '../deployers/docker-deployer.js';
@@ -64,7 +66,12 @@ export interface LifecycleAdapters {
   readonly tiers?: TierRegistry;
   /** Directory for locks and state shared by runs on this host. */
   readonly stateDir?: string;
+  /** Image of the probe container that reaches the app over `proxy` (needs `node`). */
+  readonly probeImage?: string;
 }
+
+/** The local image cc-ci's set-up builds; the plugin passes its own image instead. */
+export const DEFAULT_PROBE_IMAGE = 'ccci/node-base:20';
 
 const LOCAL_SUFFIXES = /^(ci\.)?localhost$|\.localhost$/;
 
@@ -322,6 +329,18 @@ export async function runLifecycle(
   const checkAbort = () => {
     if (deps.signal.aborted) throw new AbortedError();
   };
+  /** The run's probe container, started on first use and removed before teardown. */
+  let probeContainer: Promise<ProxyProbe> | null = null;
+  const reach = (): Promise<ProxyProbe> =>
+    (probeContainer ??= openProxyProbe(docker, {
+      name: `${stack}_ccci-probe`,
+      network: PROXY_NETWORK,
+      image: adapters.probeImage ?? DEFAULT_PROBE_IMAGE,
+      labels,
+    }).catch((err: unknown) => {
+      probeContainer = null;
+      throw err;
+    }));
   const ready = async (target: DeployedApp, tierLog: RunLogger, timeoutS?: number) => {
     await waitConverged(docker, target, {
       timeoutS: timeoutS ?? config.deployTimeoutS,
@@ -329,7 +348,7 @@ export async function runLifecycle(
       onProgress: (line) => tierLog.info(line),
     });
     checkAbort();
-    const probe = await probeHttp(target, config.healthPath, config.acceptedCodes, {
+    const probe = await probeHttp(await reach(), target, config.healthPath, config.acceptedCodes, {
       timeoutS: config.httpTimeoutS,
       signal: deps.signal,
     });
@@ -363,7 +382,7 @@ export async function runLifecycle(
         const deployed = await deployer.deploy(req);
         deployCount++;
         tierLog.info(
-          `stack ${req.stack} accepted by the swarm; app on ${deployed.endpoint.baseUrl} (Host: ${deployed.endpoint.hostHeader})`,
+          `stack ${req.stack} accepted by the swarm; app at ${deployed.endpoint.service}:${deployed.endpoint.port} on the ${deployed.endpoint.network} network (Host: ${deployed.endpoint.hostHeader}), nothing published`,
         );
         await ready(deployed, tierLog);
         return { app: deployed, retried: attempt > 1 };
@@ -406,7 +425,8 @@ export async function runLifecycle(
     log: log.child({ tier }),
     signal: deps.signal,
     redact: (text) => redactor.redact(text),
-    // A redeploy (the upgrade) publishes the app on a new port: probe the latest deployment.
+    reach,
+    // After a redeploy (the upgrade) probe the latest deployment.
     waitReady: async (opts) => {
       await ready(
         (shared.get('app') as DeployedApp | undefined) ?? target,
@@ -683,6 +703,7 @@ export async function runLifecycle(
     // block, exactly as it does not block the verdict).
     const allGreen =
       !runError && !aborted && deployCount > 0 && computeVerdict(rungsOf(stages)) === 'pass';
+    if (probeContainer) await (await probeContainer.catch(() => null))?.close();
     if (options.keepWarm && allGreen && (await markWarm(docker, stack))) {
       keptWarm = true;
       td = { clean: true, leftovers: [], errors: [] };

@@ -6,6 +6,18 @@
  * All types here are our own; no vendor type crosses this boundary.
  */
 
+/** Where Traefik would send the app's traffic. */
+export interface AppEndpoint {
+  /** The overlay network Traefik shares with the public service (`proxy`). */
+  readonly network: string;
+  /** Full swarm name of the public service (`<stack>_app`). */
+  readonly service: string;
+  /** The load-balancer port of its Traefik label. */
+  readonly port: number;
+  /** The app's domain, sent as Host header (what the router rule matches). */
+  readonly hostHeader: string;
+}
+
 /** A recipe checked out at one commit, ready to deploy. */
 export interface RecipeCheckout {
   /** Recipe name, validated: [a-z0-9][a-z0-9-]{0,62}. */
@@ -54,8 +66,8 @@ export interface DeployedApp {
   readonly stack: string;
   /** Service names as in the recipe (`app`, `db`), and their full swarm names. */
   readonly services: ReadonlyArray<{ readonly name: string; readonly fullName: string }>;
-  /** Where to probe the app over HTTP, with the Host header to send. */
-  readonly endpoint: { readonly baseUrl: string; readonly hostHeader: string };
+  /** Where Traefik would send the app's traffic (reached through the run's probe container). */
+  readonly endpoint: AppEndpoint;
   readonly secrets: readonly GeneratedSecret[];
 }
 

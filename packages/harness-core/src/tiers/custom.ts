@@ -60,7 +60,8 @@ export const customTier: Tier = {
       contextFile,
       JSON.stringify({
         domain: ctx.app.domain,
-        baseUrl: ctx.app.endpoint.baseUrl,
+        endpoint: ctx.app.endpoint,
+        probeContainer: (await ctx.reach()).container,
         hostHeader: ctx.app.endpoint.hostHeader,
         stack: ctx.app.stack,
         services: Object.fromEntries(ctx.app.services.map((s) => [s.name, s.fullName])),

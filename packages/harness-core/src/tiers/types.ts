@@ -10,6 +10,7 @@
  * seeds data and moves the app to the head (see UpgradeTier), and install is verified on the
  * head afterwards. Otherwise the one fresh deploy is the head.
  */
+import type { ProxyProbe } from '../adapters/docker/proxy-probe.js';
 import type { RungStatus, TestRow, TierName } from '../domain/results.js';
 import type { DeployedApp, Deployer, DeployRequest, RecipeCheckout } from '../ports/deployer.js';
 import type { DockerPort } from '../ports/docker.js';
@@ -57,6 +58,8 @@ export interface TierContext {
   readonly signal: AbortSignal;
   /** Redact every generated secret value from a string before it is logged or stored. */
   redact(text: string): string;
+  /** The run's probe container on the proxy network: how the app is reached (proxy-probe.ts). */
+  reach(): Promise<ProxyProbe>;
   /** Wait until every service of the app is converged and the HTTP probe passes. */
   waitReady(opts?: { timeoutS?: number }): Promise<void>;
   /** Information other tiers published earlier in this run (e.g. the upgrade's base version). */

@@ -8,6 +8,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InputError } from '../../src/errors.js';
+import { defaultTiers } from '../../src/tiers/index.js';
+import type { Tier } from '../../src/tiers/types.js';
 import {
   fixture,
   fixtureConfigDir,
@@ -124,6 +126,82 @@ describe('install tier on the local swarm', () => {
     expect(appLog).toContain('debug: api key is [REDACTED:api_key]');
     expect(outcome.results.flags.no_secret_leak).toBe(true);
   }, 180_000);
+
+  it.each([
+    [
+      'canary-not-on-proxy',
+      /service app: not attached to the external "proxy" network \(networks: internal\)/,
+    ],
+    [
+      'canary-wrong-domain',
+      /no router rule matches .*traefik\.http\.routers\.[^.]+\.rule=Host\(`canary\.example\.com`\)/,
+    ],
+    [
+      'canary-wrong-port',
+      /connection refused on port 8080 \(the load-balancer port label says 8080\)/,
+    ],
+  ])(
+    '%s fails install the way Traefik would fail it, naming the cause',
+    async (name, cause) => {
+      const repo = await recipeRepo(fixture(name));
+      const { outcome } = await lifecycle(repo.path, repo.head, name);
+      const install = outcome.results.stages.install!;
+      expect({ status: install.status, reason: install.reason }).toEqual({
+        status: 'fail',
+        reason: expect.stringMatching(cause),
+      });
+      expect(outcome.results.verdict).toBe('fail');
+      expect(outcome.results.flags.clean_teardown).toBe(true);
+    },
+    180_000,
+  );
+
+  it('publishes nothing on the host while the app is live: it is reached over the proxy network', async () => {
+    const repo = await recipeRepo(join(repoRoot, 'examples/recipes/notes'));
+    let seen: { ports: unknown[]; containerPorts: string } | null = null;
+    // A stand-in custom tier that looks at the live app from outside, then runs the real one.
+    const lookFromOutside: Tier = {
+      name: 'custom',
+      async run(ctx) {
+        const stack = ctx.app.stack;
+        const inspect = JSON.parse(
+          (await run('docker', ['service', 'inspect', `${stack}_app`])).stdout,
+        ) as Array<{
+          Endpoint?: { Ports?: unknown[] };
+          Spec: { EndpointSpec?: { Ports?: unknown[] } };
+        }>;
+        const containerPorts = (
+          await run('docker', [
+            'ps',
+            '--filter',
+            `label=com.docker.stack.namespace=${stack}`,
+            '--format',
+            '{{.Ports}}',
+          ])
+        ).stdout.trim();
+        seen = {
+          ports: [
+            ...(inspect[0]?.Endpoint?.Ports ?? []),
+            ...(inspect[0]?.Spec.EndpointSpec?.Ports ?? []),
+          ],
+          containerPorts,
+        };
+        return defaultTiers.others.custom!.run(ctx);
+      },
+    };
+    const { outcome } = await runRecipe({
+      src: repo.path,
+      ref: repo.head,
+      recipe: 'notes',
+      stages: ['install', 'custom'],
+      configDir: join(repoRoot, 'recipes'),
+      stacks,
+      adapters: { tiers: { ...defaultTiers, others: { custom: lookFromOutside } } },
+    });
+    expect(outcome.results.stages.custom?.status).toBe('pass');
+    expect(outcome.results.verdict).toBe('pass');
+    expect(seen).toEqual({ ports: [], containerPorts: '' });
+  }, 240_000);
 
   it('rejects a config key typo naming the file and the key, before anything is deployed', async () => {
     const repo = await recipeRepo(fixture('canary-http500'));
