@@ -78,7 +78,7 @@ export const BridgeConfigSchema = z
       .min(16, 'use at least 16 characters')
       .optional()
       .describe(
-        'Bearer token the plugin uses to upload results (secret; `_FILE` accepted). Uploads are refused when unset.',
+        'Shared upload token (secret; `_FILE` accepted): accepted only for builds the bridge did not start (a bridge-started build uploads with its own CCCI_RUN_TOKEN), and the key run tokens derive from when CCCI_RUN_TOKEN_SECRET is unset. With neither set, uploads are refused.',
       ),
     CCCI_RUN_TOKEN_SECRET: z
       .string()

@@ -155,7 +155,9 @@ export const OPENAPI = {
       post: {
         operationId: 'uploadResults',
         summary: 'The plugin uploads a run’s results.json, JUnit files and log.',
-        security: [{ resultsToken: [] }],
+        description:
+          'A run the bridge started accepts only its own run token (the CCCI_RUN_TOKEN param of its Drone build): the shared CCCI_RESULTS_TOKEN, another run’s token or a forged one get 403 and nothing changes, and its results can be replaced only with the same token; the results must name the trigger’s recipe, PR and head sha (else 403). A build the bridge did not start (Drone UI re-run, curl) is accepted with CCCI_RESULTS_TOKEN, or with the run token a re-run inherited when its results match that token’s trigger, and is recorded as a run of its own that never changes a PR card or commit status. 503 with Retry-After: a run token whose build the bridge has not recorded yet (retry).',
+        security: [{ runToken: [] }, { resultsToken: [] }],
         parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: json({
           type: 'object',
@@ -169,6 +171,7 @@ export const OPENAPI = {
         responses: {
           '201': json({ type: 'object' }),
           '401': json(error),
+          '403': json(error),
           '422': json(error),
           '503': json(error),
         },
@@ -178,7 +181,9 @@ export const OPENAPI = {
       post: {
         operationId: 'postProgress',
         summary: 'The plugin reports tier-by-tier progress while a run is going.',
-        security: [{ resultsToken: [] }],
+        description:
+          'The same credentials as the results upload: a run the bridge started accepts only its own run token (else 403).',
+        security: [{ runToken: [] }, { resultsToken: [] }],
         parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: json({
           type: 'object',
@@ -199,7 +204,13 @@ export const OPENAPI = {
             },
           },
         }),
-        responses: { '202': json({ type: 'object' }), '401': json(error), '422': json(error) },
+        responses: {
+          '202': json({ type: 'object' }),
+          '401': json(error),
+          '403': json(error),
+          '422': json(error),
+          '503': json(error),
+        },
       },
     },
     '/hooks/gitea': {
@@ -227,7 +238,18 @@ export const OPENAPI = {
   },
   components: {
     securitySchemes: {
-      resultsToken: { type: 'http', scheme: 'bearer', description: 'CCCI_RESULTS_TOKEN' },
+      runToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'The CCCI_RUN_TOKEN build param the bridge gives each Drone build it starts (ccci-run.<trigger id>.<HMAC>).',
+      },
+      resultsToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'CCCI_RESULTS_TOKEN, shared: only for builds the bridge did not start (docs/security.md).',
+      },
     },
   },
 } as const;

@@ -133,7 +133,20 @@ describe('!testme → Drone → plugin on the swarm → result card', () => {
       RECIPE: 'notes',
       PR: String(pr),
       REF: head,
+      CCCI_RUN_TOKEN: expect.stringMatching(/^ccci-run\.\d+\./),
     });
+    // The results came with the build's own run token (the only one run 1 accepts); Drone masks
+    // secrets, never params, so the plugin must not print it, nor write it to the uploaded log.
+    const runToken = world.drone.builds[0]!.params!.CCCI_RUN_TOKEN!;
+    expect(log).not.toContain(runToken);
+    expect(log).not.toContain(RESULTS_TOKEN);
+    expect(await (await fetch(`${bridge.url}/runs/1/log`)).text()).not.toContain(runToken);
+    const shared = await fetch(`${bridge.url}/api/runs/1/results`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${RESULTS_TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(shared.status).toBe(403);
 
     // One cc-ci comment, edited in place: queued/started → running tiers → result card.
     const mine = world.gitea.commentsOn(RECIPE_REPO, pr).filter((c) => c.login === 'ccci-bot');

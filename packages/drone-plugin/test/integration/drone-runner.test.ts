@@ -17,6 +17,8 @@ import {
   type DroneStep,
 } from '../kit/local-drone-runner.js';
 
+/** A per-run upload token as the bridge passes it (build param CCCI_RUN_TOKEN). */
+const RUN_TOKEN = `ccci-run.1.${'Q'.repeat(43)}`;
 const run = promisify(execFile);
 const root = new URL('../../../../', import.meta.url).pathname;
 const cli = join(root, 'packages/drone-plugin/dist/main.js');
@@ -134,7 +136,10 @@ describe('the cc-ci plugin under the local Drone runner', () => {
       req.on('end', () => {
         const m = /^\/api\/runs\/([^/]+)\/results$/.exec(req.url ?? '');
         if (req.method !== 'POST' || !m) return void res.writeHead(404).end();
-        if (req.headers.authorization !== 'Bearer results-token-0123456789')
+        if (
+          req.headers.authorization !== 'Bearer results-token-0123456789' &&
+          req.headers.authorization !== `Bearer ${RUN_TOKEN}`
+        )
           return void res.writeHead(401).end();
         uploads.push({
           runId: m[1]!,
@@ -170,10 +175,13 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     ...extra,
   });
 
-  it('runs with only Drone’s environment, writes the run directory and uploads the results', async () => {
+  it('runs with only Drone’s environment, writes the run directory and uploads the results with the build’s CCCI_RUN_TOKEN', async () => {
     const ws = await mkdtemp(join(tmpdir(), 'ccci-ws-'));
     const res = await runDroneStep({
-      build: { number: 101, params: { RECIPE: 'notes', SRC: repo, REF: head, PR: '5' } },
+      build: {
+        number: 101,
+        params: { RECIPE: 'notes', SRC: repo, REF: head, PR: '5', CCCI_RUN_TOKEN: RUN_TOKEN },
+      },
       step: pluginStep(join(ws, 'state'), {
         environment: { CCCI_STATE_DIR: join(ws, 'state'), CCCI_RUNS_DIR: join(ws, 'runs') },
       }),
@@ -182,6 +190,9 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     expect(res.log).toMatch(/verdict PASS, level 1 of 5/);
     expect(res.exitCode).toBe(0);
     expect(res.log).not.toContain('results-token-0123456789');
+    // Drone masks secrets, never params: the plugin itself must not print its run token.
+    expect(res.log).not.toContain(RUN_TOKEN);
+    expect(await readFile(join(ws, 'runs', '101', 'run.log'), 'utf8')).not.toContain(RUN_TOKEN);
     const results = JSON.parse(await readFile(join(ws, 'runs', '101', 'results.json'), 'utf8'));
     expect(results).toMatchObject({
       run_id: '101',
@@ -191,6 +202,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
       verdict: 'pass',
     });
     const upload = uploads.find((u) => u.runId === '101');
+    expect(upload?.auth).toBe(`Bearer ${RUN_TOKEN}`);
     expect(upload?.body.results.verdict).toBe('pass');
     expect(Object.keys(upload!.body.junit)).toContain('install.xml');
   }, 180_000);
