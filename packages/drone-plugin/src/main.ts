@@ -14,8 +14,12 @@ import {
   DockerDeployer,
   DockerHost,
   InputError,
+  DEFAULT_PROBE_IMAGE,
   fileLocks,
   generateRunId,
+  ownContainerId,
+  runLocksFor,
+  type RunLocks,
   runJanitor,
   runLifecycle,
   runProcess,
@@ -63,12 +67,30 @@ export function consoleLogger(bindings: Record<string, unknown> = {}): RunLogger
   };
 }
 
+/** Locks in the swarm when the daemon is a manager (every runner sees them), else files. */
+function locksFor(docker: DockerCli, stateDir: string): Promise<RunLocks> {
+  return runLocksFor(docker, stateDir, fileLocks);
+}
+
+/**
+ * The probe container's image: inside a container (the plugin as a Drone step), the image this
+ * process runs from, which has node and exists on the host; on a host, the local default.
+ */
+async function probeImage(docker: DockerCli): Promise<string> {
+  const id = await ownContainerId();
+  if (!id) return DEFAULT_PROBE_IMAGE;
+  const res = await docker.docker(['container', 'inspect', '--format', '{{.Config.Image}}', id], {
+    allowFail: true,
+  });
+  return res.exitCode === 0 && res.stdout.trim() ? res.stdout.trim() : DEFAULT_PROBE_IMAGE;
+}
+
 async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promise<number> {
   const docker = new DockerCli();
   const report = await runJanitor({
     docker,
     deployer: new DockerDeployer({ docker, workDir: join(tmpdir(), 'cc-ci-janitor') }),
-    locks: fileLocks(cmd.stateDir),
+    locks: await locksFor(docker, cmd.stateDir),
     dryRun: cmd.dryRun,
     log: (l) => out(`janitor: ${l}`),
   });
@@ -81,9 +103,10 @@ async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promis
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
 async function prune(cmd: PruneCommand): Promise<number> {
+  const docker = new DockerCli();
   const report = await runPrune({
-    host: new DockerHost(new DockerCli()),
-    locks: fileLocks(cmd.stateDir),
+    host: new DockerHost(docker),
+    locks: await locksFor(docker, cmd.stateDir),
     dryRun: cmd.dryRun,
     thresholds: { minFreeBytes: cmd.minFreeGiB * 2 ** 30, minFreePercent: cmd.minFreePercent },
     imageMinAgeHours: cmd.imageMinAgeHours,
@@ -106,9 +129,10 @@ async function prune(cmd: PruneCommand): Promise<number> {
 
 async function vipGuard(cmd: VipGuardCommand): Promise<number> {
   const restart = cmd.restartDaemon;
+  const docker = new DockerCli();
   const report = await runVipGuard({
-    host: new DockerHost(new DockerCli()),
-    locks: fileLocks(cmd.stateDir),
+    host: new DockerHost(docker),
+    locks: await locksFor(docker, cmd.stateDir),
     dryRun: cmd.dryRun,
     proxyNetwork: cmd.proxyNetwork,
     pruneNetworks: cmd.pruneNetworks,
@@ -168,12 +192,15 @@ async function sweep(cmd: SweepCommand): Promise<number> {
   const onSignal = () => controller.abort();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const sweepDocker = new DockerCli();
   const outcomes = await runSweep({
     recipes: recipes.map((recipe) => ({
       recipe,
       src: isUrl ? `${base}/${recipe}.git` : join(base, recipe),
     })),
     stateDir: cmd.stateDir,
+    locks: await locksFor(sweepDocker, cmd.stateDir),
+    probeImage: await probeImage(sweepDocker),
     configDir: cmd.configDir,
     runsDir: cmd.runsDir,
     deployer: 'docker',
@@ -230,6 +257,7 @@ async function run(cmd: RunCommand): Promise<number> {
       : null;
   let results: Results;
   let exitCode: number;
+  const runDocker = new DockerCli();
   try {
     const outcome = await runLifecycle(
       {
@@ -247,7 +275,12 @@ async function run(cmd: RunCommand): Promise<number> {
         ...(cmd.buildLink ? { buildLink: cmd.buildLink } : {}),
       },
       { log, signal: controller.signal, ...(progress ? { onTier: progress.onTier } : {}) },
-      { stateDir: cmd.stateDir },
+      {
+        stateDir: cmd.stateDir,
+        docker: runDocker,
+        locks: await locksFor(runDocker, cmd.stateDir),
+        probeImage: await probeImage(runDocker),
+      },
     );
     results = outcome.results;
     exitCode = outcome.exitCode;

@@ -21,9 +21,19 @@ export type * from './ports/deployer.js';
 export type * from './ports/docker.js';
 export type * from './tiers/types.js';
 export type * from './lifecycle/types.js';
-export { runLifecycle, type LifecycleAdapters } from './lifecycle/run-lifecycle.js';
+export {
+  runLifecycle,
+  DEFAULT_PROBE_IMAGE,
+  type LifecycleAdapters,
+} from './lifecycle/run-lifecycle.js';
 export { runJanitor, teardown, leftovers, type JanitorReport } from './lifecycle/teardown.js';
 export { fileLocks, type RunLocks, type LockInfo } from './lifecycle/locks.js';
+export {
+  swarmLocks,
+  runLocksFor,
+  ownContainerId,
+  lockServiceName,
+} from './lifecycle/swarm-locks.js';
 export { silentLogger } from './lifecycle/run-logger.js';
 export * from './lifecycle/labels.js';
 export { DockerCli } from './adapters/docker/docker-cli.js';

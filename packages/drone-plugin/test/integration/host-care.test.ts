@@ -10,7 +10,14 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DockerCli, DockerHost, fileLocks, runVipGuard, type HostPort } from '@cc-ci/harness-core';
+import {
+  DockerCli,
+  DockerHost,
+  fileLocks,
+  runVipGuard,
+  swarmLocks,
+  type HostPort,
+} from '@cc-ci/harness-core';
 
 const exec = promisify(execFile);
 const root = new URL('../../../../', import.meta.url).pathname;
@@ -83,7 +90,9 @@ describe('cc-ci prune', () => {
   });
 
   it('refuses to prune while a run is live, even when the disk is short', async () => {
-    const lock = await fileLocks(stateDir).acquire({
+    const lock = await (
+      await swarmLocks(new DockerCli())
+    ).acquire({
       domain: `live-${tag}.ci.localhost`,
       runId: `live-${tag}`,
       started: new Date().toISOString(),

@@ -15,6 +15,7 @@ import { DockerDeployer } from '../deployers/docker-deployer.js';
 import { TIER_NAMES, type Results } from '../domain/results.js';
 import { LABEL_WARM } from '../lifecycle/labels.js';
 import { runLifecycle } from '../lifecycle/run-lifecycle.js';
+import type { RunLocks } from '../lifecycle/locks.js';
 import { teardown } from '../lifecycle/teardown.js';
 import type { RunLogger } from '../tiers/types.js';
 import { canonicalStore } from './canonicals.js';
@@ -42,6 +43,10 @@ export interface SweepOutcome {
 export interface SweepInput {
   readonly recipes: readonly SweepRecipe[];
   readonly stateDir: string;
+  /** The run locks (default: files under stateDir); the plugin passes swarm locks. */
+  readonly locks?: RunLocks;
+  /** Image of the probe container that reaches the apps (run-lifecycle.ts). */
+  readonly probeImage?: string;
   readonly configDir: string;
   readonly runsDir: string;
   readonly deployer: 'docker' | 'abra';
@@ -122,7 +127,12 @@ export async function runSweep(input: SweepInput): Promise<SweepOutcome[]> {
           keepWarm: config.warmCanonical,
         },
         { log, signal: input.signal },
-        { stateDir: input.stateDir, docker },
+        {
+          stateDir: input.stateDir,
+          docker,
+          ...(input.locks ? { locks: input.locks } : {}),
+          ...(input.probeImage ? { probeImage: input.probeImage } : {}),
+        },
       );
       const kept = results.meta?.kept_warm;
       const promotion = promotionDecision({

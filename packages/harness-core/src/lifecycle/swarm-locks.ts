@@ -1,0 +1,272 @@
+/**
+ * Run locks kept in the swarm itself, seen alike by every runner, container and host that talks
+ * to the swarm's managers. A lock is a service with no replicas named after the app domain
+ * (`ccci-lock-<hash of the domain>`): service names are unique in a swarm, so creating one is an
+ * atomic test-and-set, and no task ever runs (the image is never pulled). The holder renews its
+ * lease every LEASE_RENEW_MS by updating a label; the lease's age is the swarm's own clock minus
+ * the service's `UpdatedAt` (both from the manager), so clock skew between hosts plays no part.
+ *
+ * A lock is live while its lease is fresh (younger than LEASE_TTL_MS) — unless its holder is
+ * provably dead sooner: the same host and container with a dead pid, or a holder container on
+ * the same daemon that no longer runs (Drone removes a cancelled step's container at once).
+ * docs/harness.md ("Locks and leases") states the rules and what a daemon restart does.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { InfraError, InputError } from '../errors.js';
+import type { DockerCli } from '../adapters/docker/docker-cli.js';
+import { LEASE_RENEW_MS, LEASE_TTL_MS, type LockInfo, type RunLocks } from './locks.js';
+
+const PREFIX = 'ccci-lock-';
+const L = {
+  lock: 'cc-ci.lock',
+  domain: 'cc-ci.lock.domain',
+  runId: 'cc-ci.lock.run-id',
+  host: 'cc-ci.lock.host',
+  pid: 'cc-ci.lock.pid',
+  container: 'cc-ci.lock.container',
+  node: 'cc-ci.lock.node',
+  started: 'cc-ci.lock.started',
+  renewals: 'cc-ci.lock.renewals',
+} as const;
+/** Never pulled: a lock service has no replicas. */
+const LOCK_IMAGE = 'cc-ci/lock:none';
+
+export function lockServiceName(domain: string): string {
+  return PREFIX + createHash('sha256').update(domain).digest('hex').slice(0, 20);
+}
+
+/** The id of the container this process runs in, from its /etc/hostname mount; null on a host. */
+export async function ownContainerId(): Promise<string | null> {
+  try {
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    return /\/containers\/([0-9a-f]{64})\/hostname /.exec(mounts)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface LockService {
+  readonly name: string;
+  readonly updatedAt: string;
+  readonly labels: Record<string, string>;
+}
+
+export interface SwarmLockOptions {
+  readonly renewMs?: number;
+  readonly ttlMs?: number;
+}
+
+export async function swarmLocks(
+  docker: DockerCli,
+  opts: SwarmLockOptions = {},
+): Promise<RunLocks> {
+  const renewMs = opts.renewMs ?? LEASE_RENEW_MS;
+  const ttlMs = opts.ttlMs ?? LEASE_TTL_MS;
+  const info = await docker.docker(['info', '--format', '{{json .Swarm}}']);
+  const swarm = JSON.parse(info.stdout) as {
+    NodeID?: string;
+    ControlAvailable?: boolean;
+    Cluster?: { ID?: string };
+  };
+  if (!swarm.ControlAvailable || !swarm.NodeID) {
+    throw new InfraError(
+      'DOCKER_FAILED',
+      'swarm locks need a swarm manager; this daemon is not one (use file locks)',
+    );
+  }
+  const node = swarm.NodeID;
+  const me = { host: hostname(), pid: process.pid, container: (await ownContainerId()) ?? '' };
+
+  const swarmNow = async (): Promise<number> => {
+    const res = await docker.docker(['info', '--format', '{{json .SystemTime}}']);
+    return Date.parse(JSON.parse(res.stdout) as string);
+  };
+  const inspect = async (names: readonly string[]): Promise<LockService[]> => {
+    if (names.length === 0) return [];
+    const res = await docker.docker(['service', 'inspect', ...names], { allowFail: true });
+    if (res.exitCode !== 0) {
+      if (names.length === 1) return [];
+      return (await Promise.all(names.map((n) => inspect([n])))).flat();
+    }
+    return (
+      JSON.parse(res.stdout) as Array<{
+        Spec: { Name: string; Labels?: Record<string, string> };
+        UpdatedAt: string;
+      }>
+    ).map((s) => ({ name: s.Spec.Name, updatedAt: s.UpdatedAt, labels: s.Spec.Labels ?? {} }));
+  };
+  const toInfo = (s: LockService): LockInfo => ({
+    domain: s.labels[L.domain] ?? '',
+    runId: s.labels[L.runId] ?? '',
+    pid: Number(s.labels[L.pid] ?? 0),
+    host: s.labels[L.host] ?? '',
+    started: s.labels[L.started] ?? '',
+  });
+  /** Why the lock's holder is dead, or null while it may be alive. */
+  const deadBecause = async (s: LockService, now: number): Promise<string | null> => {
+    const age = now - Date.parse(s.updatedAt);
+    if (age > ttlMs) return `lease not renewed for ${Math.round(age / 1000)} s`;
+    const holderContainer = s.labels[L.container] ?? '';
+    if (
+      s.labels[L.host] === me.host &&
+      holderContainer === me.container &&
+      !pidAlive(Number(s.labels[L.pid]))
+    )
+      return `pid ${s.labels[L.pid]} on ${me.host} is gone`;
+    if (holderContainer && s.labels[L.node] === node && holderContainer !== me.container) {
+      const res = await docker.docker(
+        ['container', 'inspect', '--format', '{{.State.Running}}', holderContainer],
+        { allowFail: true },
+      );
+      if (res.exitCode !== 0) return `its container ${holderContainer.slice(0, 12)} is gone`;
+      if (res.stdout.trim() !== 'true')
+        return `its container ${holderContainer.slice(0, 12)} has stopped`;
+    }
+    return null;
+  };
+  const listServices = async (): Promise<LockService[]> => {
+    const res = await docker.docker([
+      'service',
+      'ls',
+      '--quiet',
+      '--filter',
+      `label=${L.lock}=true`,
+    ]);
+    const ids = res.stdout.split('\n').filter(Boolean);
+    return inspect(ids);
+  };
+  const liveLock = async (domain: string): Promise<boolean> => {
+    const [s] = await inspect([lockServiceName(domain)]);
+    return s !== undefined && (await deadBecause(s, await swarmNow())) === null;
+  };
+
+  return {
+    scope: `swarm-${(swarm.Cluster?.ID ?? node).slice(0, 12)}`,
+    async acquire(partial) {
+      const name = lockServiceName(partial.domain);
+      const labels: Record<string, string> = {
+        [L.lock]: 'true',
+        [L.domain]: partial.domain,
+        [L.runId]: partial.runId,
+        [L.host]: me.host,
+        [L.pid]: String(me.pid),
+        [L.container]: me.container,
+        [L.node]: node,
+        [L.started]: partial.started,
+        [L.renewals]: '0',
+      };
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const res = await docker.docker(
+          [
+            'service',
+            'create',
+            '--detach',
+            '--no-resolve-image',
+            '--replicas',
+            '0',
+            '--name',
+            name,
+            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            LOCK_IMAGE,
+          ],
+          { allowFail: true },
+        );
+        if (res.exitCode === 0) {
+          let renewals = 0;
+          const renew = setInterval(() => {
+            renewals++;
+            void inspect([name]).then(([current]) =>
+              current?.labels[L.runId] === partial.runId
+                ? docker
+                    .docker(
+                      [
+                        'service',
+                        'update',
+                        '--detach',
+                        '--no-resolve-image',
+                        '--label-add',
+                        `${L.renewals}=${renewals}`,
+                        name,
+                      ],
+                      { allowFail: true },
+                    )
+                    .catch(() => undefined)
+                : undefined,
+            );
+          }, renewMs);
+          renew.unref();
+          return {
+            release: async () => {
+              clearInterval(renew);
+              const [current] = await inspect([name]);
+              if (current?.labels[L.runId] === partial.runId)
+                await docker.docker(['service', 'rm', name], { allowFail: true });
+            },
+          };
+        }
+        if (!/already exists|AlreadyExists|name conflicts/i.test(res.stderr)) {
+          throw new InfraError(
+            'DOCKER_FAILED',
+            `could not create the swarm lock for ${partial.domain}: ${res.stderr.trim().slice(0, 500)}`,
+          );
+        }
+        const [holder] = await inspect([name]);
+        if (holder) {
+          const dead = await deadBecause(holder, await swarmNow());
+          if (dead === null) {
+            const h = toInfo(holder);
+            throw new InputError(
+              'LOCKED',
+              `app domain ${partial.domain} is locked by run ${h.runId} (pid ${h.pid} on ${h.host} since ${h.started}; its lease is fresh)`,
+            );
+          }
+          // The holder is dead: take the lock over (another taker may win the race; then retry).
+          await docker.docker(['service', 'rm', name], { allowFail: true });
+        }
+      }
+      throw new InputError('LOCKED', `could not take the swarm lock for ${partial.domain}`);
+    },
+    isHeld: liveLock,
+    async list() {
+      return (await listServices()).map(toInfo);
+    },
+    async removeStale(dryRun = false) {
+      const removed: string[] = [];
+      const now = await swarmNow();
+      for (const s of await listServices()) {
+        if ((await deadBecause(s, now)) === null) continue;
+        if (!dryRun) await docker.docker(['service', 'rm', s.name], { allowFail: true });
+        removed.push(s.labels[L.domain] ?? s.name);
+      }
+      return removed;
+    },
+  };
+}
+
+/**
+ * The locks for this daemon: in the swarm when it is a manager (every runner of the swarm sees
+ * them), else files under `stateDir` (a single host without a swarm manager).
+ */
+export async function runLocksFor(
+  docker: DockerCli,
+  stateDir: string,
+  fileLocks: (dir: string) => RunLocks,
+): Promise<RunLocks> {
+  const res = await docker.docker(['info', '--format', '{{.Swarm.ControlAvailable}}'], {
+    allowFail: true,
+  });
+  return res.exitCode === 0 && res.stdout.trim() === 'true'
+    ? swarmLocks(docker)
+    : fileLocks(stateDir);
+}
