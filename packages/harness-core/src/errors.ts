@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'ABORTED'
   | 'TEARDOWN_FAILED'
   | 'PROCESS_FAILED'
-  | 'RECIPE_ENV_RESERVED';
+  | 'RECIPE_ENV_RESERVED'
+  | 'COMPOSE_POLICY';
 
 export class CcciError extends Error {
   constructor(

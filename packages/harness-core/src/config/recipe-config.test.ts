@@ -11,7 +11,23 @@ describe('parseRecipeConfig', () => {
       extra_env: {},
       skip: {},
       warm_canonical: false,
+      compose_policy_exceptions: [],
     });
+  });
+  it('accepts compose policy exceptions with and without a value', () => {
+    const exceptions = [
+      {
+        service: 'app',
+        key: 'bind_mount',
+        value: '/var/run/docker.sock',
+        reason: 'a proxy recipe',
+      },
+      { service: 'vpn', key: 'cap_add', reason: 'needs NET_ADMIN' },
+    ];
+    expect(
+      parseRecipeConfig({ compose_policy_exceptions: exceptions }, 'f.yml')
+        .compose_policy_exceptions,
+    ).toEqual(exceptions);
   });
   it.each([
     [{ helth_path: '/' }, /f\.yml: unknown key "helth_path"/],
@@ -21,6 +37,18 @@ describe('parseRecipeConfig', () => {
     [{ skip: { lint: '' } }, /give a reason/],
     [{ extra_env: { 'BAD-NAME': 'x' } }, /extra_env/],
     [{ install_hook: 'sh -c x' }, /"install_hook"/],
+    [
+      { compose_policy_exceptions: [{ service: 'app', key: 'root', reason: 'why' }] },
+      /compose_policy_exceptions\.0\.key/,
+    ],
+    [
+      { compose_policy_exceptions: [{ service: 'app', key: 'cap_add', reason: '' }] },
+      /give a reason/,
+    ],
+    [
+      { compose_policy_exceptions: [{ service: 'app', key: 'cap_add', reason: 'vpn', extra: 1 }] },
+      /unknown key "compose_policy_exceptions\.0\.extra"/,
+    ],
   ])('rejects %j naming the file and key', (value, message) => {
     expect(() => parseRecipeConfig(value, 'f.yml')).toThrow(message);
   });

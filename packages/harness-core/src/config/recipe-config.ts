@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { TIER_NAMES } from '../domain/results.js';
+import { COMPOSE_POLICY_RULES, type ComposePolicyException } from '../domain/compose-policy.js';
 import type { RecipeCiConfigView } from '../tiers/types.js';
 
 const envRecord = z.record(
@@ -78,6 +79,21 @@ export const RecipeConfigSchema = z
       .boolean()
       .default(false)
       .describe('Keep a warm canonical deploy of the last green release (weekly sweep).'),
+    compose_policy_exceptions: z
+      .array(
+        z
+          .object({
+            service: z.string().min(1),
+            key: z.enum(COMPOSE_POLICY_RULES),
+            value: z.string().min(1).optional(),
+            reason: z.string().min(3, 'give a reason'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe(
+        `Settings the compose policy would refuse, allowed for this recipe: \`{service, key, value?, reason}\`; \`key\` is a rule (${COMPOSE_POLICY_RULES.join(', ')}), \`value\` the exact mount source, capability or path (unset = any). See docs/security.md, "Compose policy".`,
+      ),
   })
   .strict();
 
@@ -92,6 +108,8 @@ export interface LoadedRecipeConfig extends RecipeCiConfigView {
   readonly overlay: string | null;
   readonly installHook: readonly string[] | null;
   readonly warmCanonical: boolean;
+  /** Operator exceptions to the compose policy (docs/security.md, "Compose policy"). */
+  readonly composePolicyExceptions: readonly ComposePolicyException[];
   readonly file: string | null;
 }
 
@@ -154,5 +172,6 @@ export async function loadRecipeConfig(
     backupVerify: raw.backup_verify,
     installHook: raw.install_hook ?? null,
     warmCanonical: raw.warm_canonical,
+    composePolicyExceptions: raw.compose_policy_exceptions,
   };
 }
