@@ -5,12 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  hostAddressForContainers,
   encodeSetting,
   runDronePipeline,
   runDroneStep,
@@ -120,7 +121,9 @@ describe('local Drone runner', () => {
 
 describe('the cc-ci plugin under the local Drone runner', () => {
   let server: Server;
+  let containerServer: Server;
   let bridgeUrl: string;
+  let containerBridgeUrl: string;
   const uploads: Array<{
     runId: string;
     auth: string | undefined;
@@ -130,7 +133,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
   let head: string;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -148,10 +151,17 @@ describe('the cc-ci plugin under the local Drone runner', () => {
         });
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
       });
-    });
+    };
+    server = createServer(handler);
+    // What a plugin container reaches: the same fake bridge on the host side of docker0.
+    containerServer = createServer(handler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const address = server.address();
     bridgeUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const hostAddress = await hostAddressForContainers();
+    await new Promise<void>((r) => containerServer.listen(0, hostAddress, r));
+    const cAddress = containerServer.address();
+    containerBridgeUrl = `http://${hostAddress}:${typeof cAddress === 'object' && cAddress ? cAddress.port : 0}`;
     const parent = await mkdtemp(join(tmpdir(), 'ccci-plugin-'));
     repo = join(parent, 'notes');
     head = (
@@ -164,7 +174,10 @@ describe('the cc-ci plugin under the local Drone runner', () => {
       ])
     ).stdout.trim();
   }, 60_000);
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    await new Promise<void>((r) => containerServer.close(() => r()));
+  });
 
   const pluginStep = (state: string, extra: Partial<DroneStep> = {}): DroneStep => ({
     name: 'recipe-ci',
@@ -286,7 +299,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
   const imageStep = (ws: string): DroneStep => ({
     name: 'recipe-ci',
     image: 'ccci/plugin:test',
-    settings: { bridge_url: bridgeUrl, stages: ['install'] },
+    settings: { bridge_url: containerBridgeUrl, stages: ['install'] },
     secrets: { results_token: 'results-token-0123456789' },
     mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
   });

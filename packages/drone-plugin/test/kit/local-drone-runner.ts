@@ -1,19 +1,25 @@
 /**
- * A local Drone runner for tests: runs a pipeline step the way drone-runner-docker does
- * (shared/docs/gitea-drone-facts.md §3–4), so end-to-end tests exercise the real plugin.
+ * A local Drone runner for tests: runs a pipeline step the way drone-runner-docker 1.8 does, so
+ * tests exercise the real plugin image. docs/drone.md ("The runner emulation") lists the facts
+ * and the upstream files they come from.
  *
  * - Environment, later entries win: global env, build params, pipeline `environment:`,
- *   DRONE_* (system, repo, build, stage, step, links, workspace), then the step's own
- *   `environment:` and PLUGIN_* from `settings:` (strings as-is, booleans/numbers printed,
- *   lists of scalars comma-joined, lists with maps and maps as JSON). Params therefore cannot
- *   override DRONE_* variables, but can override anything else — as in Drone.
- * - Secrets (`from_secret`) are masked as `********` in the captured log.
- * - Exit codes: 0 success; 78 success and skip the remaining steps; anything else fails the
- *   step and the remaining steps are skipped.
- * - Cancel: SIGTERM, then SIGKILL after the grace period.
+ *   DRONE_* (system, repo, build, stage, step, links, workspace), the step's own
+ *   `environment:`, PLUGIN_* from `settings:` (strings as-is, booleans/numbers printed, lists of
+ *   scalars comma-joined, lists with maps and maps as JSON), then the build/stage/step DRONE_*
+ *   variables again (the runner re-applies them at run time), then secrets. An image's ENV is
+ *   below all of it (Docker merges it). Params therefore override the image ENV.
+ * - An image step gets its own container (`drone-<random>`, no hostname set, so the hostname is
+ *   the short container id), on a bridge network created for the build with the step name as
+ *   alias, the image's own entrypoint unless the step sets `entrypoint`, the workspace at
+ *   /drone/src (also the working directory), the step's volumes (`mounts`) and `io.drone.*`
+ *   labels. The container is removed when the step ends, the network when the build ends.
+ * - Exit codes: 0 success; 78 success and skip the remaining steps; anything else fails.
+ * - Cancel: as the runner's Destroy, SIGKILL at once (`docker kill`), then removal. With
+ *   `graceMs`, SIGTERM first and SIGKILL after the grace (as `docker stop -t`, e.g. an operator
+ *   stopping the runner host) — the runner itself never gives one.
  *
- * A step runs as a local process (`command`) or as an image (`image`, with the docker socket
- * mounted, host networking, the workspace at /drone/src).
+ * A step can also run as a local process (`command`), for tests of the runner's own rules.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +48,10 @@ export interface DroneStep {
   readonly baseEnv?: Readonly<Record<string, string>>;
   /** Extra `docker run` mounts for image steps (`host:container[:ro]`). */
   readonly mounts?: readonly string[];
+  /** Image steps: replaces the image's entrypoint (Drone's `entrypoint:`). */
+  readonly entrypoint?: readonly string[];
+  /** Image steps: arguments after the entrypoint (Drone's `command:`). */
+  readonly args?: readonly string[];
 }
 
 export interface RunStepOptions {
@@ -51,7 +61,10 @@ export interface RunStepOptions {
   readonly globalEnv?: Readonly<Record<string, string>>;
   readonly pipelineEnv?: Readonly<Record<string, string>>;
   readonly stepNumber?: number;
+  /** Cancel with SIGTERM and this grace before SIGKILL; default: SIGKILL at once, as Drone. */
   readonly graceMs?: number;
+  /** The build's network (runDronePipeline creates one per build); default: one for this step. */
+  readonly network?: string;
   readonly signal?: AbortSignal;
   /** Called with each chunk of (masked) log output as it arrives. */
   readonly onLog?: (text: string) => void;
@@ -130,6 +143,12 @@ export function droneEnvironment(opts: RunStepOptions): Record<string, string> {
   }
   for (const [key, value] of Object.entries(step.secrets ?? {}))
     plugin[`PLUGIN_${key.toUpperCase()}`] = value;
+  // The execer re-applies the build, stage and step variables over everything at run time.
+  const reapplied = Object.fromEntries(
+    Object.entries(drone).filter(([k]) =>
+      /^(DRONE_(BUILD_(?!LINK)|COMMIT|BRANCH|STAGE_|STEP_)|CI_BUILD_NUMBER|CI_COMMIT_SHA)/.test(k),
+    ),
+  );
   return {
     ...opts.globalEnv,
     ...build.params,
@@ -137,6 +156,7 @@ export function droneEnvironment(opts: RunStepOptions): Record<string, string> {
     ...drone,
     ...step.environment,
     ...plugin,
+    ...reapplied,
   };
 }
 
@@ -146,50 +166,141 @@ function mask(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-export function runDroneStep(opts: RunStepOptions): Promise<StepResult> {
-  const env = droneEnvironment(opts);
-  const secrets = Object.values(opts.step.secrets ?? {});
-  const graceMs = opts.graceMs ?? 10_000;
-  let child: ChildProcess;
-  let containerName: string | null = null;
-  if (opts.step.image) {
-    containerName = `ccci-drone-step-${randomBytes(4).toString('hex')}`;
-    const args = [
-      'run',
-      '--rm',
-      '--name',
-      containerName,
-      '--network',
-      'host',
-      '-v',
-      '/var/run/docker.sock:/var/run/docker.sock',
-      '-v',
-      `${opts.workspace}:/drone/src`,
-      '-w',
-      '/drone/src',
-    ];
-    for (const m of opts.step.mounts ?? []) args.push('-v', m);
-    for (const [k, v] of Object.entries({
-      ...env,
-      DRONE_WORKSPACE: '/drone/src',
-      DRONE_WORKSPACE_BASE: '/drone/src',
-    }))
-      args.push('-e', `${k}=${v}`);
-    child = spawn('docker', [...args, opts.step.image], { stdio: ['ignore', 'pipe', 'pipe'] });
-  } else if (opts.step.command && opts.step.command.length > 0) {
-    const base = opts.step.baseEnv ?? {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-    };
-    const [program, ...args] = opts.step.command;
-    child = spawn(program!, args, {
-      cwd: opts.workspace,
-      env: { ...base, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** `drone-` and 20 random characters, as the runner names containers, networks and volumes. */
+export function droneId(): string {
+  return `drone-${randomBytes(10).toString('hex')}`;
+}
+
+/**
+ * An address of this host that containers on any bridge network reach (the default bridge's
+ * gateway): where a test serves what a step must reach on "the host" — traffic stays inside the
+ * machine's container networks.
+ */
+export async function hostAddressForContainers(): Promise<string> {
+  // Not os.networkInterfaces(): it omits docker0 while no container is attached (not RUNNING).
+  const out = await new Promise<string>((resolve) => {
+    const child = spawn('ip', ['-4', '-o', 'addr', 'show', 'dev', 'docker0'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
     });
-  } else {
-    throw new Error(`step ${opts.step.name} has neither command nor image`);
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.on('error', () => resolve(''));
+    child.on('close', () => resolve(text));
+  });
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1];
+  if (!address) throw new Error('no IPv4 address on docker0: is the docker daemon running?');
+  return address;
+}
+
+function docker(args: readonly string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('docker', [...args], { stdio: 'ignore' });
+    child.on('error', () => resolve(-1));
+    child.on('close', (code) => resolve(code ?? -1));
+  });
+}
+
+export async function createBuildNetwork(): Promise<string> {
+  const name = droneId();
+  const code = await docker([
+    'network',
+    'create',
+    '--driver',
+    'bridge',
+    '--label',
+    'io.drone=true',
+    name,
+  ]);
+  if (code !== 0) throw new Error(`docker network create ${name} failed`);
+  return name;
+}
+
+export async function removeBuildNetwork(name: string): Promise<void> {
+  await docker(['network', 'rm', name]);
+}
+
+export async function runDroneStep(opts: RunStepOptions): Promise<StepResult> {
+  if (!opts.step.image) return runProcessStep(opts);
+  const ownNetwork = opts.network ? null : await createBuildNetwork();
+  try {
+    return await runImageStep(opts, opts.network ?? ownNetwork!);
+  } finally {
+    if (ownNetwork) await removeBuildNetwork(ownNetwork);
   }
+}
+
+function runImageStep(opts: RunStepOptions, network: string): Promise<StepResult> {
+  const { step, build } = opts;
+  const env = {
+    ...droneEnvironment(opts),
+    DRONE_WORKSPACE: '/drone/src',
+    DRONE_WORKSPACE_BASE: '/drone/src',
+    DRONE_DOCKER_NETWORK_ID: network,
+  };
+  const name = droneId();
+  const repo = build.repo ?? { owner: 'recipe-maintainers', name: 'cc-ci' };
+  const args = [
+    'run',
+    '--name',
+    name,
+    '--network',
+    network,
+    '--network-alias',
+    step.name,
+    '-v',
+    '/var/run/docker.sock:/var/run/docker.sock',
+    '-v',
+    `${opts.workspace}:/drone/src`,
+    '-w',
+    '/drone/src',
+    '--label',
+    'io.drone=true',
+    '--label',
+    `io.drone.repo.slug=${repo.owner}/${repo.name}`,
+    '--label',
+    `io.drone.build.number=${build.number}`,
+    '--label',
+    `io.drone.step.name=${step.name}`,
+  ];
+  for (const m of step.mounts ?? []) args.push('-v', m);
+  for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
+  if (step.entrypoint) args.push('--entrypoint', step.entrypoint[0]!);
+  args.push(step.image!, ...(step.entrypoint?.slice(1) ?? []), ...(step.args ?? []));
+  const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(opts, child, {
+    term: () => void docker(['kill', '--signal', 'SIGTERM', name]),
+    kill: () => void docker(['kill', name]),
+    cleanup: async () => void (await docker(['rm', '--force', name])),
+  });
+}
+
+function runProcessStep(opts: RunStepOptions): Promise<StepResult> {
+  if (!opts.step.command || opts.step.command.length === 0)
+    throw new Error(`step ${opts.step.name} has neither command nor image`);
+  const base = opts.step.baseEnv ?? {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+  };
+  const [program, ...args] = opts.step.command;
+  const child = spawn(program!, args, {
+    cwd: opts.workspace,
+    env: { ...base, ...droneEnvironment(opts) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return collect(opts, child, {
+    term: () => void child.kill('SIGTERM'),
+    kill: () => void child.kill('SIGKILL'),
+    cleanup: async () => undefined,
+  });
+}
+
+/** Capture (masked) output, handle cancel, resolve when the step has ended and is cleaned up. */
+function collect(
+  opts: RunStepOptions,
+  child: ChildProcess,
+  control: { term(): void; kill(): void; cleanup(): Promise<void> },
+): Promise<StepResult> {
+  const secrets = Object.values(opts.step.secrets ?? {});
   let log = '';
   const onData = (chunk: Buffer) => {
     const text = mask(chunk.toString(), secrets);
@@ -203,14 +314,16 @@ export function runDroneStep(opts: RunStepOptions): Promise<StepResult> {
   let killTimer: NodeJS.Timeout | undefined;
   const cancel = () => {
     cancelled = true;
-    if (containerName)
-      spawn('docker', ['kill', '--signal', 'SIGTERM', containerName], { stdio: 'ignore' });
-    else child.kill('SIGTERM');
+    if (opts.graceMs === undefined) {
+      killed = true;
+      control.kill();
+      return;
+    }
+    control.term();
     killTimer = setTimeout(() => {
       killed = true;
-      if (containerName) spawn('docker', ['kill', containerName], { stdio: 'ignore' });
-      else child.kill('SIGKILL');
-    }, graceMs);
+      control.kill();
+    }, opts.graceMs);
   };
   if (opts.signal?.aborted) cancel();
   else opts.signal?.addEventListener('abort', cancel, { once: true });
@@ -219,7 +332,11 @@ export function runDroneStep(opts: RunStepOptions): Promise<StepResult> {
     child.on('close', (code, sig) => {
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', cancel);
-      resolve({ exitCode: code ?? (sig === 'SIGKILL' ? 137 : 143), log, killed, cancelled });
+      void control
+        .cleanup()
+        .then(() =>
+          resolve({ exitCode: code ?? (sig === 'SIGKILL' ? 137 : 143), log, killed, cancelled }),
+        );
     });
   });
 }
@@ -244,25 +361,31 @@ export async function runDronePipeline(
   }> = [];
   let status: PipelineResult['status'] = 'success';
   let skipRest = false;
-  for (const [i, step] of opts.steps.entries()) {
-    if (skipRest) {
-      steps.push({ name: step.name, status: 'skipped', exitCode: null });
-      continue;
+  const network = opts.network ?? (await createBuildNetwork());
+  try {
+    for (const [i, step] of opts.steps.entries()) {
+      if (skipRest) {
+        steps.push({ name: step.name, status: 'skipped', exitCode: null });
+        continue;
+      }
+      const res = await runDroneStep({ ...opts, step, stepNumber: i + 1, network });
+      if (res.cancelled) {
+        steps.push({ name: step.name, status: 'killed', exitCode: res.exitCode });
+        status = 'killed';
+        skipRest = true;
+      } else if (res.exitCode === 0)
+        steps.push({ name: step.name, status: 'success', exitCode: 0 });
+      else if (res.exitCode === 78) {
+        steps.push({ name: step.name, status: 'success', exitCode: 78 });
+        skipRest = true;
+      } else {
+        steps.push({ name: step.name, status: 'failure', exitCode: res.exitCode });
+        status = 'failure';
+        skipRest = true;
+      }
     }
-    const res = await runDroneStep({ ...opts, step, stepNumber: i + 1 });
-    if (res.cancelled) {
-      steps.push({ name: step.name, status: 'killed', exitCode: res.exitCode });
-      status = 'killed';
-      skipRest = true;
-    } else if (res.exitCode === 0) steps.push({ name: step.name, status: 'success', exitCode: 0 });
-    else if (res.exitCode === 78) {
-      steps.push({ name: step.name, status: 'success', exitCode: 78 });
-      skipRest = true;
-    } else {
-      steps.push({ name: step.name, status: 'failure', exitCode: res.exitCode });
-      status = 'failure';
-      skipRest = true;
-    }
+  } finally {
+    if (!opts.network) await removeBuildNetwork(network);
   }
   return { status, steps };
 }
