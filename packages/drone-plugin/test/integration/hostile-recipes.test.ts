@@ -166,7 +166,116 @@ describe('a recipe cannot steer a host process through its env', () => {
     const log = await readFile(join(parent, 'out', 'run.log'), 'utf8');
     expect(log).not.toContain('shared-results-token-value');
     expect(log).not.toContain('R'.repeat(43));
-    expect(log).not.toContain('run-token-value');
     expect(await swarmObjectsNamed('hostile_env_tests')).toEqual([]);
+  }, 240_000);
+});
+
+describe('a recipe cannot ask the daemon for the host: the compose policy', () => {
+  const baseEnv = (parent: string) => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: parent,
+    CCCI_STATE_DIR: join(parent, 'state'),
+  });
+  /** Add `lines` (YAML, 4-space indented) to the notes app service. */
+  const addToApp = (lines: string) => async (dir: string) => {
+    const file = join(dir, 'compose.yml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(
+      file,
+      text.replace('    image: ccci/web:1\n', `    image: ccci/web:1\n${lines}`),
+    );
+  };
+  const socketMount =
+    '    volumes:\n      - notes:/data\n      - /var/run/docker.sock:/var/run/docker.sock\n';
+  const withoutAppVolumes = (extra: string) => async (dir: string) => {
+    const file = join(dir, 'compose.yml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(
+      file,
+      text
+        .replace('    volumes:\n      - notes:/data\n', '')
+        .replace('    image: ccci/web:1\n', `    image: ccci/web:1\n${extra}`),
+    );
+  };
+
+  it.each([
+    [
+      'a docker socket bind mount',
+      withoutAppVolumes(socketMount),
+      /service "app", key "volumes.*docker socket/i,
+    ],
+    [
+      '/ mounted',
+      withoutAppVolumes('    volumes:\n      - notes:/data\n      - /:/host\n'),
+      /service "app", key "volumes/,
+    ],
+    ['privileged: true', addToApp('    privileged: true\n'), /service "app", key "privileged"/],
+    ['cap_add', addToApp('    cap_add: [SYS_ADMIN]\n'), /service "app", key "cap_add/],
+    [
+      'network_mode: host',
+      addToApp('    network_mode: host\n'),
+      /service "app", key "network_mode"/,
+    ],
+    [
+      'a COMPOSE_FILE entry outside the checkout',
+      async (dir: string) =>
+        appendFile(
+          join(dir, '.env.sample'),
+          '\nCOMPOSE_FILE="compose.yml:../../../../../etc/hostname"\n',
+        ),
+      /COMPOSE_FILE/,
+    ],
+  ])(
+    '%s: exit 2 naming the key, before any object exists',
+    async (_what, edit, message) => {
+      const word = `hostile-compose-${Math.random().toString(36).slice(2, 8)}`;
+      const { repo, parent } = await hostileRecipe(word, edit);
+      const before = (await run('docker', ['service', 'ls', '--format', '{{.Name}}'])).stdout;
+      const res = await ccci(
+        ['run', repo, '--stages', 'install', '--out', join(parent, 'out')],
+        baseEnv(parent),
+      );
+      expect({ code: res.code, stderr: res.stderr }).toEqual({
+        code: 2,
+        stderr: expect.stringMatching(message),
+      });
+      expect(res.stderr).toMatch(/compose policy refuses|outside the checkout/);
+      expect((await run('docker', ['service', 'ls', '--format', '{{.Name}}'])).stdout).toBe(before);
+      expect(await swarmObjectsNamed(word.replace(/-/g, '_'))).toEqual([]);
+    },
+    60_000,
+  );
+
+  it('the same socket mount deploys when the operator allows it in recipes/<name>/cc-ci.yml', async () => {
+    const name = 'hostile-compose-allowed';
+    const { repo, parent } = await hostileRecipe(name, withoutAppVolumes(socketMount));
+    const configDir = join(parent, 'config');
+    await mkdir(join(configDir, name), { recursive: true });
+    await writeFile(
+      join(configDir, name, 'cc-ci.yml'),
+      [
+        await readFile(join(root, 'recipes/notes/cc-ci.yml'), 'utf8'),
+        'compose_policy_exceptions:',
+        '  - service: app',
+        '    key: bind_mount',
+        '    value: /var/run/docker.sock',
+        '    reason: a test of the exception mechanism',
+        '',
+      ].join('\n'),
+    );
+    const res = await ccci(
+      ['run', repo, '--stages', 'install', '--config-dir', configDir, '--out', join(parent, 'out')],
+      baseEnv(parent),
+    );
+    expect({ code: res.code, out: res.stdout }).toEqual({
+      code: 0,
+      out: expect.stringMatching(/verdict PASS/),
+    });
+    expect(res.stdout + res.stderr).toMatch(
+      /allowed by .*cc-ci\.yml: .*service "app".*a test of the exception mechanism/,
+    );
+    const stack = /stack (\S+) accepted by the swarm/.exec(res.stdout + res.stderr)?.[1];
+    expect(stack).toBeDefined();
+    expect(await swarmObjectsNamed(stack!)).toEqual([]);
   }, 240_000);
 });

@@ -22,7 +22,16 @@ export type ComposeDoc = {
 export async function readComposeDocs(
   req: DeployRequest,
 ): Promise<Array<{ file: string; doc: ComposeDoc }>> {
-  const files = [...composeFiles(req.env).map((f) => resolve(req.recipe.dir, f)), ...req.overlays];
+  return readComposeFiles([
+    ...composeFiles(req.env).map((f) => resolve(req.recipe.dir, f)),
+    ...req.overlays,
+  ]);
+}
+
+/** Parse compose files (the recipe's COMPOSE_FILE list, then any overlays). */
+export async function readComposeFiles(
+  files: readonly string[],
+): Promise<Array<{ file: string; doc: ComposeDoc }>> {
   const docs = [];
   for (const file of files) {
     let text: string;

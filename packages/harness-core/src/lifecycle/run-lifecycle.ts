@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   AbortedError,
   CcciError,
@@ -23,7 +23,7 @@ import {
 } from '../errors.js';
 import { computeLevel, computeVerdict, type Rungs } from '../domain/level.js';
 import { appDomain, stackName, validateRecipeName, validateRunId } from '../domain/naming.js';
-import { parseAbraShExports, parseEnvFile } from '../domain/env-file.js';
+import { composeFiles, parseAbraShExports, parseEnvFile } from '../domain/env-file.js';
 import { renderJunit } from '../domain/junit.js';
 import { Redactor, displayUrl, urlCredentials } from '../domain/redactor.js';
 import {
@@ -39,6 +39,12 @@ import {
 import { DockerCli } from '../adapters/docker/docker-cli.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import { runProcess } from '../adapters/process/run-process.js';
+import {
+  checkComposePolicyOnDisk,
+  composePolicyError,
+  formatAllowedExceptions,
+} from '../domain/compose-policy.js';
+import { readComposeFiles } from '../deployers/compose-files.js';
 import { openProxyProbe, type ProxyProbe } from '../adapters/docker/proxy-probe.js';
 import { PROXY_NETWORK } from '../domain/traefik.js';
 import { hostEnv, reservedEnvNames } from '../adapters/process/host-env.js';
@@ -89,6 +95,31 @@ function refuseReservedEnv(namesBySource: Record<string, readonly string[]>): vo
     'RECIPE_ENV_RESERVED',
     `${problems.join('; ')}: these names steer the programs cc-ci runs on the host (docker, git, hooks) and a recipe may not set them; rename the variable (see docs/security.md, "Child processes")`,
   );
+}
+
+/**
+ * The compose policy (docs/security.md), before any object exists: COMPOSE_FILE entries are
+ * confined to the checkout before a file is read, then the recipe's own compose files (not the
+ * operator's CI overlay) are checked; exceptions come only from recipes/<name>/cc-ci.yml.
+ */
+async function enforceComposePolicy(
+  checkoutDir: string,
+  files: readonly string[],
+  config: LoadedRecipeConfig,
+  log: RunLogger,
+): Promise<void> {
+  const common = {
+    checkoutDir,
+    composeFiles: files,
+    exceptions: config.composePolicyExceptions,
+  };
+  const configFile = config.file ?? undefined;
+  const entries = await checkComposePolicyOnDisk({ ...common, docs: [] });
+  if (entries.violations.length) throw composePolicyError(entries.violations, configFile);
+  const docs = await readComposeFiles(files.map((f) => resolve(checkoutDir, f)));
+  const result = await checkComposePolicyOnDisk({ ...common, docs });
+  for (const line of formatAllowedExceptions(result.allowed, configFile)) log.info(line);
+  if (result.violations.length) throw composePolicyError(result.violations, configFile);
 }
 
 function stageOf(
@@ -264,6 +295,7 @@ export async function runLifecycle(
     ...config.extraEnv,
   };
   const overlays = config.overlay ? [config.overlay] : [];
+  await enforceComposePolicy(head.dir, composeFiles(env), config, log);
 
   const locks =
     adapters.locks ?? fileLocks(adapters.stateDir ?? join(options.outDir, '..', '.state'));
