@@ -34,7 +34,15 @@ export class DockerHost implements HostPort {
   async disk(): Promise<DiskUsage> {
     const res = await this.cli.docker(['info', '--format', '{{.DockerRootDir}}']);
     const path = res.stdout.trim() || '/var/lib/docker';
-    const s = await statfs(path);
+    let s;
+    try {
+      s = await statfs(path);
+    } catch (err) {
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `cannot read the free space of the daemon's root dir ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); in a container, mount it read-only at the same path (${path}:${path}:ro)`,
+      );
+    }
     return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
   }
 
