@@ -17,6 +17,7 @@ import {
   DEFAULT_PROBE_IMAGE,
   fileLocks,
   generateRunId,
+  isRecipeName,
   ownContainerId,
   runLocksFor,
   type RunLocks,
@@ -165,7 +166,7 @@ async function enrolledForSweep(configDir: string): Promise<string[]> {
   }
   const out: string[] = [];
   for (const n of names.sort()) {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(n)) continue;
+    if (!isRecipeName(n)) continue;
     if ((await loadRecipeConfig(configDir, n)).warmCanonical) out.push(n);
   }
   return out;

@@ -8,6 +8,9 @@ export * from './domain/build-params.js';
 export * from './errors.js';
 export {
   validateRecipeName,
+  isRecipeName,
+  RECIPE_NAME_SOURCE,
+  RECIPE_NAME_PATTERN,
   validateRef,
   validateRunId,
   generateRunId,

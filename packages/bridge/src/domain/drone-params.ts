@@ -4,7 +4,7 @@
  * fixed set of keys and validates every value: bounded, single-line, and of a known charset.
  * The plugin validates them again on its side (packages/drone-plugin/src/config.ts).
  */
-import { BUILD_PARAM_NAMES, type BuildParamName } from '@cc-ci/harness-core';
+import { BUILD_PARAM_NAMES, isRecipeName, type BuildParamName } from '@cc-ci/harness-core';
 import { RUN_TOKEN_SHAPE } from './run-token.js';
 
 export const DRONE_PARAM_NAMES = BUILD_PARAM_NAMES;
@@ -28,7 +28,6 @@ export interface RunRequest {
   readonly runToken: string | null;
 }
 
-const RECIPE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const SHA = /^[0-9a-f]{40}$/;
 const STAGE = /^[a-z]{1,20}$/;
 const KEY = /^[a-z-]{1,20}:[A-Za-z0-9_./#-]{1,100}$/;
@@ -36,7 +35,7 @@ const KEY = /^[a-z-]{1,20}:[A-Za-z0-9_./#-]{1,100}$/;
 export class ParamError extends Error {}
 
 export function buildParams(r: RunRequest): Record<DroneParamName, string> {
-  if (!RECIPE.test(r.recipe))
+  if (!isRecipeName(r.recipe))
     throw new ParamError(`recipe name ${JSON.stringify(r.recipe)} is not valid`);
   if (!Number.isSafeInteger(r.pr) || r.pr < 1)
     throw new ParamError(`PR number ${r.pr} is not valid`);

@@ -12,7 +12,7 @@
  */
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Results, TierName } from '@cc-ci/harness-core';
+import { isRecipeName, type Results, type TierName } from '@cc-ci/harness-core';
 import {
   GiteaClient,
   prNumberOf,
@@ -123,7 +123,7 @@ export class IntakeEngine {
     opts.metrics.intake = {
       queueDepth: () => this.o.store.countInState('queued'),
       pollLagSeconds: () => {
-        const now = Date.now();
+        const now = this.nowMs();
         return new Map(
           this.o.repos.map((r) => [
             r,
@@ -132,9 +132,23 @@ export class IntakeEngine {
         );
       },
     };
+    this.startedAt = this.nowMs();
   }
 
-  private startedAt = Date.now();
+  private startedAt: number;
+
+  /** The injected clock, in epoch milliseconds: the engine's only source of time. */
+  private nowMs(): number {
+    return this.o.now().getTime();
+  }
+
+  /**
+   * The delay before retrying a step that failed `attempts` times before this failure: capped
+   * exponential backoff with full jitter (retryBaseMs, retryCapMs), at least 250 ms.
+   */
+  private retryDelay(attempts: number): number {
+    return Math.max(250, backoffMs(attempts + 1, this.o.retryBaseMs, this.o.retryCapMs));
+  }
 
   // ---- lifecycle --------------------------------------------------------------------------
 
@@ -156,7 +170,7 @@ export class IntakeEngine {
   private cursorOf(key: string): string {
     const existing = this.o.store.cursor(key);
     if (existing !== null) return existing;
-    const since = new Date(Math.floor(this.o.now().getTime() / 1000) * 1000).toISOString();
+    const since = new Date(Math.floor(this.nowMs() / 1000) * 1000).toISOString();
     this.o.store.setCursor(key, since);
     return since;
   }
@@ -165,7 +179,7 @@ export class IntakeEngine {
     if (!this.stopped) return;
     this.enrol();
     this.stopped = false;
-    this.startedAt = Date.now();
+    this.startedAt = this.nowMs();
     this.loops = [this.workLoop()];
     if (this.o.pollIntervalMs > 0) this.loops.push(this.pollLoop());
   }
@@ -224,8 +238,8 @@ export class IntakeEngine {
     await this.step('cards', () => this.syncCards());
     await this.step('superseded', () => this.postSupersededStatuses());
     await this.step('replies', () => this.postReplies());
-    if (Date.now() - this.lastWatch >= this.o.watchIntervalMs) {
-      this.lastWatch = Date.now();
+    if (this.nowMs() - this.lastWatch >= this.o.watchIntervalMs) {
+      this.lastWatch = this.nowMs();
       await this.step('watch', () => this.watchRuns());
     }
   }
@@ -365,7 +379,7 @@ export class IntakeEngine {
     // once the whole window was read. It stays inclusive (whole seconds); ids dedupe the overlap.
     if (complete && maxUpdated > Date.parse(cursor))
       s.setCursor(repo, new Date(maxUpdated).toISOString());
-    this.lastPollOk.set(repo, Date.now());
+    this.lastPollOk.set(repo, this.nowMs());
     s.contact('gitea', true);
   }
 
@@ -388,7 +402,7 @@ export class IntakeEngine {
       this.o.log.error({ trigger: t.id, err: message }, 'trigger failed for good');
       return;
     }
-    const delay = Math.max(250, backoffMs(t.attempts + 1, this.o.retryBaseMs, this.o.retryCapMs));
+    const delay = this.retryDelay(t.attempts);
     this.o.store.retryLater(t.id, message, delay);
     this.o.log.warn(
       { trigger: t.id, attempt: t.attempts + 1, retryInMs: delay, err: message },
@@ -590,7 +604,7 @@ export class IntakeEngine {
     if (
       state.kind === 'progress' &&
       card.last_edit_at &&
-      this.o.now().getTime() - Date.parse(card.last_edit_at) < this.o.progressMinIntervalMs
+      this.nowMs() - Date.parse(card.last_edit_at) < this.o.progressMinIntervalMs
     )
       return; // rate-limited: picked up again on a later tick
     const body = renderCard(run, state);
@@ -623,10 +637,7 @@ export class IntakeEngine {
       this.o.store.contact('gitea', true);
     } catch (err) {
       this.upstreamError(err);
-      const delay = Math.max(
-        250,
-        backoffMs(card.attempts + 1, this.o.retryBaseMs, this.o.retryCapMs),
-      );
+      const delay = this.retryDelay(card.attempts);
       this.o.store.cardRetry(t.repo, t.pr, (err as Error).message, delay);
       this.o.log.warn(
         { repo: t.repo, pr: t.pr, err: (err as Error).message, retryInMs: delay },
@@ -660,11 +671,7 @@ export class IntakeEngine {
         this.o.store.shaStatusPosted(row.id);
       } catch (err) {
         this.upstreamError(err);
-        this.o.store.shaStatusRetry(
-          row.id,
-          (err as Error).message,
-          Math.max(250, backoffMs(row.attempts + 1, this.o.retryBaseMs, this.o.retryCapMs)),
-        );
+        this.o.store.shaStatusRetry(row.id, (err as Error).message, this.retryDelay(row.attempts));
       }
     }
   }
@@ -704,11 +711,7 @@ export class IntakeEngine {
           // 403/404/423: we may not comment there (e.g. an unknown repository). Recorded, visible.
           this.o.store.replyDone(r.id, 'failed', null, message);
         } else {
-          this.o.store.replyRetry(
-            r.id,
-            message,
-            Math.max(250, backoffMs(r.attempts + 1, this.o.retryBaseMs, this.o.retryCapMs)),
-          );
+          this.o.store.replyRetry(r.id, message, this.retryDelay(r.attempts));
         }
       }
     }
@@ -742,7 +745,7 @@ export class IntakeEngine {
         if (isWaiting(build.status)) {
           const since = r.drone_waiting_since ?? this.o.now().toISOString();
           if (!r.drone_waiting_since) this.o.store.setDroneWaitingSince(r.run_id, since);
-          const waitedMs = this.o.now().getTime() - Date.parse(since);
+          const waitedMs = this.nowMs() - Date.parse(since);
           if (waitedMs >= this.o.blockedTimeoutMs) {
             this.o.store.failRun(r.run_id, build.status, waitedTooLong(build, waitedMs));
             this.o.log.warn(
@@ -759,7 +762,7 @@ export class IntakeEngine {
       const finishedAt = r.drone_finished_at ?? this.o.now().toISOString();
       if (!r.drone_finished_at)
         this.o.store.updateRunDrone(r.run_id, build.status, 'running', finishedAt);
-      if (this.o.now().getTime() - Date.parse(finishedAt) >= this.o.noResultsGraceMs) {
+      if (this.nowMs() - Date.parse(finishedAt) >= this.o.noResultsGraceMs) {
         this.o.store.failRun(r.run_id, build.status, endedMessage(build));
         this.o.log.warn({ run: r.run_id, drone: build.status }, 'build ended without results');
       }
@@ -777,7 +780,7 @@ export class IntakeEngine {
       if (b.created < sinceS || b.event !== 'custom' || this.o.store.hasRun(String(b.number)))
         continue;
       const recipe = b.params?.RECIPE;
-      if (!recipe || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(recipe)) continue;
+      if (!recipe || !isRecipeName(recipe)) continue;
       const repo = this.o.repos.find((r) => r.split('/')[1]!.toLowerCase() === recipe) ?? null;
       const pr = b.params?.PR && /^\d{1,9}$/.test(b.params.PR) ? Number(b.params.PR) : null;
       this.o.store.insertForeignRun({

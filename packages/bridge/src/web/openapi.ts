@@ -2,6 +2,8 @@
  * The OpenAPI 3.0 description of the bridge's JSON API, served at GET /api/openapi.json.
  * Kept next to the routes; a test checks that every documented operation answers as documented.
  */
+import { RECIPE_NAME_PATTERN } from '@cc-ci/harness-core';
+
 const runRow = {
   type: 'object',
   required: ['run_id', 'recipe', 'status', 'created_at'],
@@ -71,7 +73,7 @@ export const OPENAPI = {
           {
             name: 'recipe',
             in: 'query',
-            schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+            schema: { type: 'string', pattern: RECIPE_NAME_PATTERN },
           },
           {
             name: 'limit',

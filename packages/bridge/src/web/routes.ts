@@ -4,7 +4,7 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TIER_NAMES, parseResults } from '@cc-ci/harness-core';
+import { RECIPE_NAME_SOURCE, TIER_NAMES, isRecipeName, parseResults } from '@cc-ci/harness-core';
 import { badgeEndpointJson, badgeSvg } from '../domain/badge.js';
 import {
   FAVICON,
@@ -44,7 +44,8 @@ const TIERS: ReadonlySet<string> = new Set(TIER_NAMES);
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const RECIPE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A badge file: `<recipe>.svg` or `<recipe>.json`. */
+const BADGE_FILE = new RegExp(`^(${RECIPE_NAME_SOURCE})\\.(svg|json)$`);
 /** JUnit uploads are one `<tier>.xml` per tier that ran (docs/results-schema.md). */
 const JUNIT_FILE = new RegExp(`^(?:${TIER_NAMES.join('|')})\\.xml$`);
 /**
@@ -93,7 +94,7 @@ function html(reply: FastifyReply, body: string, status = 200) {
 
 export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const now = deps.now ?? (() => new Date());
-  const enrolled = () => deps.repos.map((r) => r.split('/')[1]!).filter((n) => RECIPE.test(n));
+  const enrolled = () => deps.repos.map((r) => r.split('/')[1]!).filter(isRecipeName);
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -383,7 +384,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     '/recipes/:recipe',
     async (req, reply) => {
       const { recipe } = req.params;
-      if (!RECIPE.test(recipe))
+      if (!isRecipeName(recipe))
         return html(reply, '<!doctype html><title>not found</title><p>No such recipe.</p>', 404);
       const c = cursorParam(req.query.cursor);
       if (!c.ok)
@@ -444,7 +445,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   });
 
   app.get<{ Params: { file: string } }>('/badge/:file', async (req, reply) => {
-    const m = /^([a-z0-9][a-z0-9-]{0,62})\.(svg|json)$/.exec(req.params.file);
+    const m = BADGE_FILE.exec(req.params.file);
     if (!m)
       return reply.code(404).send({ error: 'use /badge/<recipe>.svg or /badge/<recipe>.json' });
     const latest = deps.store.latestFinished(m[1]!);
@@ -485,7 +486,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 200)
         return reply.code(400).send({ error: 'limit must be an integer from 1 to 200' });
-      if (req.query.recipe !== undefined && !RECIPE.test(req.query.recipe))
+      if (req.query.recipe !== undefined && !isRecipeName(req.query.recipe))
         return reply.code(400).send({ error: 'recipe is not a valid recipe name' });
       const c = cursorParam(req.query.cursor);
       if (!c.ok) return reply.code(400).send({ error: c.error });

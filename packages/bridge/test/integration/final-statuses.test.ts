@@ -52,10 +52,13 @@ const waitingSince = (b: Bridge, run: string) =>
       { s: string | null } | undefined
   )?.s ?? null;
 
-/** A clock the test moves by hand (the engine's waiting timers read it). */
+/**
+ * The engine's clock: real time plus what the test adds by hand. It keeps running because the
+ * engine schedules its build watcher by the same injected clock as its waiting timers.
+ */
 function manualClock() {
-  let t = Date.now();
-  return { now: () => new Date(t), advance: (ms: number) => (t += ms) };
+  let offset = 0;
+  return { now: () => new Date(Date.now() + offset), advance: (ms: number) => (offset += ms) };
 }
 
 describe('superseded triggers', () => {

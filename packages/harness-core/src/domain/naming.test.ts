@@ -2,6 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import {
   appDomain,
   generateRunId,
+  isRecipeName,
+  RECIPE_NAME_PATTERN,
+  RECIPE_NAME_SOURCE,
   secretObjectName,
   stackName,
   validateRecipeName,
@@ -30,6 +33,14 @@ describe('validateRecipeName', () => {
     expect(() => validateRecipeName(n)).toThrow(
       expect.objectContaining({ code: 'BAD_RECIPE_NAME' }),
     );
+    expect(isRecipeName(n)).toBe(false);
+  });
+  it('isRecipeName, the pattern string and the validator agree (one definition)', () => {
+    expect(RECIPE_NAME_PATTERN).toBe(`^${RECIPE_NAME_SOURCE}$`);
+    for (const n of ['notes', 'my-app-2', 'x'.repeat(63), 'x'.repeat(64), 'Notes', '-x', 'a.b']) {
+      expect(isRecipeName(n)).toBe(new RegExp(RECIPE_NAME_PATTERN).test(n));
+      expect(isRecipeName(n)).toBe(n === 'notes' || n === 'my-app-2' || n === 'x'.repeat(63));
+    }
   });
 });
 

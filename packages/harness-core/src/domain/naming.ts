@@ -5,7 +5,20 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 
-const RECIPE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/**
+ * A recipe name: 1–63 lowercase letters, digits and "-", starting with a letter or digit. The one
+ * definition: the bridge (routes, OpenAPI, Drone params, the build watcher) and the plugin use it.
+ * Unanchored source, for composing into larger patterns (e.g. `<recipe>.svg`) and JSON Schema.
+ */
+export const RECIPE_NAME_SOURCE = '[a-z0-9][a-z0-9-]{0,62}';
+/** The anchored pattern (`^…$`), as a JSON Schema / OpenAPI `pattern` string. */
+export const RECIPE_NAME_PATTERN = `^${RECIPE_NAME_SOURCE}$`;
+const RECIPE_NAME = new RegExp(RECIPE_NAME_PATTERN);
+
+/** Is `name` a valid recipe name (see RECIPE_NAME_SOURCE)? */
+export function isRecipeName(name: string): boolean {
+  return RECIPE_NAME.test(name);
+}
 const SHA = /^[0-9a-f]{7,40}$/;
 // A release tag (`1.2.3+4.5`) or a plain tag/branch-like name: no "..", no leading "-",
 // nothing a shell or git would read as syntax.
@@ -17,7 +30,7 @@ export const MAX_STACK_NAME_LENGTH = 45;
 export const MAX_OBJECT_NAME_LENGTH = 64;
 
 export function validateRecipeName(name: string): string {
-  if (!RECIPE_NAME.test(name)) {
+  if (!isRecipeName(name)) {
     throw new InputError(
       'BAD_RECIPE_NAME',
       `recipe name ${JSON.stringify(name)} is not valid: use 1–63 lowercase letters, digits and "-", starting with a letter or digit`,
