@@ -4,9 +4,9 @@
  * bridge never queues up requests; failures are ignored (progress is cosmetic, the final upload
  * is what counts). flush() waits for the last post (bounded by its timeout).
  */
-import type { TierName } from '@cc-ci/harness-core';
+import type { TierName, TierProgress } from '@cc-ci/harness-core';
 
-export type TierProgress = 'running' | 'pass' | 'fail' | 'skip' | 'unver';
+export type { TierProgress };
 
 export interface ProgressReporter {
   readonly onTier: (tier: TierName, status: TierProgress) => void;

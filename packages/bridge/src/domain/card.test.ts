@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Results } from '@cc-ci/harness-core';
+import { TIER_PROGRESS_STATES, type Results } from '@cc-ci/harness-core';
 import { makeResults } from '../../test/support/results.js';
 import {
   CARD_MARKER,
+  CARD_TIER_STATES,
   md,
   renderCard,
   renderGrammarHelp,
@@ -66,6 +67,12 @@ function failing(message: string): Results {
     },
   });
 }
+
+describe('CARD_TIER_STATES', () => {
+  it("is the plugin's progress states (harness-core) plus 'waiting'", () => {
+    expect(CARD_TIER_STATES).toEqual([...TIER_PROGRESS_STATES, 'waiting']);
+  });
+});
 
 describe('renderCard', () => {
   it('renders each state with the marker first and exactly once', () => {

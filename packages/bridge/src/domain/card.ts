@@ -6,7 +6,7 @@
  * markdown: no HTML, no links, images or mentions, no breaking out of a table cell, and bounded
  * length. A rendering problem falls back to plain text and never changes what the status says.
  */
-import { TIER_NAMES, type Results, type TierName } from '@cc-ci/harness-core';
+import { TIER_NAMES, TIER_PROGRESS_STATES, type Results, type TierName } from '@cc-ci/harness-core';
 import { httpLink } from './links.js';
 
 /** Hidden marker that identifies the cc-ci comment on a PR; always the first line. */
@@ -28,7 +28,12 @@ export interface CardRun {
   readonly links: CardLinks | null;
 }
 
-export type TierProgress = 'running' | 'pass' | 'fail' | 'skip' | 'unver' | 'waiting';
+/**
+ * A tier's state on the card: the progress the plugin reports (harness-core's
+ * TIER_PROGRESS_STATES), or 'waiting' (not started yet). The progress route accepts exactly these.
+ */
+export const CARD_TIER_STATES = [...TIER_PROGRESS_STATES, 'waiting'] as const;
+export type TierProgress = (typeof CARD_TIER_STATES)[number];
 
 export type CardState =
   | { readonly kind: 'queued'; readonly position: number | null }

@@ -3,6 +3,7 @@
  * Kept next to the routes; a test checks that every documented operation answers as documented.
  */
 import { RECIPE_NAME_PATTERN } from '@cc-ci/harness-core';
+import { CARD_TIER_STATES } from '../domain/card.js';
 
 const runRow = {
   type: 'object',
@@ -195,7 +196,7 @@ export const OPENAPI = {
               type: 'object',
               additionalProperties: {
                 type: 'string',
-                enum: ['running', 'pass', 'fail', 'skip', 'unver', 'waiting'],
+                enum: [...CARD_TIER_STATES],
               },
             },
             build_link: {

@@ -15,6 +15,7 @@ import {
   renderTriggers,
   type RecipeListItem,
 } from '../domain/html.js';
+import { CARD_TIER_STATES } from '../domain/card.js';
 import type { IntakeStore, TriggerRow } from '../intake/intake-store.js';
 import { runTokenTriggerId, type RunTokens } from '../domain/run-token.js';
 import { httpLink } from '../domain/links.js';
@@ -38,7 +39,7 @@ export interface WebDeps {
   readonly now?: () => Date;
 }
 
-const TIER_PROGRESS = new Set(['running', 'pass', 'fail', 'skip', 'unver', 'waiting']);
+const TIER_PROGRESS: ReadonlySet<string> = new Set(CARD_TIER_STATES);
 const TIERS: ReadonlySet<string> = new Set(TIER_NAMES);
 
 const CSP =

@@ -26,6 +26,13 @@ export const RUNG_STATUSES = ['pass', 'fail', 'skip', 'unver'] as const;
 export type RungStatus = (typeof RUNG_STATUSES)[number];
 export const RungStatusSchema = z.enum(RUNG_STATUSES);
 
+/**
+ * Live tier progress (cosmetic): 'running' when a tier starts, then its rung status. What the
+ * lifecycle's onTier reports, the plugin posts and the bridge accepts (the card adds 'waiting').
+ */
+export const TIER_PROGRESS_STATES = ['running', ...RUNG_STATUSES] as const;
+export type TierProgress = (typeof TIER_PROGRESS_STATES)[number];
+
 export const RungSchema = z
   .object({
     status: RungStatusSchema,
