@@ -5,6 +5,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { backoffMs } from '@cc-ci/harness-core';
 
 export interface UploadInput {
   readonly bridgeUrl: string;
@@ -72,8 +73,8 @@ export async function uploadResults(input: UploadInput): Promise<UploadResult> {
       lastError = err instanceof Error ? err.message : String(err);
     }
     if (attempt < maxAttempts) {
-      const cap = Math.min(base * 2 ** (attempt - 1), 15_000);
-      await sleep(cap / 2 + Math.random() * (cap / 2));
+      // Equal jitter: in [c/2, c) for c = min(base·2^(attempt-1), 15 s).
+      await sleep(backoffMs(attempt - 1, { baseMs: base, capMs: 15_000, jitter: 'equal' }));
     }
   }
   return { ok: false, attempts: maxAttempts, status, error: lastError };

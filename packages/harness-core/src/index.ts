@@ -17,6 +17,7 @@ export {
   appDomain,
   stackName,
 } from './domain/naming.js';
+export { backoffMs, backoffCeilingMs, type Backoff } from './domain/backoff.js';
 export { Redactor } from './domain/redactor.js';
 export { renderJunit } from './domain/junit.js';
 export { compareVersions, isReleaseTag, sortReleases } from './domain/versions.js';

@@ -12,7 +12,7 @@
  */
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRecipeName, type Results, type TierName } from '@cc-ci/harness-core';
+import { backoffMs, isRecipeName, type Results, type TierName } from '@cc-ci/harness-core';
 import {
   GiteaClient,
   prNumberOf,
@@ -25,7 +25,7 @@ import {
   isDone,
   type DroneBuild,
 } from '../adapters/drone/drone-client.js';
-import { UpstreamError, backoffMs } from '../adapters/http/http-client.js';
+import { UpstreamError } from '../adapters/http/http-client.js';
 import {
   CARD_MARKER,
   renderCard,
@@ -147,7 +147,11 @@ export class IntakeEngine {
    * exponential backoff with full jitter (retryBaseMs, retryCapMs), at least 250 ms.
    */
   private retryDelay(attempts: number): number {
-    return Math.max(250, backoffMs(attempts + 1, this.o.retryBaseMs, this.o.retryCapMs));
+    return backoffMs(attempts + 1, {
+      baseMs: this.o.retryBaseMs,
+      capMs: this.o.retryCapMs,
+      minMs: 250,
+    });
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  * worker retries them only after checking that the earlier attempt left nothing behind.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '@cc-ci/harness-core';
 
 export type Upstream = 'gitea' | 'drone';
 
@@ -33,17 +34,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseMs: 250, capMs: 4_000 };
 export const NO_RETRY: RetryPolicy = { attempts: 1, baseMs: 0, capMs: 0 };
-
-/** Capped exponential backoff with full jitter: uniform in [0, min(cap, base·2^attempt)). */
-export function backoffMs(
-  attempt: number,
-  baseMs: number,
-  capMs: number,
-  random = Math.random,
-): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
@@ -91,7 +81,7 @@ export class HttpClient {
     const policy = req.retry ?? (req.method === 'POST' ? NO_RETRY : DEFAULT_RETRY);
     let last: UpstreamError | undefined;
     for (let attempt = 0; attempt < policy.attempts; attempt++) {
-      if (attempt > 0) await sleep(backoffMs(attempt, policy.baseMs, policy.capMs));
+      if (attempt > 0) await sleep(backoffMs(attempt, policy)); // full jitter in [0, min(cap, base·2^attempt))
       try {
         return await this.once<T>(req);
       } catch (err) {
