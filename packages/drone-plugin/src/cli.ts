@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   TIER_NAMES,
+  findOnPath,
   type TierName,
   validateRecipeName,
   validateRef,
@@ -236,9 +237,7 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
     } else stages = list as TierName[];
   }
   const deployerRaw = values.deployer ?? env.PLUGIN_DEPLOYER;
-  let deployer: 'docker' | 'abra' = pathDirs(rawEnv).some((d) => existsSync(join(d, 'abra')))
-    ? 'abra'
-    : 'docker';
+  let deployer: 'docker' | 'abra' = findOnPath('abra', pathDirs(rawEnv)) ? 'abra' : 'docker';
   if (deployerRaw !== undefined) {
     if (deployerRaw !== 'docker' && deployerRaw !== 'abra')
       problems.push(`--deployer must be docker or abra, got ${JSON.stringify(deployerRaw)}`);

@@ -107,7 +107,7 @@ export function overriddenProcessVars(env: NodeJS.ProcessEnv = process.env): str
   return bad;
 }
 
-/** Whether `abra` is on PATH (decides the default deployer). */
+/** The directories of `env`'s PATH (where the default deployer looks for `abra`). */
 export function pathDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.PATH ?? '').split(':').filter(Boolean);
 }

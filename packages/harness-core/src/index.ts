@@ -19,8 +19,10 @@ export {
 } from './domain/naming.js';
 export { backoffMs, backoffCeilingMs, type Backoff } from './domain/backoff.js';
 export { Redactor } from './domain/redactor.js';
+export { stripAnsi } from './domain/ansi.js';
+export { findOnPath } from './adapters/process/host-env.js';
 export { renderJunit } from './domain/junit.js';
-export { compareVersions, isReleaseTag, sortReleases } from './domain/versions.js';
+export { chaosVersion, compareVersions, isReleaseTag, sortReleases } from './domain/versions.js';
 export type * from './ports/deployer.js';
 export type * from './ports/docker.js';
 export type * from './tiers/types.js';

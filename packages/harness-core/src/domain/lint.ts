@@ -3,6 +3,8 @@
  * the truth. Rows look like: │ R001 │ compose config has expected version │ ✅ │ error │ … │
  * (columns: ref, rule, satisfied, severity, …). Pure.
  */
+import { stripAnsi } from './ansi.js';
+
 export interface LintRule {
   readonly ref: string;
   readonly description: string;
@@ -12,7 +14,7 @@ export interface LintRule {
 
 export function parseLintTable(output: string): LintRule[] {
   const rules: LintRule[] = [];
-  for (const raw of output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/)) {
+  for (const raw of stripAnsi(output).split(/\r?\n/)) {
     const cells = raw
       .split(/[│|┃]/)
       .map((c) => c.trim())

@@ -1,10 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  chaosVersion,
   compareVersions,
   isReleaseTag,
   sortReleases,
   versionLabelFromCompose,
 } from './versions.js';
+
+describe('chaosVersion', () => {
+  it('is the commit cut to 8 characters, +U when the tree is dirty', () => {
+    expect(chaosVersion('0123456789abcdef', false)).toBe('01234567');
+    expect(chaosVersion('0123456789abcdef', true)).toBe('01234567+U');
+  });
+});
 
 describe('release versions', () => {
   it('orders by recipe semver first, then upstream', () => {

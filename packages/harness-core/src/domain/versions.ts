@@ -4,6 +4,15 @@
  */
 const RELEASE = /^(\d+)\.(\d+)\.(\d+)\+(\S+)$/;
 
+/**
+ * The value abra stamps as `coop-cloud.<stack>.chaos-version` on a chaos deploy: the checkout's
+ * commit cut to 8 characters, `+U` when the working tree has uncommitted changes. The one
+ * definition: the deployers stamp it and the upgrade checks expect it.
+ */
+export function chaosVersion(commit: string, dirty: boolean): string {
+  return `${commit.slice(0, 8)}${dirty ? '+U' : ''}`;
+}
+
 export function isReleaseTag(tag: string): boolean {
   return RELEASE.test(tag);
 }

@@ -1,6 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
-import { HOST_ENV_PASSED, hostEnv, isReservedEnvName, reservedEnvNames } from './host-env.js';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  HOST_ENV_PASSED,
+  findOnPath,
+  hostEnv,
+  isReservedEnvName,
+  reservedEnvNames,
+} from './host-env.js';
 import { runProcess } from './run-process.js';
+
+describe('findOnPath', () => {
+  it('finds a program in the first directory that has it, else null', () => {
+    const a = mkdtempSync(join(tmpdir(), 'ccci-path-a-'));
+    const b = mkdtempSync(join(tmpdir(), 'ccci-path-b-'));
+    writeFileSync(join(b, 'abra'), '#!/bin/sh\n');
+    chmodSync(join(b, 'abra'), 0o755);
+    expect(findOnPath('abra', [a, b])).toBe(join(b, 'abra'));
+    expect(findOnPath('abra', [a])).toBeNull();
+    expect(findOnPath('abra', [])).toBeNull();
+  });
+});
 
 describe('hostEnv', () => {
   const source = {

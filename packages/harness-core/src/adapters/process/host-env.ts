@@ -10,6 +10,8 @@
  * `reservedEnvNames` finds them and the run refuses to start (exit 2, RECIPE_ENV_RESERVED).
  * docs/security.md lists both rules.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Names a recipe may never set: they steer the programs cc-ci runs, not the app. */
 export const RESERVED_ENV_NAMES: readonly string[] = [
@@ -132,6 +134,15 @@ export function hostEnv(
   env.PATH ??= FALLBACK_PATH;
   env.LANG = 'C.UTF-8';
   return { ...env, ...extra };
+}
+
+/**
+ * The full path of `bin` in the first of `dirs` that has it (default: the child PATH), or null:
+ * "is this program on PATH". The one definition (the lint tier, the plugin's default deployer).
+ */
+export function findOnPath(bin: string, dirs: readonly string[] = hostPathDirs()): string | null {
+  for (const dir of dirs) if (existsSync(join(dir, bin))) return join(dir, bin);
+  return null;
 }
 
 /** The directories of the child PATH, for finding a program the way a child would. */
