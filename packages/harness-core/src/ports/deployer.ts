@@ -20,7 +20,7 @@ export interface AppEndpoint {
 
 /** A recipe checked out at one commit, ready to deploy. */
 export interface RecipeCheckout {
-  /** Recipe name, validated: [a-z0-9][a-z0-9-]{0,62}. */
+  /** Recipe name, validated by isRecipeName (domain/naming.ts). */
   readonly name: string;
   /** Directory of the checkout (a per-run directory, never shared). */
   readonly dir: string;
