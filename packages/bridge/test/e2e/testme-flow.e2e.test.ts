@@ -13,7 +13,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runDroneStep } from '../../../drone-plugin/test/kit/local-drone-runner.js';
+import {
+  hostAddressForContainers,
+  runDroneStep,
+} from '../../../drone-plugin/test/kit/local-drone-runner.js';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import { STATUS_CONTEXT } from '../../src/intake/engine.js';
 import {
@@ -29,7 +32,8 @@ import {
 
 const run = promisify(execFile);
 const root = new URL('../../../../', import.meta.url).pathname;
-const cli = join(root, 'packages/drone-plugin/dist/main.js');
+/** The plugin image, built as docker/build-plugin-image.sh builds it for production. */
+const IMAGE = 'ccci/plugin:test';
 
 let world: World & { pr: number };
 let bridge: Bridge;
@@ -51,7 +55,15 @@ beforeAll(async () => {
       '0.2.0+1.35.0',
     ])
   ).stdout.trim();
-  world = await startWorld();
+  // The plugin runs in its own container on a bridge network, as under drone-runner-docker: it
+  // reaches the bridge and clones from Gitea at the host side of docker0 (never off the machine).
+  const host = await hostAddressForContainers();
+  await run(
+    'bash',
+    [join(root, 'docker/build-plugin-image.sh'), '--base', 'ccci/plugin-base:20', '--tag', IMAGE],
+    { timeout: 300_000 },
+  );
+  world = await startWorld(host);
   pr = world.gitea.openPull(RECIPE_REPO, { author: 'writer', headSha: head });
   // Gitea keeps every PR head under refs/pull/N/head of the base repository.
   const bare = join(dir, 'notes.git');
@@ -59,7 +71,11 @@ beforeAll(async () => {
   await run('git', ['-C', bare, 'update-ref', `refs/pull/${pr}/head`, head]);
   await run('git', ['-C', bare, 'update-server-info']);
   world.gitea.serveGit(RECIPE_REPO, bare);
-  bridge = await startBridge(world, { noResultsGraceMs: 10_000, progressMinIntervalMs: 0 });
+  bridge = await startBridge(world, {
+    noResultsGraceMs: 10_000,
+    progressMinIntervalMs: 0,
+    host,
+  });
   world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
   // The fake Drone hands each build to the local runner, which runs the plugin like drone-runner-docker.
   world.drone.onBuild = (b) => {
@@ -70,10 +86,10 @@ beforeAll(async () => {
       build: { number: b.number, params: b.params ?? {} },
       step: {
         name: 'lifecycle',
-        command: [process.execPath, cli, 'run'],
+        image: IMAGE,
         settings: { bridge_url: bridge.url },
         secrets: { results_token: RESULTS_TOKEN },
-        environment: { CCCI_STATE_DIR: join(dir, 'state'), CCCI_RUNS_DIR: join(dir, 'runs') },
+        mounts: [`${join(dir, 'state')}:/var/lib/cc-ci`],
       },
       workspace,
     }).then(

@@ -105,10 +105,10 @@ export class FakeGitea {
     return Math.floor(Date.now() / 1000) + this.clockOffsetS;
   }
 
-  static async start(): Promise<FakeGitea> {
+  static async start(host?: string): Promise<FakeGitea> {
     const g = new FakeGitea();
     g.routes();
-    await g.http.start();
+    await g.http.start(host);
     return g;
   }
 

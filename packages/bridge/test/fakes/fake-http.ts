@@ -89,12 +89,13 @@ export class FakeHttpServer {
     this.faults.length = 0;
   }
 
-  async start(): Promise<void> {
+  /** Listen on `host` (loopback by default; the host side of docker0 for plugin containers). */
+  async start(host = '127.0.0.1'): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(0, host, resolve));
     const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `http://${host}:${port}`;
   }
 
   async close(): Promise<void> {

@@ -37,8 +37,9 @@ export interface World {
 }
 
 /** Fakes with a typical set-up: the bot (repo admin), a maintainer org, a recipe repo with an open PR. */
-export async function startWorld(): Promise<World & { pr: number }> {
-  const gitea = await FakeGitea.start();
+/** `gitHost`: where the fake Gitea listens (a plugin container clones from it). */
+export async function startWorld(gitHost?: string): Promise<World & { pr: number }> {
+  const gitea = await FakeGitea.start(gitHost);
   const drone = await FakeDrone.start(DRONE_TOKEN, DRONE_REPO);
   const bot = gitea.addUser('ccci-bot');
   gitea.addUser('maintainer');
@@ -93,6 +94,8 @@ export interface BridgeOptions {
   readonly now?: () => Date;
   /** Start the engine's loops (default true); false: tests call tick()/pollAll() themselves. */
   readonly loops?: boolean;
+  /** Listen address (default loopback; the host side of docker0 for plugin containers). */
+  readonly host?: string;
 }
 
 export async function startBridge(w: World, o: BridgeOptions = {}): Promise<Bridge> {
@@ -137,7 +140,7 @@ export async function startBridge(w: World, o: BridgeOptions = {}): Promise<Brid
         ...(o.now ? { now: o.now } : {}),
       }),
   });
-  const url = await built.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = await built.app.listen({ host: o.host ?? '127.0.0.1', port: 0 });
   if (o.loops !== false) built.engine!.start();
   return {
     app: built.app,

@@ -74,7 +74,12 @@ export interface LifecycleAdapters {
   readonly stateDir?: string;
   /** Image of the probe container that reaches the app over `proxy` (needs `node`). */
   readonly probeImage?: string;
+  /** Image of the volume helper containers (backup/restore; needs sh, tar, find, md5sum). */
+  readonly volumeHelperImage?: string;
 }
+
+/** The local busybox image cc-ci's set-up builds (docker/build-local-images.sh). */
+export const DEFAULT_VOLUME_HELPER_IMAGE = 'ccci/web:1';
 
 /** The local image cc-ci's set-up builds; the plugin passes its own image instead. */
 export const DEFAULT_PROBE_IMAGE = 'ccci/node-base:20';
@@ -457,6 +462,7 @@ export async function runLifecycle(
     log: log.child({ tier }),
     signal: deps.signal,
     redact: (text) => redactor.redact(text),
+    volumeHelperImage: adapters.volumeHelperImage ?? DEFAULT_VOLUME_HELPER_IMAGE,
     reach,
     // After a redeploy (the upgrade) probe the latest deployment.
     waitReady: async (opts) => {

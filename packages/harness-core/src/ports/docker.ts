@@ -61,7 +61,35 @@ export interface MountInfo {
   readonly destination: string;
 }
 
+/**
+ * Work on one volume in a short-lived helper container that mounts it at /volume — the way
+ * backupbot reads volumes, never inside the app's own container (which may have no shell and no
+ * tools). The helper has no network and carries the run's labels (the janitor finds it).
+ */
+export interface VolumeHelper {
+  /** A local image with sh, tar, find, md5sum (ccci/web:1 by default). */
+  readonly image: string;
+  /** The volume's name on the daemon (`<stack>_<volume>`). */
+  readonly volume: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+}
+
 export interface DockerPort {
+  /** A constant script (`sh -c`) with positional arguments in a volume helper; small outputs only. */
+  volumeScript(
+    helper: VolumeHelper,
+    script: string,
+    args: readonly string[],
+    stdin?: string,
+  ): Promise<ExecResult>;
+  /**
+   * Archive `paths` (relative to the volume root; empty = all of it) into the tar file `file` on
+   * cc-ci's own file system, streamed by `docker cp` — never through a process's stdout buffer.
+   */
+  archiveVolume(helper: VolumeHelper, paths: readonly string[], file: string): Promise<ExecResult>;
+  /** Extract the tar file `file` into the volume root (streamed in by `docker cp`). */
+  restoreVolume(helper: VolumeHelper, file: string): Promise<ExecResult>;
   /** Mounts of a container (for backups: which volume is where). */
   containerMounts(containerId: string): Promise<MountInfo[]>;
   /** Services of a stack (label com.docker.stack.namespace=<stack>). */

@@ -1,38 +1,43 @@
 /**
- * Backup and restore tiers (L3), driven by backupbot labels with the docker deployer:
+ * Backup and restore tiers (L3), driven by backupbot labels with the docker deployer, done the
+ * way backupbot does them: the hooks run inside the labelled service's running container, and
+ * every read or write of a volume happens in a short-lived helper container that mounts the
+ * volume (DockerPort.volumeScript / archiveVolume / restoreVolume) — so an app image without a
+ * shell or tools is backed up all the same, and archives stream to files in the run directory
+ * (docker cp), never through a process's stdout buffer.
  * backup — write a marker into each backed-up volume (inside the backed-up paths), run the
- * pre-hook in the labelled service's running container, archive the selected paths, run the
- * post-hook, and check the archive holds the marker and every declared path;
- * restore — wipe the backed-up paths, run the restore pre-hook, extract the archive, run the
- * restore post-hook, and check the marker is back with the same content. See docs/tiers/backup-restore.md.
+ * pre-hook, archive the selected paths, run the post-hook, and check the archive holds the marker
+ * and every declared path;
+ * restore — wipe the volume, run the restore pre-hook, extract the archive, run the restore
+ * post-hook, and check the marker and every file are back. See docs/tiers/backup.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, RecipeError } from '../errors.js';
 import { backupPlan, unsafePaths, type BackupPlan } from '../domain/backupbot.js';
 import type { TestRow } from '../domain/results.js';
 import { runProcess } from '../adapters/process/run-process.js';
 import type { Tier, TierContext, TierOutcome } from './types.js';
-import { describeExec, execScript, runningContainer, volumeMounts } from './containers.js';
+import type { VolumeHelper } from '../ports/docker.js';
+import { describeExec, runningContainer, volumeMounts } from './containers.js';
 
 const MARKER = '.ccci-backup-marker';
 /** DOMAIN.md: retry a backup the verify probe rejects, up to 3 attempts in all. */
 const MAX_BACKUP_ATTEMPTS = 3;
 // Checksums of every regular file under the mount, skipping cc-ci's own markers.
 const SNAPSHOT_SCRIPT =
-  'cd "$1" && find . -type f ! -name ".ccci-*" | sort | while IFS= read -r f; do md5sum "$f"; done';
+  'cd /volume && find . -type f ! -name ".ccci-*" | sort | while IFS= read -r f; do md5sum "$f"; done';
 
-async function snapshot(
-  ctx: TierContext,
-  container: string,
-  mount: string,
-): Promise<Map<string, string>> {
-  const res = await execScript(ctx.docker, container, SNAPSHOT_SCRIPT, [mount], {
-    timeoutMs: 300_000,
-  });
+/** The helper container for one of the app's volumes (on the daemon: `<stack>_<volume>`). */
+function helper(ctx: TierContext, dockerVolume: string): VolumeHelper {
+  return { image: ctx.volumeHelperImage, volume: dockerVolume, labels: ctx.headRequest.labels };
+}
+
+async function snapshot(ctx: TierContext, dockerVolume: string): Promise<Map<string, string>> {
+  const res = await ctx.docker.volumeScript(helper(ctx, dockerVolume), SNAPSHOT_SCRIPT, []);
   if (res.exitCode !== 0)
-    throw new InfraError('DOCKER_FAILED', `could not list ${mount}: ${describeExec(res)}`);
+    throw new InfraError('DOCKER_FAILED', `could not list ${dockerVolume}: ${describeExec(res)}`);
   return new Map(
     res.stdout
       .split('\n')
@@ -45,11 +50,13 @@ async function snapshot(
 interface VolumeBackup {
   readonly service: string;
   readonly volume: string;
-  readonly mount: string;
+  /** The volume's name on the daemon. */
+  readonly dockerVolume: string;
   readonly paths: readonly string[];
   readonly markerPath: string;
   readonly token: string;
-  readonly archiveB64: string;
+  /** The archive in the run directory ('' when the deployer keeps its own). */
+  readonly archiveFile: string;
   /** md5 of every file in the volume before the backup (cc-ci's own markers excluded). */
   readonly snapshot: ReadonlyMap<string, string>;
 }
@@ -70,7 +77,7 @@ async function plans(
     const mounts = new Map(
       (await volumeMounts(ctx.docker, ctx.app.stack, container)).map((m) => [
         m.volume,
-        m.destination,
+        m.dockerName,
       ]),
     );
     const plan = backupPlan(svc.fullName, info.labels, [...mounts.keys()]);
@@ -111,11 +118,8 @@ interface ArchiveEntry {
 }
 
 /** List an archive with GNU tar's verbose format: "-rw-r--r-- root/root 12 2026-11-22 10:00 path". */
-async function listArchive(b64: string): Promise<ArchiveEntry[]> {
-  const res = await runProcess('tar', ['-tvf', '-'], {
-    stdin: Buffer.from(b64, 'base64'),
-    timeoutMs: 60_000,
-  });
+async function listArchive(file: string): Promise<ArchiveEntry[]> {
+  const res = await runProcess('tar', ['-tvf', file], { timeoutMs: 120_000 });
   if (res.exitCode !== 0)
     throw new InfraError(
       'PROCESS_FAILED',
@@ -169,12 +173,12 @@ export const backupTier: Tier = {
       // 1. markers inside what will be saved.
       const markers = new Map<string, { path: string; token: string }>();
       for (const [volume, paths] of plan.volumes) {
-        const mount = mounts.get(volume)!;
+        const volumeHelper = helper(ctx, mounts.get(volume)!);
         const token = randomBytes(12).toString('hex');
         // Put the marker in the first declared directory, or the volume root when all of it is saved.
         let dir = '';
         for (const p of paths) {
-          const isDir = await execScript(ctx.docker, container, 'test -d "$1/$2"', [mount, p]);
+          const isDir = await ctx.docker.volumeScript(volumeHelper, 'test -d "/volume/$1"', [p]);
           if (isDir.exitCode === 0) {
             dir = p;
             break;
@@ -186,9 +190,7 @@ export const backupTier: Tier = {
           dir = '.';
         }
         const rel = `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, '');
-        const res = await execScript(ctx.docker, container, 'cat > "$1/$2"', [mount, rel], {
-          stdin: token,
-        });
+        const res = await ctx.docker.volumeScript(volumeHelper, 'cat > "/volume/$1"', [rel], token);
         if (res.exitCode !== 0)
           throw new InfraError(
             'DOCKER_FAILED',
@@ -199,7 +201,7 @@ export const backupTier: Tier = {
       // 2. what the app has now; then pre-hook, archive, post-hook.
       const snapshots = new Map<string, Map<string, string>>();
       for (const volume of plan.volumes.keys()) {
-        snapshots.set(volume, await snapshot(ctx, container, mounts.get(volume)!));
+        snapshots.set(volume, await snapshot(ctx, mounts.get(volume)!));
       }
       if (ctx.deployer.backup) {
         // The deployer backs up every labelled service itself (abra: backupbot), once, below.
@@ -208,11 +210,11 @@ export const backupTier: Tier = {
           volumes.push({
             service: plan.service,
             volume,
-            mount: mounts.get(volume)!,
+            dockerVolume: mounts.get(volume)!,
             paths,
             markerPath: marker.path,
             token: marker.token,
-            archiveB64: '',
+            archiveFile: '',
             snapshot: snapshots.get(volume)!,
           });
         }
@@ -225,17 +227,39 @@ export const backupTier: Tier = {
       for (let attempt = 1; ; attempt++) {
         taken = [];
         await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
+        await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
         for (const [volume, paths] of plan.volumes) {
-          const mount = mounts.get(volume)!;
-          const res = await execScript(
-            ctx.docker,
-            container,
-            'cd "$1" && shift && tar -c "$@" | base64',
-            [mount, ...(paths.length ? paths : ['.'])],
-            { timeoutMs: 600_000 },
+          const dockerVolume = mounts.get(volume)!;
+          const archiveFile = join(
+            ctx.runDir,
+            'backup',
+            `${plan.service.slice(ctx.app.stack.length + 1)}-${volume}.tar`,
           );
-          const b64 = res.stdout.replace(/\s+/g, '');
-          if (res.exitCode !== 0 || !b64) {
+          // A declared path the pre-hook did not produce is left out of the archive (tar would
+          // refuse the lot); the archive check below names it.
+          const absent = await ctx.docker.volumeScript(
+            helper(ctx, dockerVolume),
+            'for p; do [ -e "/volume/$p" ] || printf "%s\\n" "$p"; done',
+            [...paths],
+          );
+          const missing = new Set(absent.stdout.split('\n').filter(Boolean));
+          const present = paths.filter((p) => !missing.has(p));
+          if (paths.length && present.length === 0) {
+            const reason = `${plan.service.slice(ctx.app.stack.length + 1)}-${volume}: declared backup path(s) ${paths.join(', ')} missing from the archive (did the pre-hook produce them?)`;
+            rows.push({
+              name: `archive ${volume}`,
+              status: 'fail',
+              ms: Date.now() - t0,
+              message: reason,
+            });
+            return { status: 'fail', reason: ctx.redact(reason), tests: rows };
+          }
+          const res = await ctx.docker.archiveVolume(
+            helper(ctx, dockerVolume),
+            present,
+            archiveFile,
+          );
+          if (res.exitCode !== 0) {
             const reason = `archiving ${paths.length ? paths.join(', ') : 'the whole volume'} of ${volume} failed: ${describeExec(res)}`;
             rows.push({
               name: `archive ${volume}`,
@@ -249,11 +273,11 @@ export const backupTier: Tier = {
           taken.push({
             service: plan.service,
             volume,
-            mount,
+            dockerVolume,
             paths,
             markerPath: marker.path,
             token: marker.token,
-            archiveB64: b64,
+            archiveFile,
             snapshot: snapshots.get(volume)!,
           });
         }
@@ -320,15 +344,10 @@ export const backupTier: Tier = {
       return { status: 'pass', tests: rows };
     }
     // 3. check every archive: the declared paths are there and not empty; the marker is in it.
-    await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
     const problems: string[] = [];
     for (const v of volumes) {
       const name = `${v.service.slice(ctx.app.stack.length + 1)}-${v.volume}`;
-      await writeFile(
-        join(ctx.runDir, 'backup', `${name}.tar`),
-        Buffer.from(v.archiveB64, 'base64'),
-      );
-      const entries = await listArchive(v.archiveB64);
+      const entries = await listArchive(v.archiveFile);
       const missing = v.paths.filter(
         (p) => !entries.some((e) => e.path === p || e.path.startsWith(`${p}/`)),
       );
@@ -377,10 +396,9 @@ export const restoreTier: Tier = {
       const mine = state.volumes.filter((v) => v.service === plan.service);
       // Wipe the whole volume (a lost volume is what a restore must recover from) and prove it.
       for (const v of mine) {
-        const wipe = await execScript(ctx.docker, container, 'cd "$1" && rm -rf -- * .[!.]* ..?*', [
-          v.mount,
-        ]);
-        const empty = await execScript(ctx.docker, container, 'test -z "$(ls -A "$1")"', [v.mount]);
+        const h = helper(ctx, v.dockerVolume);
+        const wipe = await ctx.docker.volumeScript(h, 'cd /volume && rm -rf -- * .[!.]* ..?*', []);
+        const empty = await ctx.docker.volumeScript(h, 'test -z "$(ls -A /volume)"', []);
         if (wipe.exitCode !== 0 || empty.exitCode !== 0) {
           throw new InfraError(
             'DOCKER_FAILED',
@@ -404,13 +422,7 @@ export const restoreTier: Tier = {
         t0,
       );
       for (const v of mine) {
-        const res = await execScript(
-          ctx.docker,
-          container,
-          'cd "$1" && base64 -d | tar -x',
-          [v.mount],
-          { stdin: v.archiveB64, timeoutMs: 600_000 },
-        );
+        const res = await ctx.docker.restoreVolume(helper(ctx, v.dockerVolume), v.archiveFile);
         if (res.exitCode !== 0) {
           const reason = `extracting the archive into ${v.volume} failed: ${describeExec(res)}`;
           rows.push({
@@ -438,8 +450,9 @@ export const restoreTier: Tier = {
     // The data must be back: every marker, with its content.
     const problems: string[] = [];
     for (const v of state.volumes) {
-      const container = await runningContainer(ctx.docker, v.service);
-      const res = await execScript(ctx.docker, container, 'cat "$1/$2"', [v.mount, v.markerPath]);
+      const res = await ctx.docker.volumeScript(helper(ctx, v.dockerVolume), 'cat "/volume/$1"', [
+        v.markerPath,
+      ]);
       const ok = res.exitCode === 0 && res.stdout === v.token;
       if (!ok)
         problems.push(
@@ -452,7 +465,7 @@ export const restoreTier: Tier = {
         ...(ok ? {} : { message: problems.at(-1)! }),
       });
       // Every file the app had before the backup must be back, unchanged.
-      const after = await snapshot(ctx, container, v.mount);
+      const after = await snapshot(ctx, v.dockerVolume);
       const lost = [...v.snapshot.keys()].filter((f) => !after.has(f));
       const changed = [...v.snapshot]
         .filter(([f, sum]) => after.has(f) && after.get(f) !== sum)

@@ -25,11 +25,15 @@ export async function volumeMounts(
   docker: DockerPort,
   stack: string,
   containerId: string,
-): Promise<Array<{ volume: string; destination: string }>> {
+): Promise<Array<{ volume: string; dockerName: string; destination: string }>> {
   const mounts = await docker.containerMounts(containerId);
   return mounts
     .filter((m) => m.type === 'volume')
-    .map((m) => ({ volume: composeVolumeName(stack, m.name), destination: m.destination }));
+    .map((m) => ({
+      volume: composeVolumeName(stack, m.name),
+      dockerName: m.name,
+      destination: m.destination,
+    }));
 }
 
 /** Run a constant shell script with positional arguments: input never becomes shell syntax. */

@@ -58,6 +58,8 @@ export interface TierContext {
   readonly signal: AbortSignal;
   /** Redact every generated secret value from a string before it is logged or stored. */
   redact(text: string): string;
+  /** Image of the helper containers that read and write the app's volumes (sh, tar, find, md5sum). */
+  readonly volumeHelperImage: string;
   /** The run's probe container on the proxy network: how the app is reached (proxy-probe.ts). */
   reach(): Promise<ProxyProbe>;
   /** Wait until every service of the app is converged and the HTTP probe passes. */

@@ -13,7 +13,7 @@ import { judgeUpdate, proveUpgrade } from '../domain/rollback.js';
 import type { TestRow } from '../domain/results.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
 import type { TierContext, TierOutcome, UpgradeBase, UpgradeTier } from './types.js';
-import { describeExec, execScript, runningContainer, volumeMounts } from './containers.js';
+import { describeExec, runningContainer, volumeMounts } from './containers.js';
 
 const MARKER_FILE = '.ccci-upgrade-marker';
 
@@ -21,6 +21,8 @@ interface Seed {
   readonly service: string;
   readonly path: string;
   readonly token: string;
+  /** The volume's name on the daemon (the marker is read back through a volume helper). */
+  readonly volume: string;
 }
 
 export const upgradeTier: UpgradeTier = {
@@ -66,13 +68,24 @@ export const upgradeTier: UpgradeTier = {
       if (!mount) continue;
       const token = randomBytes(12).toString('hex');
       const path = `${mount.destination}/${MARKER_FILE}`;
-      const res = await execScript(ctx.docker, container, 'cat > "$1"', [path], { stdin: token });
+      // Written through a volume helper, as backups are: the app image may have no shell.
+      const helper = {
+        image: ctx.volumeHelperImage,
+        volume: mount.dockerName,
+        labels: ctx.headRequest.labels,
+      };
+      const res = await ctx.docker.volumeScript(helper, 'cat > "/volume/$1"', [MARKER_FILE], token);
       if (res.exitCode !== 0)
         throw new InfraError(
           'DOCKER_FAILED',
           `could not seed ${path} in ${svc.fullName}: ${describeExec(res)}`,
         );
-      ctx.shared.set('upgrade.seed', { service: svc.fullName, path, token } satisfies Seed);
+      ctx.shared.set('upgrade.seed', {
+        service: svc.fullName,
+        path,
+        token,
+        volume: mount.dockerName,
+      } satisfies Seed);
       ctx.log.info(`seeded a marker into ${svc.name}:${path}`);
       return;
     }
@@ -153,8 +166,11 @@ export const upgradeTier: UpgradeTier = {
 
     const seed = ctx.shared.get('upgrade.seed') as Seed | undefined;
     if (seed) {
-      const container = await runningContainer(ctx.docker, seed.service);
-      const res = await execScript(ctx.docker, container, 'cat "$1"', [seed.path]);
+      const res = await ctx.docker.volumeScript(
+        { image: ctx.volumeHelperImage, volume: seed.volume, labels: ctx.headRequest.labels },
+        'cat "/volume/$1"',
+        [MARKER_FILE],
+      );
       const ok = res.exitCode === 0 && res.stdout === seed.token;
       row(
         'seeded data survived',

@@ -2,6 +2,7 @@
  * DockerPort over the docker CLI: every call is an argument array, JSON output is translated
  * into our own types here, and daemon failures become InfraError with the command and stderr.
  */
+import { randomBytes } from 'node:crypto';
 import { InfraError } from '../../errors.js';
 import type {
   DockerPort,
@@ -11,6 +12,7 @@ import type {
   SwarmObject,
   SwarmObjectKind,
   TaskInfo,
+  VolumeHelper,
 } from '../../ports/docker.js';
 import { runProcess, type ProcessRunner } from '../process/run-process.js';
 
@@ -202,6 +204,103 @@ export class DockerCli implements DockerPort {
       ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     });
     return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  private helperArgs(helper: VolumeHelper, readOnly: boolean): string[] {
+    return [
+      '--network',
+      'none',
+      '--cap-drop',
+      'ALL',
+      '--cap-add',
+      'CHOWN',
+      '--cap-add',
+      'DAC_OVERRIDE',
+      '--cap-add',
+      'FOWNER',
+      '--security-opt',
+      'no-new-privileges',
+      ...Object.entries(helper.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      '-v',
+      `${helper.volume}:/volume${readOnly ? ':ro' : ''}`,
+      '--entrypoint',
+      'sh',
+      helper.image,
+    ];
+  }
+
+  async volumeScript(
+    helper: VolumeHelper,
+    script: string,
+    args: readonly string[],
+    stdin?: string,
+  ): Promise<ExecResult> {
+    const res = await this.docker(
+      [
+        'run',
+        '--rm',
+        ...(stdin !== undefined ? ['-i'] : []),
+        ...this.helperArgs(helper, false),
+        '-c',
+        script,
+        'sh',
+        ...args,
+      ],
+      {
+        allowFail: true,
+        timeoutMs: helper.timeoutMs ?? 300_000,
+        ...(stdin !== undefined ? { stdin } : {}),
+      },
+    );
+    return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  /** Create a helper, optionally copy a file in, run it, optionally copy a file out; always remove it. */
+  private async helperRun(
+    helper: VolumeHelper,
+    readOnly: boolean,
+    script: string,
+    args: readonly string[],
+    copy: { in?: string; out?: string },
+  ): Promise<ExecResult> {
+    const name = `ccci-volume-${randomBytes(6).toString('hex')}`;
+    const inside = '/tmp/ccci-archive.tar';
+    const timeoutMs = helper.timeoutMs ?? 600_000;
+    try {
+      await this.docker([
+        'create',
+        '--name',
+        name,
+        ...this.helperArgs(helper, readOnly),
+        '-c',
+        script,
+        'sh',
+        ...args,
+      ]);
+      if (copy.in) await this.docker(['cp', copy.in, `${name}:${inside}`], { timeoutMs });
+      const res = await this.docker(['start', '--attach', name], { allowFail: true, timeoutMs });
+      if (res.exitCode === 0 && copy.out)
+        await this.docker(['cp', `${name}:${inside}`, copy.out], { timeoutMs });
+      return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+    } finally {
+      await this.docker(['rm', '--force', name], { allowFail: true });
+    }
+  }
+
+  archiveVolume(helper: VolumeHelper, paths: readonly string[], file: string) {
+    return this.helperRun(
+      helper,
+      true,
+      'cd /volume && tar -cf /tmp/ccci-archive.tar "$@"',
+      paths.length ? paths : ['.'],
+      { out: file },
+    );
+  }
+
+  restoreVolume(helper: VolumeHelper, file: string) {
+    return this.helperRun(helper, false, 'cd /volume && tar -xf /tmp/ccci-archive.tar', [], {
+      in: file,
+    });
   }
 
   async containerMounts(containerId: string): Promise<MountInfo[]> {
