@@ -5,6 +5,7 @@
  * is recorded in packages/harness-core/test/contract/abra-cli.md and checked by the conformance
  * suite against a contract-checking `abra` stand-in (no abra binary can be installed here).
  */
+import { stripAnsi } from '../domain/ansi.js';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, InputError, RecipeError } from '../errors.js';
@@ -36,7 +37,7 @@ export function fatalLine(output: string): string | null {
 /** Parse the secrets table `abra app new --secrets` prints: │ NAME │ VALUE │ rows. */
 export function parseSecretsTable(output: string): Array<{ name: string; value: string }> {
   const rows: Array<{ name: string; value: string }> = [];
-  for (const line of output.replace(/\u001b\[[0-9;]*m/g, '').split(/\r?\n/)) {
+  for (const line of stripAnsi(output).split(/\r?\n/)) {
     const cells = line
       .split(/[│|┃]/)
       .map((c) => c.trim())

@@ -10,6 +10,7 @@
  *   probed on 127.0.0.1 without a proxy;
  * - undeploy/removeData: `docker stack rm`, wait until gone, then volumes, secrets, configs.
  */
+import { chaosVersion } from '../domain/versions.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -148,12 +149,12 @@ export class DockerDeployer implements Deployer {
     // Nothing is published on the host: cc-ci reaches the app as Traefik does (proxy-probe.ts).
     const endpoint = appEndpoint(docs, req);
     const overlayServices: Record<string, unknown> = {};
-    const chaosVersion = `${req.recipe.commit.slice(0, 8)}${req.recipe.dirty ? '+U' : ''}`;
+    const chaos = chaosVersion(req.recipe.commit, req.recipe.dirty);
     for (const name of services) {
       const labels: Record<string, string> = { ...req.labels };
       if (req.chaos) {
         labels[`coop-cloud.${req.stack}.chaos`] = 'true';
-        labels[`coop-cloud.${req.stack}.chaos-version`] = chaosVersion;
+        labels[`coop-cloud.${req.stack}.chaos-version`] = chaos;
       }
       overlayServices[name] = { deploy: { labels } };
     }

@@ -10,6 +10,7 @@
  * Input problems throw InputError before anything is deployed. Everything after that ends in a
  * results.json whose verdict comes from the tiers.
  */
+import { chaosVersion } from '../domain/versions.js';
 import { hostname } from 'node:os';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -441,7 +442,7 @@ export async function runLifecycle(
 
   /** Does every service carry the head's chaos-version label (the head is what runs)? */
   const headIsRunning = async (): Promise<boolean> => {
-    const expectVersion = `${head.commit.slice(0, 8)}${head.dirty ? '+U' : ''}`;
+    const expectVersion = chaosVersion(head.commit, head.dirty);
     const services = await docker.listServices(stack);
     return (
       services.length > 0 &&

@@ -4,6 +4,7 @@
  * test cases become the tier's rows (and JUnit test cases). A generic assertion — the app still
  * answers on its health path — always runs alongside. See docs/writing-recipe-tests.md.
  */
+import { stripAnsi } from '../domain/ansi.js';
 import { createRequire } from 'node:module';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -125,12 +126,7 @@ export const customTier: Tier = {
           ms: Math.max(0, Math.round(a.duration ?? 0)),
           ...(a.failureMessages.length
             ? {
-                message: ctx.redact(
-                  a.failureMessages
-                    .join('\n')
-                    .replace(/\u001b\[[0-9;]*m/g, '')
-                    .slice(0, 4000),
-                ),
+                message: ctx.redact(stripAnsi(a.failureMessages.join('\n')).slice(0, 4000)),
               }
             : {}),
         });

@@ -2,26 +2,19 @@
  * The lint tier (L5): `abra recipe lint` on the exact ref. It needs the abra CLI; without it the
  * rung is `unver` with that reason. Lint never changes the verdict, only the level.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseLintTable } from '../domain/lint.js';
 import { runProcess } from '../adapters/process/run-process.js';
-import { hostPathDirs } from '../adapters/process/host-env.js';
+import { findOnPath } from '../adapters/process/host-env.js';
 import type { Tier, TierContext, TierOutcome } from './types.js';
 
 // abra needs a terminal to print its table. A constant Python script gives it a pseudo-terminal;
 // the command comes in as separate argv elements, never through a shell.
 const PTY_SCRIPT = 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)';
 
-function onPath(bin: string): string | null {
-  for (const dir of hostPathDirs()) if (existsSync(join(dir, bin))) return join(dir, bin);
-  return null;
-}
-
 export const lintTier: Tier = {
   name: 'lint',
   async run(ctx: TierContext): Promise<TierOutcome> {
-    const abra = onPath('abra');
+    const abra = findOnPath('abra');
     if (!abra)
       return {
         status: 'unver',

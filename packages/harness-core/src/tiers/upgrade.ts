@@ -4,6 +4,7 @@
  * update completed without a rollback, the app converged and answers, and the seeded data
  * survived. See docs/tiers/upgrade.md.
  */
+import { chaosVersion } from '../domain/versions.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
@@ -105,7 +106,7 @@ export const upgradeTier: UpgradeTier = {
     const versionLabel = `coop-cloud.${ctx.app.stack}.version`;
     const before = await ctx.docker.listServices(ctx.app.stack);
     const baseVersions = Object.fromEntries(before.map((s) => [s.name, s.labels[versionLabel]]));
-    const expect = `${ctx.head.commit.slice(0, 8)}${ctx.head.dirty ? '+U' : ''}`;
+    const expect = chaosVersion(ctx.head.commit, ctx.head.dirty);
 
     ctx.log.info(
       `redeploying the head ${ctx.head.version} in chaos mode over ${base.base.version}`,
