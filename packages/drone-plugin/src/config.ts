@@ -7,7 +7,7 @@
  * (PARAM_NAMES) and validates each value; the bridge only ever sends those names. Values must be
  * single-line, bounded, and of the documented charset.
  */
-import { BUILD_PARAM_NAMES } from '@cc-ci/harness-core';
+import { BUILD_PARAM_NAMES, PROXY_ENV_NAMES } from '@cc-ci/harness-core';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -130,15 +130,6 @@ export const PLUGIN_SETTING_NAMES = [
 
 /** Variables the container runtime itself sets in every container. */
 const RUNTIME_NAMES = new Set(['HOSTNAME', 'HOME', 'PWD', 'SHLVL', '_', 'TERM']);
-/** The runner passes its proxy settings to every step (drone-runner-docker's compiler). */
-const PROXY_NAMES = [
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'http_proxy',
-  'https_proxy',
-  'no_proxy',
-];
 
 /** The image's own ENV, or null when cc-ci does not run from the plugin image. */
 export function readImageEnv(file: string = IMAGE_ENV_FILE): Record<string, string> | null {
@@ -181,7 +172,8 @@ export function imageEnvProblems(
     ...BUILD_PARAM_NAMES,
     ...PLUGIN_SETTING_NAMES,
     ...RUNTIME_NAMES,
-    ...PROXY_NAMES,
+    // The runner passes its proxy settings to every step (drone-runner-docker's compiler).
+    ...PROXY_ENV_NAMES,
     'CI',
     'DRONE',
     ...(env.PLUGIN_ALLOWED_ENV ?? '')

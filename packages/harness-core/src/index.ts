@@ -20,7 +20,7 @@ export {
 export { backoffMs, backoffCeilingMs, type Backoff } from './domain/backoff.js';
 export { Redactor } from './domain/redactor.js';
 export { stripAnsi } from './domain/ansi.js';
-export { findOnPath } from './adapters/process/host-env.js';
+export { findOnPath, PROXY_ENV_NAMES } from './adapters/process/host-env.js';
 export { renderJunit } from './domain/junit.js';
 export { chaosVersion, compareVersions, isReleaseTag, sortReleases } from './domain/versions.js';
 export type * from './ports/deployer.js';

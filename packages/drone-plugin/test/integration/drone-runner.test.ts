@@ -162,6 +162,17 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     await new Promise<void>((r) => containerServer.listen(0, hostAddress, r));
     const cAddress = containerServer.address();
     containerBridgeUrl = `http://${hostAddress}:${typeof cAddress === 'object' && cAddress ? cAddress.port : 0}`;
+    await run(
+      'bash',
+      [
+        join(root, 'docker/build-plugin-image.sh'),
+        '--base',
+        'ccci/plugin-base:20',
+        '--tag',
+        'ccci/plugin:test',
+      ],
+      { timeout: 300_000 },
+    );
     const parent = await mkdtemp(join(tmpdir(), 'ccci-plugin-'));
     repo = join(parent, 'notes');
     head = (
@@ -173,7 +184,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
         '0.2.0+1.35.0',
       ])
     ).stdout.trim();
-  }, 60_000);
+  }, 360_000);
   afterAll(async () => {
     await new Promise<void>((r) => server.close(() => r()));
     await new Promise<void>((r) => containerServer.close(() => r()));
@@ -188,16 +199,23 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     ...extra,
   });
 
-  it('runs with only Drone’s environment, writes the run directory and uploads the results with the build’s CCCI_RUN_TOKEN', async () => {
+  /** The plugin image as the recipe-ci pipeline runs it: the recipe mounted, the state volume. */
+  const imageStep = (ws: string): DroneStep => ({
+    name: 'recipe-ci',
+    image: 'ccci/plugin:test',
+    settings: { bridge_url: containerBridgeUrl, stages: ['install'] },
+    secrets: { results_token: 'results-token-0123456789' },
+    mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
+  });
+
+  it('runs the plugin image with only Drone’s environment, writes the run directory and uploads the results with the build’s CCCI_RUN_TOKEN', async () => {
     const ws = await mkdtemp(join(tmpdir(), 'ccci-ws-'));
     const res = await runDroneStep({
       build: {
         number: 101,
-        params: { RECIPE: 'notes', SRC: repo, REF: head, PR: '5', CCCI_RUN_TOKEN: RUN_TOKEN },
+        params: { RECIPE: 'notes', SRC: '/recipe', REF: head, PR: '5', CCCI_RUN_TOKEN: RUN_TOKEN },
       },
-      step: pluginStep(join(ws, 'state'), {
-        environment: { CCCI_STATE_DIR: join(ws, 'state'), CCCI_RUNS_DIR: join(ws, 'runs') },
-      }),
+      step: imageStep(ws),
       workspace: ws,
     });
     expect(res.log).toMatch(/verdict PASS, level 1 of 5/);
@@ -220,15 +238,15 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     expect(Object.keys(upload!.body.junit)).toContain('install.xml');
   }, 180_000);
 
-  it('tears down within a 10 s grace when Drone cancels the step mid-run', async () => {
+  // Drone's own cancel is SIGKILL at once (cross-container.test.ts); a SIGTERM with a grace is
+  // what `docker stop` of the step container (e.g. a runner host shutting down) gives.
+  it('tears down within a 10 s grace when its container is stopped mid-run (SIGTERM)', async () => {
     const ws = await mkdtemp(join(tmpdir(), 'ccci-ws-'));
     const ac = new AbortController();
     let stack = '';
     const res = await runDroneStep({
-      build: { number: 102, params: { RECIPE: 'notes', SRC: repo, REF: head } },
-      step: pluginStep(join(ws, 'state'), {
-        environment: { CCCI_STATE_DIR: join(ws, 'state'), CCCI_RUNS_DIR: join(ws, 'runs') },
-      }),
+      build: { number: 102, params: { RECIPE: 'notes', SRC: '/recipe', REF: head } },
+      step: imageStep(ws),
       workspace: ws,
       graceMs: 10_000,
       signal: ac.signal,
@@ -295,27 +313,7 @@ describe('the cc-ci plugin under the local Drone runner', () => {
     60_000,
   );
 
-  /** The plugin image as the recipe-ci pipeline runs it: the recipe mounted, the state volume. */
-  const imageStep = (ws: string): DroneStep => ({
-    name: 'recipe-ci',
-    image: 'ccci/plugin:test',
-    settings: { bridge_url: containerBridgeUrl, stages: ['install'] },
-    secrets: { results_token: 'results-token-0123456789' },
-    mounts: [`${repo}:/recipe:ro`, `${join(ws, 'state')}:/var/lib/cc-ci`],
-  });
-
   it('runs the built plugin image the same way', async () => {
-    await run(
-      'bash',
-      [
-        join(root, 'docker/build-plugin-image.sh'),
-        '--base',
-        'ccci/plugin-base:20',
-        '--tag',
-        'ccci/plugin:test',
-      ],
-      { timeout: 300_000 },
-    );
     const ws = await mkdtemp(join(tmpdir(), 'ccci-ws-'));
     const res = await runDroneStep({
       build: { number: 104, params: { RECIPE: 'notes', SRC: '/recipe', REF: head } },

@@ -51,21 +51,31 @@ async function ccci(args: string[], env: Record<string, string>): Promise<CliRes
   }
 }
 
-/** Names of every stack, service, volume, secret, config and network whose name has `word`. */
-async function swarmObjectsNamed(word: string): Promise<string[]> {
+/** Every service, volume, secret, config, network and container on the daemon, by kind and name. */
+async function swarmObjects(): Promise<string[]> {
   const found: string[] = [];
   for (const kind of ['service', 'volume', 'secret', 'config', 'network']) {
     const { stdout } = await run('docker', [kind, 'ls', '--format', '{{.Name}}']);
     found.push(
       ...stdout
         .split('\n')
-        .filter((n) => n.includes(word))
+        .filter(Boolean)
         .map((n) => `${kind} ${n}`),
     );
   }
   const { stdout } = await run('docker', ['ps', '-a', '--format', '{{.Names}}']);
-  found.push(...stdout.split('\n').filter((n) => n.includes(word)));
-  return found;
+  found.push(
+    ...stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((n) => `container ${n}`),
+  );
+  return found.sort();
+}
+
+/** What is left of a run's stack (its objects are named `<stack>_...`). */
+async function objectsOfStack(stack: string): Promise<string[]> {
+  return (await swarmObjects()).filter((o) => o.split(' ')[1]!.startsWith(stack));
 }
 
 /** A directory holding a fake `docker` (and `git`) that records that it ran. */
@@ -108,6 +118,7 @@ describe('a recipe cannot steer a host process through its env', () => {
             : `\n${name}="${value(fake.dir)}"\n`;
         await appendFile(join(dir, file), line);
       });
+      const before = await swarmObjects();
       const res = await ccci(['run', repo, '--stages', 'install', '--out', join(parent, 'out')], {
         ...baseEnv(parent),
       });
@@ -115,8 +126,7 @@ describe('a recipe cannot steer a host process through its env', () => {
       expect(res.stderr).toMatch(new RegExp(`${file.replace('.', '\\.')} sets [^:]*\\b${name}\\b`));
       expect(res.stderr).toMatch(/RECIPE_ENV_RESERVED|steer the programs cc-ci runs/);
       expect(existsSync(marker)).toBe(false);
-      expect(await swarmObjectsNamed(word.replace(/-/g, '_'))).toEqual([]);
-      expect(await swarmObjectsNamed(word)).toEqual([]);
+      expect(await swarmObjects()).toEqual(before);
     },
     60_000,
   );
@@ -166,7 +176,9 @@ describe('a recipe cannot steer a host process through its env', () => {
     const log = await readFile(join(parent, 'out', 'run.log'), 'utf8');
     expect(log).not.toContain('shared-results-token-value');
     expect(log).not.toContain('R'.repeat(43));
-    expect(await swarmObjectsNamed('hostile_env_tests')).toEqual([]);
+    const stack = /stack (\S+) accepted by the swarm/.exec(res.stdout + res.stderr)?.[1];
+    expect(stack).toBeDefined();
+    expect(await objectsOfStack(stack!)).toEqual([]);
   }, 240_000);
 });
 
@@ -230,7 +242,7 @@ describe('a recipe cannot ask the daemon for the host: the compose policy', () =
     async (_what, edit, message) => {
       const word = `hostile-compose-${Math.random().toString(36).slice(2, 8)}`;
       const { repo, parent } = await hostileRecipe(word, edit);
-      const before = (await run('docker', ['service', 'ls', '--format', '{{.Name}}'])).stdout;
+      const before = await swarmObjects();
       const res = await ccci(
         ['run', repo, '--stages', 'install', '--out', join(parent, 'out')],
         baseEnv(parent),
@@ -240,8 +252,7 @@ describe('a recipe cannot ask the daemon for the host: the compose policy', () =
         stderr: expect.stringMatching(message),
       });
       expect(res.stderr).toMatch(/compose policy refuses|outside the checkout/);
-      expect((await run('docker', ['service', 'ls', '--format', '{{.Name}}'])).stdout).toBe(before);
-      expect(await swarmObjectsNamed(word.replace(/-/g, '_'))).toEqual([]);
+      expect(await swarmObjects()).toEqual(before);
     },
     60_000,
   );
@@ -276,6 +287,6 @@ describe('a recipe cannot ask the daemon for the host: the compose policy', () =
     );
     const stack = /stack (\S+) accepted by the swarm/.exec(res.stdout + res.stderr)?.[1];
     expect(stack).toBeDefined();
-    expect(await swarmObjectsNamed(stack!)).toEqual([]);
+    expect(await objectsOfStack(stack!)).toEqual([]);
   }, 240_000);
 });

@@ -60,7 +60,8 @@ export async function readComposeFiles(
 
 type RawNetworks = string[] | Record<string, unknown> | undefined;
 
-function labelMapOf(raw: unknown): Record<string, string> {
+/** Compose labels, as a list of `k=v` or a map, to a map. */
+export function labelMapOf(raw: unknown): Record<string, string> {
   if (!raw) return {};
   if (Array.isArray(raw)) {
     return Object.fromEntries(

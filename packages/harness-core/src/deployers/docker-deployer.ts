@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { InfraError, InputError } from '../errors.js';
 import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
-import { appEndpoint, readComposeDocs, type ComposeDoc } from './compose-files.js';
+import { appEndpoint, labelMapOf, readComposeDocs, type ComposeDoc } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
 import { hostEnv } from '../adapters/process/host-env.js';
 import type { DockerCli } from '../adapters/docker/docker-cli.js';
@@ -28,20 +28,6 @@ export interface DockerDeployerOptions {
   /** Where generated overlay files go (the run directory). */
   readonly workDir: string;
   readonly now?: () => number;
-}
-
-/** Compose labels, as a list of `k=v` or a map, to a map. */
-function labelMap(raw: Record<string, string> | string[] | undefined): Record<string, string> {
-  if (!raw) return {};
-  if (Array.isArray(raw)) {
-    return Object.fromEntries(
-      raw.map((l) => {
-        const i = String(l).indexOf('=');
-        return i < 0 ? [String(l), ''] : [String(l).slice(0, i), String(l).slice(i + 1)];
-      }),
-    );
-  }
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
 }
 
 type TopLevelKind = 'volumes' | 'networks' | 'configs';
@@ -82,7 +68,7 @@ function labelledTopLevel(
         kind === 'configs'
           ? { ...def, ...(def.file ? { file: resolve(baseDir, def.file) } : {}) }
           : {};
-      entry.labels = { ...labelMap(def.labels), ...labels };
+      entry.labels = { ...labelMapOf(def.labels), ...labels };
       entries[name] = entry;
     }
     if (Object.keys(entries).length) out[kind] = entries;

@@ -44,7 +44,8 @@ export interface FileLockOptions {
   readonly now?: () => number;
 }
 
-function pidAlive(pid: number): boolean {
+/** Is a process of this pid namespace alive (EPERM: alive, another user's)? */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InfraError, InputError } from '../errors.js';
 import type { DockerCli } from '../adapters/docker/docker-cli.js';
-import { LEASE_RENEW_MS, LEASE_TTL_MS, type LockInfo, type RunLocks } from './locks.js';
+import { LEASE_RENEW_MS, LEASE_TTL_MS, pidAlive, type LockInfo, type RunLocks } from './locks.js';
 
 const PREFIX = 'ccci-lock-';
 const L = {
@@ -47,15 +47,6 @@ export async function ownContainerId(): Promise<string | null> {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 interface LockService {
   readonly name: string;
   readonly updatedAt: string;
@@ -67,18 +58,25 @@ export interface SwarmLockOptions {
   readonly ttlMs?: number;
 }
 
+interface SwarmInfo {
+  readonly NodeID?: string;
+  readonly ControlAvailable?: boolean;
+  readonly Cluster?: { readonly ID?: string };
+}
+
+async function swarmInfo(docker: DockerCli): Promise<SwarmInfo> {
+  const info = await docker.docker(['info', '--format', '{{json .Swarm}}']);
+  return JSON.parse(info.stdout) as SwarmInfo;
+}
+
 export async function swarmLocks(
   docker: DockerCli,
   opts: SwarmLockOptions = {},
+  known?: SwarmInfo,
 ): Promise<RunLocks> {
   const renewMs = opts.renewMs ?? LEASE_RENEW_MS;
   const ttlMs = opts.ttlMs ?? LEASE_TTL_MS;
-  const info = await docker.docker(['info', '--format', '{{json .Swarm}}']);
-  const swarm = JSON.parse(info.stdout) as {
-    NodeID?: string;
-    ControlAvailable?: boolean;
-    Cluster?: { ID?: string };
-  };
+  const swarm = known ?? (await swarmInfo(docker));
   if (!swarm.ControlAvailable || !swarm.NodeID) {
     throw new InfraError(
       'DOCKER_FAILED',
@@ -263,10 +261,6 @@ export async function runLocksFor(
   stateDir: string,
   fileLocks: (dir: string) => RunLocks,
 ): Promise<RunLocks> {
-  const res = await docker.docker(['info', '--format', '{{.Swarm.ControlAvailable}}'], {
-    allowFail: true,
-  });
-  return res.exitCode === 0 && res.stdout.trim() === 'true'
-    ? swarmLocks(docker)
-    : fileLocks(stateDir);
+  const swarm = await swarmInfo(docker);
+  return swarm.ControlAvailable ? swarmLocks(docker, {}, swarm) : fileLocks(stateDir);
 }

@@ -91,6 +91,16 @@ export function reservedEnvNames(names: Iterable<string>): string[] {
   return [...new Set([...names].filter(isReservedEnvName))];
 }
 
+/** The proxy settings, in both spellings programs read. */
+export const PROXY_ENV_NAMES: readonly string[] = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
+
 /**
  * The names cc-ci passes on from its own environment to the programs it runs: where they are
  * (PATH, HOME), which daemon to talk to, and the operator's proxy and CA settings. Nothing else.
@@ -107,12 +117,7 @@ export const HOST_ENV_PASSED: readonly string[] = [
   'DOCKER_TLS_VERIFY',
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'http_proxy',
-  'https_proxy',
-  'no_proxy',
+  ...PROXY_ENV_NAMES,
 ];
 
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
