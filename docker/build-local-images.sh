@@ -12,14 +12,17 @@
 #   ccci/node-base:20 this machine's node binary + the libraries it links; a base for Dockerfiles
 #   ccci/plugin-base:20 node-base + git, the docker CLI, GNU tar and busybox (sh): the base the
 #                     plugin image is built on in tests (production builds use node:20-bookworm-slim)
+#   ccci/postgres:15  PostgreSQL 15 server and client from Debian's postgresql-15 and
+#                     postgresql-client-15 packages + busybox, with an entrypoint modelled on the
+#                     official postgres image's (POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD_FILE)
 #
 # Usage: docker/build-local-images.sh [--force] [IMAGE ...]     (default: all images)
 # To add an image: write a build_<name> function that fills "$root" and echo its extra inputs in
 # inputs_<name>, then add it to ALL_IMAGES. See docs/developing.md.
 set -euo pipefail
 
-ALL_IMAGES=(web node-base plugin-base)
-declare -A TAGS=([web]="ccci/web:1" [node-base]="ccci/node-base:20" [plugin-base]="ccci/plugin-base:20")
+ALL_IMAGES=(web node-base plugin-base postgres)
+declare -A TAGS=([web]="ccci/web:1" [node-base]="ccci/node-base:20" [plugin-base]="ccci/plugin-base:20" [postgres]="ccci/postgres:15")
 CACHE_DIR="${CCCI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cc-ci/images}"
 FORCE=0
 
@@ -140,6 +143,95 @@ import_plugin-base() {
     "$@"
 }
 
+# The server runs as postgres (uid 999), as in the official image; the data directory is created
+# in the image with that owner so a new named volume inherits it.
+PG_UID=999
+PG_BINARIES=(postgres initdb pg_ctl pg_isready psql pg_dump pg_dumpall pg_restore createdb)
+inputs_postgres() {
+  echo "pg=$(basename "$(fetch_deb postgresql-15)") client=$(basename "$(fetch_deb postgresql-client-15)")"
+  inputs_web
+}
+build_postgres() {
+  local root=$1 work bin lib missing
+  work=$(mktemp -d)
+  dpkg-deb -x "$(fetch_deb postgresql-15)" "$work"
+  dpkg-deb -x "$(fetch_deb postgresql-client-15)" "$work"
+  dpkg-deb -x "$(fetch_deb busybox)" "$work/busybox"
+  mkdir -p "$root/usr/local/bin"
+  for bin in "${PG_BINARIES[@]}"; do
+    missing=$(ldd "$work/usr/lib/postgresql/15/bin/$bin" | grep 'not found' || true)
+    [ -z "$missing" ] || die "libraries of $bin are not on this machine ($missing); apt-get install postgresql-15"
+    copy_with_libs "$work/usr/lib/postgresql/15/bin/$bin" "$root" "/usr/lib/postgresql/15/bin/$bin"
+    ln -sf "/usr/lib/postgresql/15/bin/$bin" "$root/usr/local/bin/$bin"
+  done
+  # Server modules (PL/pgSQL, dictionaries, encodings); the LLVM JIT is left out (jit=off).
+  for lib in "$work"/usr/lib/postgresql/15/lib/*.so; do
+    case "$(basename "$lib")" in llvmjit*) continue ;; esac
+    copy_with_libs "$lib" "$root" "/usr/lib/postgresql/15/lib/$(basename "$lib")"
+  done
+  mkdir -p "$root/usr/share/postgresql"
+  cp -a "$work/usr/share/postgresql/15" "$root/usr/share/postgresql/"
+  # Built --with-system-tzdata: the zone files come from this machine's tzdata.
+  mkdir -p "$root/usr/share"
+  cp -a /usr/share/zoneinfo "$root/usr/share/"
+  copy_with_libs "$work/busybox/bin/busybox" "$root" /bin/busybox
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || [ -e "$root/bin/$applet" ] || ln -sf /bin/busybox "$root/bin/$applet"
+  done
+  rm -rf "$work"
+  add_nss "$root"
+  printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:%s:%s:PostgreSQL:/var/lib/postgresql:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' "$PG_UID" "$PG_UID" >"$root/etc/passwd"
+  printf 'root:x:0:\npostgres:x:%s:\nnogroup:x:65534:\n' "$PG_UID" >"$root/etc/group"
+  mkdir -p "$root/var/lib/postgresql/data" "$root/var/run/postgresql"
+  chown -R "$PG_UID:$PG_UID" "$root/var/lib/postgresql" "$root/var/run/postgresql"
+  chmod 0700 "$root/var/lib/postgresql/data"
+  chmod 2775 "$root/var/run/postgresql"
+  cat >"$root/usr/local/bin/docker-entrypoint.sh" <<'SH'
+#!/bin/sh
+# ccci/postgres entrypoint, modelled on the official postgres image's: an empty $PGDATA is
+# initialised from POSTGRES_USER, POSTGRES_DB and POSTGRES_PASSWORD_FILE (or POSTGRES_PASSWORD);
+# then the server runs in the foreground. Clients on the network authenticate with scram-sha-256,
+# local socket clients (hooks run with docker exec) are trusted.
+set -eu
+PGDATA=${PGDATA:-/var/lib/postgresql/data}
+user=${POSTGRES_USER:-postgres}
+db=${POSTGRES_DB:-$user}
+if [ "${1:-postgres}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then password=$(cat "$POSTGRES_PASSWORD_FILE"); else password=${POSTGRES_PASSWORD:-}; fi
+  [ -n "$password" ] || { echo "postgres: set POSTGRES_PASSWORD_FILE or POSTGRES_PASSWORD" >&2; exit 1; }
+  pwfile=$(mktemp)
+  printf '%s' "$password" >"$pwfile"
+  initdb -D "$PGDATA" -U "$user" --pwfile="$pwfile" -E UTF8 --no-locale \
+    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$pwfile"
+  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  if [ "$db" != postgres ]; then
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+    psql -v ON_ERROR_STOP=1 -q -U "$user" -d postgres -c "CREATE DATABASE \"$db\""
+    pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  fi
+  echo "postgres: initialised $PGDATA (user $user, database $db)"
+fi
+if [ "${1:-postgres}" = postgres ]; then
+  shift || true
+  exec postgres -D "$PGDATA" -c listen_addresses='*' -c jit=off "$@"
+fi
+exec "$@"
+SH
+  chmod 0755 "$root/usr/local/bin/docker-entrypoint.sh"
+}
+import_postgres() {
+  docker import \
+    --change 'ENV PATH=/usr/local/bin:/bin:/usr/bin:/usr/lib/postgresql/15/bin' \
+    --change 'ENV PGDATA=/var/lib/postgresql/data' \
+    --change 'ENV TZ=UTC' \
+    --change "USER $PG_UID:$PG_UID" \
+    --change 'WORKDIR /var/lib/postgresql' \
+    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    --change 'CMD ["postgres"]' \
+    "$@"
+}
+
 # ELF binaries start with \x7fELF.
 file_is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 
@@ -164,7 +256,7 @@ main() {
   for arg in "$@"; do
     case "$arg" in
       --force) FORCE=1 ;;
-      -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
       *) [ -n "${TAGS[$arg]:-}" ] || die "unknown image '$arg' (known: ${ALL_IMAGES[*]})"; names+=("$arg") ;;
     esac
   done

@@ -5,9 +5,12 @@
  * - secrets: `SECRET_<NAME>_VERSION=v1 # length=N` lines of .env.sample → external secrets
  *   `<stack>_<name>_<version>` with generated values (created from stdin, never argv);
  * - deploy: `docker stack deploy --prune --resolve-image never` of COMPOSE_FILE + CI overlays +
- *   a generated overlay that labels services for this run, stamps chaos deploys, and publishes
- *   the Traefik `loadbalancer.server.port` on a free host port (`mode: host`) so the app can be
- *   probed on 127.0.0.1 without a proxy;
+ *   a generated overlay that labels services, volumes, networks and configs for this run and
+ *   stamps chaos deploys. Nothing is published on the host: cc-ci reaches the app over `proxy`
+ *   as Traefik does (adapters/docker/proxy-probe.ts). On a kernel without IPVS, where service
+ *   VIPs do not route, the overlay also sets `deploy.endpoint_mode: dnsrr` on every service that
+ *   does not choose its own (and publishes no ingress port), so services reach each other by
+ *   name as they would through a VIP in production; the run log says so;
  * - undeploy/removeData: `docker stack rm`, wait until gone, then volumes, secrets, configs.
  */
 import { chaosVersion } from '../domain/versions.js';
@@ -20,6 +23,7 @@ import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
 import { appEndpoint, labelMapOf, readComposeDocs, type ComposeDoc } from './compose-files.js';
 import { secretObjectName } from '../domain/naming.js';
 import { hostEnv } from '../adapters/process/host-env.js';
+import { hostHasIpvs } from '../adapters/docker/ipvs.js';
 import type { DockerCli } from '../adapters/docker/docker-cli.js';
 import type { DeployRequest, DeployedApp, Deployer, GeneratedSecret } from '../ports/deployer.js';
 
@@ -28,6 +32,38 @@ export interface DockerDeployerOptions {
   /** Where generated overlay files go (the run directory). */
   readonly workDir: string;
   readonly now?: () => number;
+  /** Set `endpoint_mode: dnsrr` in the CI overlay; unset = when the host has no IPVS. */
+  readonly dnsrr?: boolean;
+  /** Where the deployer says what it changed for this host (the run log). */
+  readonly note?: (message: string) => void;
+}
+
+type ServiceDef = { deploy?: { endpoint_mode?: unknown }; ports?: unknown };
+
+/**
+ * Services that get `endpoint_mode: dnsrr`: those whose files set no endpoint mode and publish
+ * no port through the ingress mesh (swarm refuses dnsrr with ingress ports; without IPVS those
+ * do not work anyway). Pure.
+ */
+export function dnsrrServices(docs: ReadonlyArray<{ doc: ComposeDoc }>): string[] {
+  const chosen = new Set<string>();
+  const ingress = new Set<string>();
+  const all = new Set<string>();
+  for (const { doc } of docs) {
+    for (const [name, raw] of Object.entries(doc.services ?? {})) {
+      const def = (raw ?? {}) as ServiceDef;
+      all.add(name);
+      if (def.deploy?.endpoint_mode !== undefined) chosen.add(name);
+      const ports = Array.isArray(def.ports) ? (def.ports as unknown[]) : [];
+      if (
+        ports.some(
+          (p) => typeof p !== 'object' || p === null || (p as { mode?: unknown }).mode !== 'host',
+        )
+      )
+        ingress.add(name);
+    }
+  }
+  return [...all].filter((n) => !chosen.has(n) && !ingress.has(n));
 }
 
 type TopLevelKind = 'volumes' | 'networks' | 'configs';
@@ -79,8 +115,11 @@ function labelledTopLevel(
 export class DockerDeployer implements Deployer {
   readonly kind = 'docker' as const;
   private readonly secretsByStack = new Map<string, GeneratedSecret[]>();
+  private readonly dnsrr: boolean;
 
-  constructor(private readonly opts: DockerDeployerOptions) {}
+  constructor(private readonly opts: DockerDeployerOptions) {
+    this.dnsrr = opts.dnsrr ?? !hostHasIpvs();
+  }
 
   /** Read and parse the compose files a deploy would use; YAML errors are the recipe's (exit 2). */
   composeDocs(req: DeployRequest): Promise<Array<{ file: string; doc: ComposeDoc }>> {
@@ -143,6 +182,17 @@ export class DockerDeployer implements Deployer {
         labels[`coop-cloud.${req.stack}.chaos-version`] = chaos;
       }
       overlayServices[name] = { deploy: { labels } };
+    }
+    if (this.dnsrr) {
+      const changed = dnsrrServices(docs);
+      for (const name of changed) {
+        (overlayServices[name] as { deploy: Record<string, unknown> }).deploy.endpoint_mode =
+          'dnsrr';
+      }
+      if (changed.length)
+        this.opts.note?.(
+          `this host has no IPVS (service VIPs do not route): the CI overlay sets deploy.endpoint_mode: dnsrr on ${changed.join(', ')}; production swarms keep VIPs`,
+        );
     }
     await mkdir(this.opts.workDir, { recursive: true });
     const overlay = join(this.opts.workDir, `compose.ccci-run${req.chaos ? '-chaos' : ''}.yml`);
