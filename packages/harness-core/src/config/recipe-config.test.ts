@@ -29,7 +29,28 @@ describe('parseRecipeConfig', () => {
         .compose_policy_exceptions,
     ).toEqual(exceptions);
   });
+  it('accepts a data probe as argument arrays', () => {
+    const probe = {
+      service: 'db',
+      write: ['sh', '-c', 'echo "$1" >> /t', 'x'],
+      read: ['cat', '/t'],
+    };
+    expect(parseRecipeConfig({ data_probe: probe }, 'f.yml').data_probe).toEqual(probe);
+  });
   it.each([
+    [
+      { data_probe: { service: 'db', write: 'psql -c insert', read: ['cat'] } },
+      /data_probe\.write/,
+    ],
+    [{ data_probe: { service: 'db', write: ['x'], read: [] } }, /data_probe\.read/],
+    [
+      { data_probe: { service: '../db', write: ['x'], read: ['y'] } },
+      /a service name of the recipe/,
+    ],
+    [
+      { data_probe: { service: 'db', write: ['x'], read: ['y'], user: 'root' } },
+      /unknown key "data_probe\.user"/,
+    ],
     [{ helth_path: '/' }, /f\.yml: unknown key "helth_path"/],
     [{ health_path: 42 }, /f\.yml: "health_path": .*string/],
     [{ deploy_timeout_s: 'soon' }, /"deploy_timeout_s"/],

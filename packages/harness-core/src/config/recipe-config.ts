@@ -68,6 +68,20 @@ export const RecipeConfigSchema = z
       .describe(
         'A probe (argument array) run in the backed-up service’s container after each backup; a non-zero exit takes the backup again (3 attempts in all).',
       ),
+    data_probe: z
+      .object({
+        service: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a service name of the recipe')
+          .describe('the service whose running container runs both commands'),
+        write: z.array(z.string().min(1)).min(1),
+        read: z.array(z.string().min(1)).min(1),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Rows in the app’s own store (a database) that upgrade, backup and restore must keep: `{service, write, read}`. `write` (argument array, run in the service’s container) stores the token cc-ci appends as its last argument; `read` prints every stored token, one per line. The upgrade checks a token written on the old release; the restore checks that a token written before the backup is back and one written after it is gone. See docs/tiers/backup-restore.md.',
+      ),
     install_hook: z
       .array(z.string().min(1))
       .min(1)
@@ -170,6 +184,7 @@ export async function loadRecipeConfig(
     skip: raw.skip,
     backup: raw.backup,
     backupVerify: raw.backup_verify,
+    dataProbe: raw.data_probe,
     installHook: raw.install_hook ?? null,
     warmCanonical: raw.warm_canonical,
     composePolicyExceptions: raw.compose_policy_exceptions,

@@ -9,7 +9,13 @@
  * pre-hook, archive the selected paths, run the post-hook, and check the archive holds the marker
  * and every declared path;
  * restore — wipe the volume, run the restore pre-hook, extract the archive, run the restore
- * post-hook, and check the marker and every file are back. See docs/tiers/backup.md.
+ * post-hook, and check the marker and every file are back. See docs/tiers/backup-restore.md.
+ *
+ * A volume whose declared paths are rebuilt into the rest of the volume by a restore post-hook
+ * (a database: the pre-hook dumps to `backup.sql`, the post-hook loads it) is judged by what the
+ * backup claims: only the declared paths are wiped, restored and compared, and the database
+ * itself by the recipe's data probe (cc-ci.yml `data_probe`, data-probe.ts): a row written
+ * before the backup must be back after the restore, one written after it must be gone.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -21,6 +27,7 @@ import { runProcess } from '../adapters/process/run-process.js';
 import type { Tier, TierContext, TierOutcome } from './types.js';
 import type { VolumeHelper } from '../ports/docker.js';
 import { describeExec, runningContainer, volumeMounts } from './containers.js';
+import { readDataTokens, writeDataToken } from './data-probe.js';
 
 const MARKER = '.ccci-backup-marker';
 /** DOMAIN.md: retry a backup the verify probe rejects, up to 3 attempts in all. */
@@ -47,12 +54,23 @@ async function snapshot(ctx: TierContext, dockerVolume: string): Promise<Map<str
   );
 }
 
+/**
+ * The restore rebuilds the rest of the volume from the declared paths (a database loads its
+ * dump, as backupbot restores it: the saved files over the live volume, then the post-hook).
+ * Only the declared paths are the backup's to wipe and restore; the volume's files are rewritten
+ * by the hook, so they prove nothing about the data: the recipe's data probe checks the rows.
+ */
+function rebuiltByHook(plan: BackupPlan, paths: readonly string[]): boolean {
+  return plan.restorePostHook !== null && paths.length > 0;
+}
+
 interface VolumeBackup {
   readonly service: string;
   readonly volume: string;
   /** The volume's name on the daemon. */
   readonly dockerVolume: string;
   readonly paths: readonly string[];
+  /** '' when only files are saved: there is no directory in the backup to hold a marker. */
   readonly markerPath: string;
   readonly token: string;
   /** The archive in the run directory ('' when the deployer keeps its own). */
@@ -64,6 +82,8 @@ interface VolumeBackup {
 interface BackupState {
   readonly plans: readonly BackupPlan[];
   readonly volumes: readonly VolumeBackup[];
+  /** Data-probe tokens written just before and just after the backup. */
+  readonly rows?: { readonly before: string; readonly after: string };
 }
 
 async function plans(
@@ -165,6 +185,8 @@ export const backupTier: Tier = {
     }
     // Backups run only once every service is healthy.
     await ctx.waitReady();
+    const probe = ctx.config.dataProbe;
+    const before = probe ? await writeDataToken(ctx, probe, 'before the backup') : null;
     const volumes: VolumeBackup[] = [];
     for (const { plan, container, mounts } of found) {
       const bad = [...plan.volumes.values()].flatMap((p) => unsafePaths(p));
@@ -185,9 +207,10 @@ export const backupTier: Tier = {
           }
         }
         if (paths.length && !dir) {
-          // Only files are saved: the marker goes to the volume root, which the backup excludes;
-          // the declared files are still checked below.
-          dir = '.';
+          // Only files are saved (a dump): there is nowhere in the backup for a marker. The
+          // declared files are checked below, and a database by the data probe.
+          markers.set(volume, { path: '', token: '' });
+          continue;
         }
         const rel = `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, '');
         const res = await ctx.docker.volumeScript(volumeHelper, 'cat > "/volume/$1"', [rel], token);
@@ -200,8 +223,11 @@ export const backupTier: Tier = {
       }
       // 2. what the app has now; then pre-hook, archive, post-hook.
       const snapshots = new Map<string, Map<string, string>>();
-      for (const volume of plan.volumes.keys()) {
-        snapshots.set(volume, await snapshot(ctx, mounts.get(volume)!));
+      for (const [volume, paths] of plan.volumes) {
+        snapshots.set(
+          volume,
+          rebuiltByHook(plan, paths) ? new Map() : await snapshot(ctx, mounts.get(volume)!),
+        );
       }
       if (ctx.deployer.backup) {
         // The deployer backs up every labelled service itself (abra: backupbot), once, below.
@@ -340,6 +366,7 @@ export const backupTier: Tier = {
       ctx.shared.set('backup.state', {
         plans: found.map((f) => f.plan),
         volumes,
+        ...(await rowsAfter(ctx, before)),
       } satisfies BackupState);
       return { status: 'pass', tests: rows };
     }
@@ -354,7 +381,7 @@ export const backupTier: Tier = {
       const empty = v.paths.filter((p) =>
         entries.some((e) => e.path === p && !e.dir && e.size === 0),
       );
-      const hasMarker = entries.some((e) => e.path === v.markerPath);
+      const hasMarker = v.markerPath === '' || entries.some((e) => e.path === v.markerPath);
       if (missing.length)
         problems.push(
           `${name}: declared backup path(s) ${missing.join(', ')} missing from the archive (did the pre-hook produce them?)`,
@@ -377,6 +404,7 @@ export const backupTier: Tier = {
     ctx.shared.set('backup.state', {
       plans: found.map((f) => f.plan),
       volumes,
+      ...(problems.length ? {} : await rowsAfter(ctx, before)),
     } satisfies BackupState);
     return problems.length
       ? { status: 'fail', reason: problems.join('; '), tests: rows }
@@ -394,11 +422,23 @@ export const restoreTier: Tier = {
     for (const plan of state.plans) {
       const container = await runningContainer(ctx.docker, plan.service);
       const mine = state.volumes.filter((v) => v.service === plan.service);
-      // Wipe the whole volume (a lost volume is what a restore must recover from) and prove it.
+      // Wipe the whole volume (a lost volume is what a restore must recover from) and prove it;
+      // for a volume the post-hook rebuilds (a database), wipe what the backup holds.
       for (const v of mine) {
         const h = helper(ctx, v.dockerVolume);
-        const wipe = await ctx.docker.volumeScript(h, 'cd /volume && rm -rf -- * .[!.]* ..?*', []);
-        const empty = await ctx.docker.volumeScript(h, 'test -z "$(ls -A /volume)"', []);
+        const partial = rebuiltByHook(plan, v.paths);
+        const wipe = partial
+          ? await ctx.docker.volumeScript(h, 'cd /volume && for p; do rm -rf -- "$p"; done', [
+              ...v.paths,
+            ])
+          : await ctx.docker.volumeScript(h, 'cd /volume && rm -rf -- * .[!.]* ..?*', []);
+        const empty = partial
+          ? await ctx.docker.volumeScript(
+              h,
+              'cd /volume && for p; do [ ! -e "$p" ] || exit 1; done',
+              [...v.paths],
+            )
+          : await ctx.docker.volumeScript(h, 'test -z "$(ls -A /volume)"', []);
         if (wipe.exitCode !== 0 || empty.exitCode !== 0) {
           throw new InfraError(
             'DOCKER_FAILED',
@@ -450,20 +490,38 @@ export const restoreTier: Tier = {
     // The data must be back: every marker, with its content.
     const problems: string[] = [];
     for (const v of state.volumes) {
-      const res = await ctx.docker.volumeScript(helper(ctx, v.dockerVolume), 'cat "/volume/$1"', [
-        v.markerPath,
-      ]);
-      const ok = res.exitCode === 0 && res.stdout === v.token;
-      if (!ok)
-        problems.push(
-          `${v.volume}: the data marker ${v.markerPath} is ${res.exitCode === 0 ? 'changed' : 'missing'} after the restore${state.plans.some((p) => p.restorePostHook) ? ' (does the restore post-hook remove data?)' : ''}`,
-        );
-      rows.push({
-        name: `data of ${v.volume} is back`,
-        status: ok ? 'pass' : 'fail',
-        ms: Date.now() - t0,
-        ...(ok ? {} : { message: problems.at(-1)! }),
-      });
+      const plan = state.plans.find((p) => p.service === v.service)!;
+      if (v.markerPath) {
+        const res = await ctx.docker.volumeScript(helper(ctx, v.dockerVolume), 'cat "/volume/$1"', [
+          v.markerPath,
+        ]);
+        const ok = res.exitCode === 0 && res.stdout === v.token;
+        if (!ok)
+          problems.push(
+            `${v.volume}: the data marker ${v.markerPath} is ${res.exitCode === 0 ? 'changed' : 'missing'} after the restore${state.plans.some((p) => p.restorePostHook) ? ' (does the restore post-hook remove data?)' : ''}`,
+          );
+        rows.push({
+          name: `data of ${v.volume} is back`,
+          status: ok ? 'pass' : 'fail',
+          ms: Date.now() - t0,
+          ...(ok ? {} : { message: problems.at(-1)! }),
+        });
+      }
+      if (rebuiltByHook(plan, v.paths)) {
+        if (!ctx.config.dataProbe)
+          ctx.log.warn(
+            `${v.volume} is rebuilt by the restore post-hook: without a data_probe nothing checks that its data came back`,
+          );
+        rows.push({
+          name: `${v.volume} is rebuilt by the restore post-hook from ${v.paths.join(', ')}`,
+          status: 'skip',
+          ms: Date.now() - t0,
+          message: ctx.config.dataProbe
+            ? 'its files are rewritten by the hook and prove nothing; the data probe checks the rows'
+            : 'its files are rewritten by the hook and prove nothing about the data; set data_probe in cc-ci.yml to check the rows (docs/tiers/backup-restore.md)',
+        });
+        continue;
+      }
       // Every file the app had before the backup must be back, unchanged.
       const after = await snapshot(ctx, v.dockerVolume);
       const lost = [...v.snapshot.keys()].filter((f) => !after.has(f));
@@ -491,6 +549,7 @@ export const restoreTier: Tier = {
       try {
         await ctx.waitReady();
         rows.push({ name: 'app answers after the restore', status: 'pass', ms: Date.now() - t0 });
+        problems.push(...(await checkRows(ctx, state, rows, t0)));
       } catch (err) {
         problems.push(`the app does not answer after the restore: ${(err as Error).message}`);
         rows.push({
@@ -506,3 +565,55 @@ export const restoreTier: Tier = {
       : { status: 'pass', tests: rows };
   },
 };
+
+/** After a good backup: a row written now must be gone once the restore is done. */
+async function rowsAfter(
+  ctx: TierContext,
+  before: string | null,
+): Promise<{ rows?: { before: string; after: string } }> {
+  const probe = ctx.config.dataProbe;
+  if (!probe || !before) return {};
+  return { rows: { before, after: await writeDataToken(ctx, probe, 'after the backup') } };
+}
+
+/** The database is back at the backup: the row written before it is there, the later one not. */
+async function checkRows(
+  ctx: TierContext,
+  state: BackupState,
+  rows: TestRow[],
+  t0: number,
+): Promise<string[]> {
+  const probe = ctx.config.dataProbe;
+  if (!probe || !state.rows) return [];
+  const read = await readDataTokens(ctx, probe);
+  const problems: string[] = [];
+  const push = (name: string, problem: string) => {
+    if (problem) problems.push(problem);
+    rows.push({
+      name,
+      status: problem ? 'fail' : 'pass',
+      ms: Date.now() - t0,
+      ...(problem ? { message: problem } : {}),
+    });
+  };
+  if ('error' in read) {
+    push(
+      'rows written before the backup are back',
+      `the data probe could not read ${probe.service} after the restore: ${read.error}`,
+    );
+    return problems;
+  }
+  push(
+    'rows written before the backup are back',
+    read.tokens.has(state.rows.before)
+      ? ''
+      : `the row written before the backup (${state.rows.before}) is missing after the restore: the files came back but the database did not (does the restore post-hook load the dump?)`,
+  );
+  push(
+    'rows written after the backup are gone',
+    read.tokens.has(state.rows.after)
+      ? `the row written after the backup (${state.rows.after}) is still there after the restore: the database was not brought back to the backup (does the restore post-hook load the dump?)`
+      : '',
+  );
+  return problems;
+}

@@ -23,6 +23,13 @@ export interface RunLogger {
   child(bindings: Record<string, unknown>): RunLogger;
 }
 
+/** cc-ci.yml `data_probe`: argv run in a service's container; the token is the last argument of `write`. */
+export interface DataProbe {
+  readonly service: string;
+  readonly write: readonly string[];
+  readonly read: readonly string[];
+}
+
 /** Per-recipe CI configuration after validation (see config/recipe-config.ts). */
 export interface RecipeCiConfigView {
   readonly healthPath: string;
@@ -38,6 +45,8 @@ export interface RecipeCiConfigView {
   readonly backup?: boolean | undefined;
   /** A probe (argv) run in the backed-up service's container after each backup; non-zero = retry. */
   readonly backupVerify?: readonly string[] | undefined;
+  /** Commands that write and read rows in the app's own store (cc-ci.yml data_probe). */
+  readonly dataProbe?: DataProbe | undefined;
   /** Directory of the recipe's CI config (recipes/<recipe>/), or null when none exists. */
   readonly dir: string | null;
 }

@@ -15,6 +15,7 @@ import type { TestRow } from '../domain/results.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
 import type { TierContext, TierOutcome, UpgradeBase, UpgradeTier } from './types.js';
 import { describeExec, runningContainer, volumeMounts } from './containers.js';
+import { readDataTokens, writeDataToken } from './data-probe.js';
 
 const MARKER_FILE = '.ccci-upgrade-marker';
 
@@ -61,6 +62,10 @@ export const upgradeTier: UpgradeTier = {
   },
 
   async seed(ctx: TierContext, _base: UpgradeBase) {
+    // Rows in the app's own store, through the recipe's data probe (a database the head migrates).
+    const probe = ctx.config.dataProbe;
+    if (probe)
+      ctx.shared.set('upgrade.row', await writeDataToken(ctx, probe, 'on the old release'));
     // A marker in the first volume of the first service that has one.
     for (const svc of ctx.app.services) {
       const container = await runningContainer(ctx.docker, svc.fullName);
@@ -187,6 +192,19 @@ export const upgradeTier: UpgradeTier = {
         ms: Date.now() - t0,
         message: 'no volume to seed',
       });
+    }
+    const row0 = ctx.shared.get('upgrade.row') as string | undefined;
+    if (row0 && ctx.config.dataProbe) {
+      const read = await readDataTokens(ctx, ctx.config.dataProbe);
+      row(
+        'rows written on the old release survived',
+        !('error' in read) && read.tokens.has(row0),
+        'error' in read
+          ? `the data probe could not read after the upgrade: ${read.error}`
+          : read.tokens.has(row0)
+            ? ''
+            : `the row written on ${base.base.version} (${row0}) is gone after the upgrade to ${ctx.head.version} (does the migration keep the data?)`,
+      );
     }
     const failed = rows.filter((r) => r.status === 'fail');
     ctx.shared.set('baseVersion', base.base.version);
