@@ -2,7 +2,9 @@
 # Turn a recipe directory into a git repository with release history, as a recipe maintainer's
 # repository would have it: one commit + tag per release VERSION (the compose version label and
 # APP_VERSION rewritten to that release), then the directory as it is as the newest commit
-# (the "PR head"), on branch main.
+# (the "PR head"), on branch main. Files under SRC_DIR/history/<VERSION>/ replace the source's
+# files in that release's commit (how a release differed: older migrations, an older script);
+# the history/ directory itself is never part of the repository.
 #
 # Usage: scripts/make-recipe-repo.sh SRC_DIR DEST_DIR VERSION...
 #   e.g. scripts/make-recipe-repo.sh examples/recipes/notes /tmp/notes 0.1.0+1.35.0 0.2.0+1.35.0
@@ -19,6 +21,8 @@ stamp=1700000000
 for version in "$@"; do
   find "$dest" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
   cp -a "$src/." "$dest/"
+  rm -rf "$dest/history"
+  [ ! -d "$src/history/$version" ] || cp -a "$src/history/$version/." "$dest/"
   upstream_free=${version%%+*}
   # Rewrite the version label and APP_VERSION to this release.
   sed -i -E "s/(coop-cloud\.\\\$\{STACK_NAME\}\.version=)[^\"]*/\1${version}/; s/(APP_VERSION=)[0-9A-Za-z.+-]*/\1${upstream_free}/" "$dest/compose.yml"
@@ -35,6 +39,7 @@ for version in "$@"; do
 done
 find "$dest" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
 cp -a "$src/." "$dest/"
+rm -rf "$dest/history"
 g add -A
 if ! g diff --cached --quiet; then
   GIT_AUTHOR_DATE="@$stamp" GIT_COMMITTER_DATE="@$stamp" g commit -q -m "feat: work in progress (PR head)"

@@ -103,6 +103,15 @@ function refuseReservedEnv(namesBySource: Record<string, readonly string[]>): vo
   );
 }
 
+/** A checkout's `.env.sample` and the static exports of its `abra.sh` (read as text, never run). */
+async function readRecipeEnv(dir: string) {
+  const readText = async (file: string) => readFile(join(dir, file), 'utf8').catch(() => '');
+  return {
+    envSample: parseEnvFile(await readText('.env.sample')),
+    abraShExports: parseAbraShExports(await readText('abra.sh')),
+  };
+}
+
 /**
  * The compose policy (docs/security.md), before any object exists: COMPOSE_FILE entries are
  * confined to the checkout before a file is read, then the recipe's own compose files (not the
@@ -276,9 +285,7 @@ export async function runLifecycle(
   const stack = stackName(domain);
 
   // App env: .env.sample, abra.sh exports, the names, then the CI config's extra env.
-  const readText = async (file: string) => readFile(join(head.dir, file), 'utf8').catch(() => '');
-  const envSample = parseEnvFile(await readText('.env.sample'));
-  const abraShExports = parseAbraShExports(await readText('abra.sh'));
+  const { envSample, abraShExports } = await readRecipeEnv(head.dir);
   const configName = config.file ?? `recipes/${options.recipe}/cc-ci.yml`;
   refuseReservedEnv({
     '.env.sample': envSample.map((e) => e.key),
@@ -323,7 +330,11 @@ export async function runLifecycle(
     ? adapters.deployer(options.outDir, docker)
     : options.deployer === 'abra'
       ? new AbraDeployer({ abraDir: join(options.outDir, 'abra') })
-      : new DockerDeployer({ docker, workDir: options.outDir });
+      : new DockerDeployer({
+          docker,
+          workDir: options.outDir,
+          note: (message) => log.info(message),
+        });
   /** Live progress for the caller (the plugin posts it to the bridge); never throws into the run. */
   const notify = (tier: TierName, status: Stage['status'] | 'running') => {
     try {
@@ -576,8 +587,20 @@ export async function runLifecycle(
       baseVersion = base.base.version;
       shared.set('baseVersion', baseVersion);
       try {
+        // The base deploys as abra deploys a release: its own abra.sh config and secret
+        // versions, and its own compose files, which the policy checks like the head's.
+        const baseExports = (await readRecipeEnv(base.base.dir)).abraShExports;
+        refuseReservedEnv({
+          [`abra.sh of ${base.base.version}`]: baseExports.map((e) => e.key),
+        });
+        const baseEnv = {
+          ...env,
+          ...Object.fromEntries(baseExports.map((e) => [e.key, e.value])),
+          ...base.env,
+        };
+        await enforceComposePolicy(base.base.dir, composeFiles(baseEnv), config, upgradeLog);
         const deployed = await freshDeploy(
-          { ...headRequest, recipe: base.base, env: { ...env, ...base.env }, chaos: false },
+          { ...headRequest, recipe: base.base, env: baseEnv, chaos: false },
           `upgrade base ${base.base.version}`,
           upgradeLog,
         );

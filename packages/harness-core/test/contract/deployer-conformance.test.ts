@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { DockerCli } from '../../src/adapters/docker/docker-cli.js';
 import { runProcess } from '../../src/adapters/process/run-process.js';
 import { AbraDeployer, fatalLine, parseSecretsTable } from '../../src/deployers/abra-deployer.js';
+import { openProxyProbe } from '../../src/adapters/docker/proxy-probe.js';
 import { DockerDeployer } from '../../src/deployers/docker-deployer.js';
+import { PROXY_NETWORK } from '../../src/domain/traefik.js';
+import { DEFAULT_PROBE_IMAGE } from '../../src/lifecycle/run-lifecycle.js';
 import { appDomain, stackName } from '../../src/domain/naming.js';
 import type { DeployRequest, Deployer } from '../../src/ports/deployer.js';
 import {
@@ -111,6 +114,29 @@ describe.each(cases)('Deployer conformance: %s', (_name, make) => {
       await docker('service', 'inspect', '--format', '{{json .Spec.Labels}}', `${req.stack}_app`),
     );
     expect(labels[`coop-cloud.${req.stack}.chaos-version`]).toBe(req.recipe.commit.slice(0, 8));
+
+    // The endpoint is reached the Traefik way for both deployers (abra's too: no https: URL to
+    // a plain-HTTP client): from a container on proxy, at the tasks, with the app's Host header.
+    expect(app.endpoint.network).toBe(PROXY_NETWORK);
+    const probe = await openProxyProbe(new DockerCli(), {
+      name: `${req.stack}_ccci-probe`,
+      network: PROXY_NETWORK,
+      image: DEFAULT_PROBE_IMAGE,
+      // Found by stackObjects and removed by forceRemoveStack if the test dies.
+      labels: { 'com.docker.stack.namespace': req.stack },
+    });
+    let answers: Array<number | string> = [];
+    try {
+      for (let i = 0; i < 60; i++) {
+        const got = await probe.get(app.endpoint, { path: '/', timeoutMs: 3000, all: true });
+        answers = got.map((a) => a.answer?.status ?? a.error ?? 'no answer');
+        if (answers.length > 0 && answers.every((a) => a === 200)) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      await probe.close();
+    }
+    expect(answers).toEqual([200]);
 
     if (deployer.backup && deployer.restore) {
       // The deployer's own backup and restore bring labelled data back after the volume is wiped.

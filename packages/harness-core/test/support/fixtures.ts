@@ -3,7 +3,7 @@
  * that records lines, and a check that nothing of a run is left on the swarm.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +31,21 @@ export async function recipeRepo(
     ...releases,
   ]);
   return { path, head: stdout.trim() };
+}
+
+/**
+ * A canary made from a good recipe: `base` with the files of the fixture dir `over` laid over
+ * it, so the canary differs from the recipe in exactly the files that break it.
+ */
+export async function variantRepo(
+  base: string,
+  over: string,
+  releases: string[] = [],
+): Promise<{ path: string; head: string }> {
+  const src = join(await mkdtemp(join(tmpdir(), 'ccci-variant-')), 'recipe');
+  await cp(base, src, { recursive: true });
+  await cp(over, src, { recursive: true, force: true });
+  return recipeRepo(src, releases);
 }
 
 export function fixture(name: string): string {
@@ -108,6 +123,7 @@ export async function forceRemoveStack(stack: string): Promise<void> {
       const [kind, name] = entry.split(' ') as [string, string];
       const rm: Record<string, string[]> = {
         volume: ['volume', 'rm', '-f', name],
+        container: ['rm', '-f', name],
         secret: ['secret', 'rm', name],
         config: ['config', 'rm', name],
         network: ['network', 'rm', name],

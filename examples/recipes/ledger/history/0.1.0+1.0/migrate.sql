@@ -1,0 +1,7 @@
+-- ledger's schema, applied by the app when it starts (one transaction); every step is
+-- idempotent, so a release applies the steps of every release before it.
+-- 0.1.0: entries, and the schema version
+CREATE TABLE IF NOT EXISTS entries (id serial PRIMARY KEY, note text NOT NULL);
+CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);
+DELETE FROM schema_version;
+INSERT INTO schema_version VALUES (1);
