@@ -7,7 +7,7 @@ import type { Db } from './adapters/sqlite/database.js';
 import type { IntakeEngine } from './intake/engine.js';
 import { IntakeStore, type DeliveryRetention } from './intake/intake-store.js';
 import { webhookRoutes } from './intake/webhook-routes.js';
-import { createMetrics, type BridgeMetrics } from './metrics.js';
+import { createMetrics, registerIntakeGauges, type BridgeMetrics } from './metrics.js';
 import { RunTokens } from './domain/run-token.js';
 import { RunsStore } from './store/runs-store.js';
 import { webRoutes } from './web/routes.js';
@@ -61,6 +61,7 @@ export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
   const runTokenSecret = deps.runTokenSecret ?? deps.resultsToken;
   const runTokens = runTokenSecret ? new RunTokens(runTokenSecret) : null;
   const engine = deps.intake ? deps.intake({ intakeStore, runs, metrics, runTokens }) : null;
+  registerIntakeGauges(metrics.registry, engine?.gauges ?? null);
   await app.register(webRoutes, {
     store: runs,
     intakeStore,

@@ -17,8 +17,6 @@ export interface BridgeMetrics {
   readonly webhooks: Counter<'outcome'>;
   /** JSON bodies parsed on the token routes (only ever after the token was accepted). */
   readonly bodiesParsed: Counter<'route'>;
-  /** Set once the intake engine exists (the gauges read it at scrape time). */
-  intake: IntakeGauges | null;
 }
 
 export function createMetrics(store: RunsStore): BridgeMetrics {
@@ -61,7 +59,6 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
     triggers,
     upstreamErrors,
     webhooks,
-    intake: null,
   };
   new Gauge({
     name: 'ccci_runs',
@@ -74,12 +71,20 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
         this.set({ verdict: row.verdict, level: String(row.level) }, row.n);
     },
   });
+  return metrics;
+}
+
+/**
+ * The intake gauges, read at scrape time from `source` (the intake engine; null when intake is
+ * off: no queue, no polls). Registered by the composition root once it knows the engine.
+ */
+export function registerIntakeGauges(registry: Registry, source: IntakeGauges | null): void {
   new Gauge({
     name: 'ccci_queue_depth',
     help: 'Accepted triggers waiting for a run slot (CCCI_MAX_CONCURRENT_RUNS).',
     registers: [registry],
     collect() {
-      this.set(metrics.intake?.queueDepth() ?? 0);
+      this.set(source?.queueDepth() ?? 0);
     },
   });
   new Gauge({
@@ -89,9 +94,8 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [repo, s] of metrics.intake?.pollLagSeconds() ?? new Map<string, number>())
+      for (const [repo, s] of source?.pollLagSeconds() ?? new Map<string, number>())
         this.set({ repo }, s);
     },
   });
-  return metrics;
 }

@@ -89,6 +89,34 @@ export interface DeliveryRetention {
 export type CommentOutcome =
   'triggered' | 'ignored' | 'malformed' | 'own' | 'unknown_repo' | 'duplicate';
 
+/** A trigger to insert (comment intake). */
+export interface NewTrigger {
+  readonly key: string;
+  readonly repo: string;
+  readonly pr: number;
+  readonly commentId: number | null;
+  readonly commenter: string;
+  readonly quick: boolean;
+  readonly state: TriggerState;
+  readonly reason?: string;
+  readonly source: string;
+}
+
+/** A reply to post on a PR (outbox). */
+export interface NewReply {
+  readonly repo: string;
+  readonly pr: number;
+  readonly inReplyTo: number;
+  readonly kind: string;
+  readonly body: string;
+}
+
+/** What handling a comment writes besides marking it handled. */
+export interface CommentEffects {
+  readonly trigger: NewTrigger | null;
+  readonly reply: NewReply | null;
+}
+
 export class IntakeStore {
   constructor(
     readonly db: Db,
@@ -204,17 +232,43 @@ export class IntakeStore {
     return res.changes === 1;
   }
 
-  insertTrigger(t: {
-    key: string;
-    repo: string;
-    pr: number;
-    commentId: number | null;
-    commenter: string;
-    quick: boolean;
-    state: TriggerState;
-    reason?: string;
-    source: string;
-  }): number {
+  /**
+   * Handle a comment once, whichever path saw it: mark it handled and write its effects, in one
+   * transaction. false when it was handled before (nothing is written).
+   */
+  recordComment(
+    ev: CommentEvent,
+    outcome: CommentOutcome,
+    source: string,
+    effects: CommentEffects,
+  ): boolean {
+    return this.db.transaction(() => {
+      if (!this.markHandled(ev, outcome, source)) return false;
+      if (effects.trigger) this.insertTrigger(effects.trigger);
+      if (effects.reply) this.insertReply(effects.reply);
+      return true;
+    })();
+  }
+
+  /**
+   * A webhook delivery carrying a comment: the comment handled as in `recordComment` and the
+   * delivery marked with the outcome ('duplicate' when the comment was handled before), in one
+   * transaction. Returns the outcome recorded.
+   */
+  recordDeliveryComment(
+    deliveryId: string,
+    ev: CommentEvent,
+    outcome: CommentOutcome,
+    effects: CommentEffects,
+  ): CommentOutcome {
+    return this.db.transaction(() => {
+      const result = this.recordComment(ev, outcome, 'webhook', effects) ? outcome : 'duplicate';
+      this.markDelivery(deliveryId, result);
+      return result;
+    })();
+  }
+
+  insertTrigger(t: NewTrigger): number {
     const ts = this.ts();
     const res = this.db
       .prepare(
@@ -237,13 +291,7 @@ export class IntakeStore {
     return Number(res.lastInsertRowid);
   }
 
-  insertReply(r: {
-    repo: string;
-    pr: number;
-    inReplyTo: number;
-    kind: string;
-    body: string;
-  }): void {
+  insertReply(r: NewReply): void {
     const ts = this.ts();
     this.db
       .prepare(
@@ -305,6 +353,22 @@ export class IntakeStore {
         `UPDATE triggers SET state = ?, reason = COALESCE(?, reason), next_attempt_at = NULL, updated_at = ? WHERE id = ?`,
       )
       .run(state, reason, this.ts(), id);
+  }
+
+  /** Not trusted: the trigger ends refused and, when it came from a comment, a reply is owed. One transaction. */
+  refuse(id: number, reason: string, reply: NewReply | null): void {
+    this.db.transaction(() => {
+      this.setState(id, 'refused', reason);
+      if (reply) this.insertReply(reply);
+    })();
+  }
+
+  /** Where a queued trigger stands in the queue: 1 = next to start. */
+  queuePosition(id: number): number {
+    const ahead = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM triggers WHERE state = 'queued' AND id < ?`)
+      .get(id) as { n: number };
+    return ahead.n + 1;
   }
 
   /** Trusted: pin the head sha and source, queue it, supersede older waiting triggers of the PR, and point the card at it. */
@@ -550,17 +614,19 @@ export class IntakeStore {
     })();
   }
 
-  /** Results arrived (or the run failed): finish its trigger and refresh the card. */
+  /** Results arrived (or the run failed): finish its trigger and refresh the card. One transaction. */
   runEnded(runId: string): void {
-    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
-      { trigger_id: number | null } | undefined;
-    if (!run?.trigger_id) return;
-    this.db
-      .prepare(
-        `UPDATE triggers SET state = 'finished', updated_at = ? WHERE id = ? AND state = 'building'`,
-      )
-      .run(this.ts(), run.trigger_id);
-    this.bumpCardFor(run.trigger_id);
+    this.db.transaction(() => {
+      const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
+        { trigger_id: number | null } | undefined;
+      if (!run?.trigger_id) return;
+      this.db
+        .prepare(
+          `UPDATE triggers SET state = 'finished', updated_at = ? WHERE id = ? AND state = 'building'`,
+        )
+        .run(this.ts(), run.trigger_id);
+      this.bumpCardFor(run.trigger_id);
+    })();
   }
 
   /** `buildLink`: the DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins. */
