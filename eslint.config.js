@@ -42,4 +42,27 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // process.env is read in one place per package (docs/developing.md): the config modules,
+    // the composition roots, the child-process env builder and the recipe-test context reader.
+    files: ['packages/*/src/**/*.ts'],
+    ignores: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/src/config.ts',
+      'packages/*/src/main.ts',
+      'packages/harness-core/src/adapters/process/host-env.ts',
+      'packages/harness-core/src/testing.ts',
+    ],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message:
+            'Read the environment only in the package config module (src/config.ts) and pass values in.',
+        },
+      ],
+    },
+  },
 );
