@@ -14,6 +14,9 @@ import {
   DockerDeployer,
   DockerHost,
   InputError,
+  codeOf,
+  errorInfo,
+  errorMessage,
   DEFAULT_PROBE_IMAGE,
   fileLocks,
   generateRunId,
@@ -287,10 +290,15 @@ async function run(cmd: RunCommand): Promise<number> {
     exitCode = outcome.exitCode;
   } catch (e) {
     if (e instanceof InputError) {
-      err(`cc-ci: ${e.message}`);
+      err(
+        `cc-ci: ${e.code}: ${e.message}\n  how to fix: ${errorInfo(e.code).fix} (docs/errors.md)`,
+      );
       return 2;
     }
-    err(`cc-ci: infrastructure error: ${e instanceof Error ? e.message : String(e)}`);
+    const code = codeOf(e);
+    err(
+      `cc-ci: infrastructure error: ${code}: ${errorMessage(e)}\n  how to fix: ${errorInfo(code).fix} (docs/errors.md)`,
+    );
     return 3;
   }
   await progress?.flush();
@@ -322,7 +330,7 @@ async function main(argv: string[]): Promise<number> {
     cmd = parseCommand(argv, process.env);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`cc-ci: bad input:\n${e.message}`);
+      err(`cc-ci: bad input (USAGE):\n${e.message}\n  how to fix: ${errorInfo('USAGE').fix}`);
       return 2;
     }
     throw e;

@@ -1,5 +1,5 @@
 /** Plain-text rendering of a run for people reading the Drone log or a terminal. Pure. */
-import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
+import { TIER_NAMES, type Results, type Stage } from '@cc-ci/harness-core';
 
 const MARK: Record<string, string> = {
   pass: 'PASS ',
@@ -7,6 +7,12 @@ const MARK: Record<string, string> = {
   skip: 'skip ',
   unver: 'UNVER',
 };
+
+/** A stage's code and reason, after two spaces: "  CRASH_LOOP: service … is crash-looping". */
+function notes(s: Stage): string {
+  const text = [s.code, s.reason].filter(Boolean).join(': ');
+  return text ? `  ${text}` : '';
+}
 
 export function renderSummary(r: Results): string {
   const lines = [
@@ -18,13 +24,15 @@ export function renderSummary(r: Results): string {
     const s = r.stages[tier];
     if (!s) continue;
     lines.push(
-      `  ${MARK[s.status] ?? s.status} ${tier.padEnd(8)} ${(s.duration_ms / 1000).toFixed(1).padStart(6)} s${s.retried ? ' (retried once)' : ''}${s.reason ? `  ${s.reason}` : ''}`,
+      `  ${MARK[s.status] ?? s.status} ${tier.padEnd(8)} ${(s.duration_ms / 1000).toFixed(1).padStart(6)} s${s.retried ? ' (retried once)' : ''}${notes(s)}`,
     );
   }
   lines.push(
     '',
     `  teardown ${r.flags.clean_teardown ? 'clean' : 'LEFT OBJECTS BEHIND'}; secrets ${r.flags.no_secret_leak ? 'not leaked' : 'LEAKED INTO ARTIFACTS'}; deploys: ${r.deploy_count}`,
   );
-  if (r.error) lines.push(`  error: ${r.error}`);
+  if (r.error) lines.push(`  error: ${r.error_code ? `${r.error_code}: ` : ''}${r.error}`);
+  const codes = [...new Set(TIER_NAMES.flatMap((t) => r.stages[t]?.code ?? []))];
+  if (codes.length) lines.push(`  error codes (${codes.join(', ')}): see docs/errors.md`);
   return lines.join('\n');
 }

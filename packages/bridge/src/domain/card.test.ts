@@ -115,6 +115,41 @@ describe('renderCard', () => {
     expect(body).toContain('`!testme --quick`');
   });
 
+  it('says a quick run that ran cold ran cold, and never claims a reattached deploy', () => {
+    const body = renderCard(
+      { ...run, quick: true },
+      { kind: 'result', results: makeResults({ run_id: '42', mode: 'cold' }) },
+    );
+    expect(body).toContain('no warm deploy was reattached, so this ran cold');
+    expect(body).not.toMatch(/reattached a warm deploy/);
+  });
+
+  it('puts the error code of a failed or unverified tier before its reason', () => {
+    const r = failing('the head is not running');
+    r.stages.upgrade = { ...r.stages.upgrade!, code: 'UPGRADE_FAILED' };
+    r.stages.custom = {
+      status: 'unver',
+      code: 'NOT_RUN',
+      reason: 'the app is not running',
+      duration_ms: 0,
+      tests: [],
+    };
+    const body = renderCard(run, { kind: 'result', results: r });
+    expect(body).toMatch(
+      /\| upgrade \| ❌ fail \| 2 min 5 s \| `UPGRADE_FAILED` the head is not running \|/,
+    );
+    expect(body).toMatch(/\| custom \| .* \| `NOT_RUN` the app is not running \|/);
+    const errored = makeResults({
+      run_id: '42',
+      verdict: 'error',
+      error: 'the daemon stopped answering',
+      error_code: 'DOCKER_FAILED',
+    });
+    expect(renderCard(run, { kind: 'result', results: errored })).toContain(
+      '**Error:** `DOCKER_FAILED` the daemon stopped answering',
+    );
+  });
+
   it.each(HOSTILE)('hostile text %#  is inert in every place it can appear', (evil) => {
     const body = renderCard(
       { ...run, requestedBy: evil, recipe: evil },

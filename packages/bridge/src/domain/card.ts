@@ -127,6 +127,13 @@ function tierReason(results: Results, tier: TierName): string {
   return '';
 }
 
+/** A tier's notes: its error code (docs/errors.md says how to fix it), then its reason. */
+function tierNotes(results: Results, tier: TierName): string {
+  const code = results.stages[tier]?.code;
+  const reason = md(tierReason(results, tier));
+  return code ? `\`${code}\`${reason ? ` ${reason}` : ''}` : reason;
+}
+
 function renderResult(run: CardRun, results: Results): string {
   const v = results.verdict;
   const badgeUrl = safeUrl(run.links?.badgeUrl);
@@ -142,14 +149,20 @@ function renderResult(run: CardRun, results: Results): string {
   lines.push(`Version: ${versions}`, '');
   if (results.mode === 'quick')
     lines.push('> Quick run: reattached a warm deploy; lower confidence than a cold run.', '');
-  if (v === 'error' && results.error) lines.push(`**Error:** ${md(results.error)}`, '');
+  else if (run.quick)
+    lines.push('> Quick run asked for: no warm deploy was reattached, so this ran cold.', '');
+  if (v === 'error' && results.error)
+    lines.push(
+      `**Error:** ${results.error_code ? `\`${results.error_code}\` ` : ''}${md(results.error)}`,
+      '',
+    );
   lines.push('| Tier | Result | Time | Notes |', '|---|---|---|---|');
   for (const tier of TIER_NAMES) {
     const stage = results.stages[tier];
     if (!stage) continue;
     const retried = stage.retried ? ' (retried once)' : '';
     lines.push(
-      `| ${tier} | ${MARK[stage.status] ?? ''} ${stage.status} | ${formatDuration(stage.duration_ms)} | ${md(tierReason(results, tier))}${retried} |`,
+      `| ${tier} | ${MARK[stage.status] ?? ''} ${stage.status} | ${formatDuration(stage.duration_ms)} | ${tierNotes(results, tier)}${retried} |`,
     );
   }
   if (!results.flags.clean_teardown || !results.flags.no_secret_leak) {

@@ -27,6 +27,23 @@ describe('renderJunit', () => {
     expect(xml).toContain('<error message="daemon gone" type="unverified">');
     expect(xml).toContain('<skipped message="declared"/>');
   });
+  it('types a failure and an error by their error code: the row’s own, else the stage’s', () => {
+    const xml = renderJunit({
+      ...base,
+      stage: {
+        status: 'fail',
+        code: 'HTTP_FAILED',
+        duration_ms: 3000,
+        tests: [
+          { name: 'b', status: 'fail', ms: 20, message: 'got 500' },
+          { name: 'c', status: 'unver', ms: 30, message: 'gone', code: 'DOCKER_FAILED' },
+        ],
+      },
+    });
+    expect(xml).toContain('<failure message="got 500" type="HTTP_FAILED">');
+    expect(xml).toContain('<error message="gone" type="DOCKER_FAILED">');
+    expect(xml).toContain('<property name="code" value="HTTP_FAILED"/>');
+  });
   it('escapes hostile names and messages so they stay text', () => {
     const xml = renderJunit({
       ...base,

@@ -1,7 +1,8 @@
 /**
  * JUnit XML for one tier (Ant JUnit schema, spec/junit.xsd): one <testsuite> per file.
  * `failure` for assertion failures, `error` for infrastructure problems (unver), `skipped` for
- * intentional skips. Pure.
+ * intentional skips. A failure's or error's `type` is its error code (docs/errors.md): the row's
+ * own, else its stage's. Pure.
  */
 import type { Stage, TierName } from './results.js';
 
@@ -38,6 +39,7 @@ export function renderJunit({ tier, recipe, stage, timestamp, hostname }: JunitI
           status: stage.status,
           ms: stage.duration_ms,
           ...(stage.reason ? { message: stage.reason } : {}),
+          ...(stage.code ? { code: stage.code } : {}),
         },
       ];
   const failures = rows.filter((r) => r.status === 'fail').length;
@@ -46,11 +48,12 @@ export function renderJunit({ tier, recipe, stage, timestamp, hostname }: JunitI
   const cases = rows.map((row) => {
     const open = `    <testcase name="${xmlEscape(row.name)}" classname="cc-ci.${xmlEscape(recipe)}.${tier}" time="${seconds(row.ms)}"`;
     const message = xmlEscape(row.message ?? '');
+    const code = row.code ?? stage.code;
     switch (row.status) {
       case 'fail':
-        return `${open}>\n      <failure message="${message}" type="failure">${message}</failure>\n    </testcase>`;
+        return `${open}>\n      <failure message="${message}" type="${code ?? 'failure'}">${message}</failure>\n    </testcase>`;
       case 'unver':
-        return `${open}>\n      <error message="${message}" type="unverified">${message}</error>\n    </testcase>`;
+        return `${open}>\n      <error message="${message}" type="${code ?? 'unverified'}">${message}</error>\n    </testcase>`;
       case 'skip':
         return `${open}>\n      <skipped message="${message}"/>\n    </testcase>`;
       default:
@@ -64,6 +67,7 @@ export function renderJunit({ tier, recipe, stage, timestamp, hostname }: JunitI
     `    <property name="tier" value="${tier}"/>`,
     `    <property name="status" value="${stage.status}"/>`,
     ...(stage.reason ? [`    <property name="reason" value="${xmlEscape(stage.reason)}"/>`] : []),
+    ...(stage.code ? [`    <property name="code" value="${stage.code}"/>`] : []),
     '  </properties>',
     ...cases,
     '  <system-out/>',

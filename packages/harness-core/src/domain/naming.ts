@@ -84,7 +84,7 @@ export function secretObjectName(stack: string, secret: string, version: string)
   const name = `${stack}_${secret}_${version}`;
   if (name.length > MAX_OBJECT_NAME_LENGTH) {
     throw new InputError(
-      'BAD_RECIPE',
+      'NAME_TOO_LONG',
       `secret name ${name} is ${name.length} characters; Docker allows ${MAX_OBJECT_NAME_LENGTH}. Shorten the secret name in the recipe or use a shorter --domain-suffix`,
     );
   }

@@ -5,6 +5,7 @@
  * (reader, validator of uploads) and the JSON Schema published in docs/.
  */
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
 
 /** Current version of the results.json format. Bump on any incompatible change. */
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -33,10 +34,16 @@ export const RungStatusSchema = z.enum(RUNG_STATUSES);
 export const TIER_PROGRESS_STATES = ['running', ...RUNG_STATUSES] as const;
 export type TierProgress = (typeof TIER_PROGRESS_STATES)[number];
 
+/** A row of ERROR_CODES (docs/errors.md): why a rung, stage or test row failed or is unverified. */
+export const ErrorCodeSchema = z
+  .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+  .describe('an error code of docs/errors.md');
+
 export const RungSchema = z
   .object({
     status: RungStatusSchema,
     reason: z.string().optional(),
+    code: ErrorCodeSchema.optional(),
     duration_ms: z.number().int().nonnegative().optional(),
   })
   .strict();
@@ -49,6 +56,7 @@ export const TestRowSchema = z
     status: RungStatusSchema,
     ms: z.number().int().nonnegative(),
     message: z.string().optional(),
+    code: ErrorCodeSchema.optional(),
   })
   .strict();
 export type TestRow = z.infer<typeof TestRowSchema>;
@@ -57,6 +65,7 @@ export const StageSchema = z
   .object({
     status: RungStatusSchema,
     reason: z.string().optional(),
+    code: ErrorCodeSchema.optional(),
     duration_ms: z.number().int().nonnegative(),
     /** true when the tier was retried once after an infrastructure problem. */
     retried: z.boolean().optional(),
@@ -111,6 +120,8 @@ export const ResultsSchema = z
     deploy_count: z.number().int().nonnegative(),
     /** Human-readable reason when verdict is error (infrastructure) or the run was aborted. */
     error: z.string().optional(),
+    /** The code of that error (docs/errors.md). */
+    error_code: ErrorCodeSchema.optional(),
     /** Paths (relative to the run directory) of diagnostics collected before teardown. */
     diagnostics: z.array(z.string()).optional(),
     /** Where the run happened: Drone build link, deployer used, cc-ci version. */

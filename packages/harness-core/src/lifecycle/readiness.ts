@@ -54,7 +54,7 @@ export function judgeTasks(
     return /no suitable node|insufficient resources|address already in use|port .* already/i.test(
       rejected.error,
     )
-      ? new InfraError('TASK_REJECTED', `${msg}; the swarm cannot place it`)
+      ? new InfraError('NO_PLACEMENT', `${msg}; the swarm cannot place it`)
       : new RecipeError('TASK_REJECTED', msg);
   }
   const live = tasks.filter((t) => t.desiredState === 'running');

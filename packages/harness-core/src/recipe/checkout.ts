@@ -115,7 +115,7 @@ export async function checkoutRecipe(git: Git, req: CheckoutRequest): Promise<Re
     composeText = await readFile(join(dir, 'compose.yml'), 'utf8');
   } catch {
     throw new InputError(
-      'BAD_RECIPE',
+      'NOT_A_RECIPE',
       `${displayUrl(req.src)} has no compose.yml at ${commit.slice(0, 8)}; is it a Co-op Cloud recipe?`,
     );
   }

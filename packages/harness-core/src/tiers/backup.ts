@@ -64,7 +64,7 @@ function rebuiltByHook(plan: BackupPlan, paths: readonly string[]): boolean {
   return plan.restorePostHook !== null && paths.length > 0;
 }
 
-interface VolumeBackup {
+export interface VolumeBackup {
   readonly service: string;
   readonly volume: string;
   /** The volume's name on the daemon. */
@@ -79,7 +79,7 @@ interface VolumeBackup {
   readonly snapshot: ReadonlyMap<string, string>;
 }
 
-interface BackupState {
+export interface BackupState {
   readonly plans: readonly BackupPlan[];
   readonly volumes: readonly VolumeBackup[];
   /** Data-probe tokens written just before and just after the backup. */
@@ -363,11 +363,11 @@ export const backupTier: Tier = {
         }
       }
       // The archive is the deployer's; the restore tier proves what it holds.
-      ctx.shared.set('backup.state', {
+      ctx.shared.backup = {
         plans: found.map((f) => f.plan),
         volumes,
         ...(await rowsAfter(ctx, before)),
-      } satisfies BackupState);
+      } satisfies BackupState;
       return { status: 'pass', tests: rows };
     }
     // 3. check every archive: the declared paths are there and not empty; the marker is in it.
@@ -401,11 +401,11 @@ export const backupTier: Tier = {
         ...(missing.length || empty.length || !hasMarker ? { message: problems.at(-1)! } : {}),
       });
     }
-    ctx.shared.set('backup.state', {
+    ctx.shared.backup = {
       plans: found.map((f) => f.plan),
       volumes,
       ...(problems.length ? {} : await rowsAfter(ctx, before)),
-    } satisfies BackupState);
+    } satisfies BackupState;
     return problems.length
       ? { status: 'fail', reason: problems.join('; '), tests: rows }
       : { status: 'pass', tests: rows };
@@ -417,7 +417,7 @@ export const restoreTier: Tier = {
   async run(ctx: TierContext): Promise<TierOutcome> {
     const t0 = Date.now();
     const rows: TestRow[] = [];
-    const state = ctx.shared.get('backup.state') as BackupState | undefined;
+    const state = ctx.shared.backup;
     if (!state) return { status: 'unver', reason: 'no backup from this run to restore', tests: [] };
     for (const plan of state.plans) {
       const container = await runningContainer(ctx.docker, plan.service);

@@ -19,6 +19,7 @@ export const lintTier: Tier = {
       return {
         status: 'unver',
         reason: 'abra not installed: lint needs the abra CLI (abra recipe lint)',
+        code: 'TOOL_MISSING',
         tests: [],
       };
     const res = await runProcess(
@@ -45,6 +46,7 @@ export const lintTier: Tier = {
       return {
         status: 'unver',
         reason: `could not read abra's lint table (exit ${res.exitCode}): ${ctx.redact(res.stdout.slice(-300))}`,
+        code: 'PROCESS_FAILED',
         tests: [],
       };
     }

@@ -10,10 +10,13 @@
  * seeds data and moves the app to the head (see UpgradeTier), and install is verified on the
  * head afterwards. Otherwise the one fresh deploy is the head.
  */
+import type { ErrorCode } from '../errors.js';
 import type { ProxyProbe } from '../adapters/docker/proxy-probe.js';
 import type { RungStatus, TestRow, TierName } from '../domain/results.js';
 import type { DeployedApp, Deployer, DeployRequest, RecipeCheckout } from '../ports/deployer.js';
 import type { DockerPort } from '../ports/docker.js';
+import type { BackupState } from './backup.js';
+import type { UpgradeSeed } from './upgrade.js';
 
 /** Minimal logger the harness writes progress to (the plugin renders it for people). */
 export interface RunLogger {
@@ -73,13 +76,30 @@ export interface TierContext {
   reach(): Promise<ProxyProbe>;
   /** Wait until every service of the app is converged and the HTTP probe passes. */
   waitReady(opts?: { timeoutS?: number }): Promise<void>;
-  /** Information other tiers published earlier in this run (e.g. the upgrade's base version). */
-  readonly shared: Map<string, unknown>;
+  /** What tiers of this run hand to later ones (typed; owned by the lifecycle's RunState). */
+  readonly shared: RunShared;
+}
+
+/** What one tier of a run hands to a later one. */
+export interface RunShared {
+  /** The head as the upgrade's chaos redeploy left it (later tiers reach this deployment). */
+  upgradedApp?: DeployedApp;
+  /** The upgrade's marker in a volume of the base. */
+  upgradeSeed?: UpgradeSeed;
+  /** The upgrade's data-probe token, written on the base. */
+  upgradeRow?: string;
+  /** The backup the restore restores. */
+  backup?: BackupState;
 }
 
 export interface TierOutcome {
   readonly status: RungStatus;
   readonly reason?: string;
+  /**
+   * Why it failed or is unverified. Left out, a failed outcome gets its tier's check code
+   * (CHECK_FAILED in lifecycle/rungs.ts); an unverified one must name its code.
+   */
+  readonly code?: ErrorCode;
   readonly tests: readonly TestRow[];
 }
 

@@ -19,7 +19,7 @@ import { readDataTokens, writeDataToken } from './data-probe.js';
 
 const MARKER_FILE = '.ccci-upgrade-marker';
 
-interface Seed {
+export interface UpgradeSeed {
   readonly service: string;
   readonly path: string;
   readonly token: string;
@@ -31,11 +31,11 @@ export const upgradeTier: UpgradeTier = {
   name: 'upgrade',
 
   async resolveBase(ctx) {
-    const canonical = (ctx.shared.get('canonical') as { version: string } | undefined) ?? null;
+    // Cold runs upgrade from a release tag; a warm canonical as the base needs a quick run.
     const choice = chooseUpgradeBase({
       headVersion: ctx.head.version,
       releases: ctx.head.releases,
-      canonical,
+      canonical: null,
     });
     if (choice.kind === 'skip') return { kind: 'skip', reason: choice.reason };
     const git = createGit();
@@ -64,8 +64,7 @@ export const upgradeTier: UpgradeTier = {
   async seed(ctx: TierContext, _base: UpgradeBase) {
     // Rows in the app's own store, through the recipe's data probe (a database the head migrates).
     const probe = ctx.config.dataProbe;
-    if (probe)
-      ctx.shared.set('upgrade.row', await writeDataToken(ctx, probe, 'on the old release'));
+    if (probe) ctx.shared.upgradeRow = await writeDataToken(ctx, probe, 'on the old release');
     // A marker in the first volume of the first service that has one.
     for (const svc of ctx.app.services) {
       const container = await runningContainer(ctx.docker, svc.fullName);
@@ -86,12 +85,12 @@ export const upgradeTier: UpgradeTier = {
           'DOCKER_FAILED',
           `could not seed ${path} in ${svc.fullName}: ${describeExec(res)}`,
         );
-      ctx.shared.set('upgrade.seed', {
+      ctx.shared.upgradeSeed = {
         service: svc.fullName,
         path,
         token,
         volume: mount.dockerName,
-      } satisfies Seed);
+      } satisfies UpgradeSeed;
       ctx.log.info(`seeded a marker into ${svc.name}:${path}`);
       return;
     }
@@ -117,7 +116,7 @@ export const upgradeTier: UpgradeTier = {
       `redeploying the head ${ctx.head.version} in chaos mode over ${base.base.version}`,
     );
     const upgraded = await ctx.deployer.deploy({ ...ctx.headRequest, chaos: true });
-    ctx.shared.set('app', upgraded);
+    ctx.shared.upgradedApp = upgraded;
 
     // Wait for swarm's update to settle, or for a rollback: bounded by the deploy timeout.
     const deadline = Date.now() + ctx.config.deployTimeoutS * 1000;
@@ -170,7 +169,7 @@ export const upgradeTier: UpgradeTier = {
       row(proof.name, proof.ok, proof.message);
     }
 
-    const seed = ctx.shared.get('upgrade.seed') as Seed | undefined;
+    const seed = ctx.shared.upgradeSeed;
     if (seed) {
       const res = await ctx.docker.volumeScript(
         { image: ctx.volumeHelperImage, volume: seed.volume, labels: ctx.headRequest.labels },
@@ -193,7 +192,7 @@ export const upgradeTier: UpgradeTier = {
         message: 'no volume to seed',
       });
     }
-    const row0 = ctx.shared.get('upgrade.row') as string | undefined;
+    const row0 = ctx.shared.upgradeRow;
     if (row0 && ctx.config.dataProbe) {
       const read = await readDataTokens(ctx, ctx.config.dataProbe);
       row(
@@ -207,7 +206,6 @@ export const upgradeTier: UpgradeTier = {
       );
     }
     const failed = rows.filter((r) => r.status === 'fail');
-    ctx.shared.set('baseVersion', base.base.version);
     return failed.length
       ? { status: 'fail', reason: failed.map((r) => r.message || r.name).join('; '), tests: rows }
       : { status: 'pass', tests: rows };

@@ -7,6 +7,8 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { renderCard } from '../../../bridge/src/domain/card.js';
+import type { Results } from '../../src/domain/results.js';
 import { InputError } from '../../src/errors.js';
 import { defaultTiers } from '../../src/tiers/index.js';
 import type { Tier } from '../../src/tiers/types.js';
@@ -18,6 +20,7 @@ import {
   repoRoot,
   runRecipe,
   stackObjects,
+  verdictOf,
 } from '../support/fixtures.js';
 
 const run = promisify(execFile);
@@ -47,7 +50,7 @@ describe('install tier on the local swarm', () => {
       join(repoRoot, 'recipes'),
     );
     const r = outcome.results;
-    expect(r.verdict).toBe('pass');
+    expect(verdictOf(r)).toEqual({ verdict: 'pass', failing: {} });
     expect(outcome.exitCode).toBe(0);
     expect(r.stages.install?.status).toBe('pass');
     expect(r.level).toBeGreaterThanOrEqual(1);
@@ -73,11 +76,34 @@ describe('install tier on the local swarm', () => {
 
   it('fails a crash-looping app long before its 900 s deploy timeout, quoting the task error', async () => {
     const repo = await recipeRepo(fixture('canary-crashloop'));
-    const { outcome } = await lifecycle(repo.path, repo.head, 'canary-crashloop');
+    const { outcome, outDir } = await lifecycle(repo.path, repo.head, 'canary-crashloop');
     const install = outcome.results.stages.install!;
     expect(install.status).toBe('fail');
     expect(install.reason).toMatch(
       /crash-looping: \d+ tasks failed, last: "task: non-zero exit \(3\)/,
+    );
+    // The code travels with it: results.json (stage, row, rung), JUnit and the PR card.
+    const written = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as Results;
+    expect(written.stages.install).toMatchObject({ status: 'fail', code: 'CRASH_LOOP' });
+    expect(written.stages.install!.tests.at(-1)).toMatchObject({ code: 'CRASH_LOOP' });
+    expect(written.rungs.install.code).toBe('CRASH_LOOP');
+    expect(await readFile(join(outDir, 'junit', 'install.xml'), 'utf8')).toContain(
+      'type="CRASH_LOOP"',
+    );
+    const card = renderCard(
+      {
+        runId: written.run_id,
+        recipe: written.recipe,
+        pr: 1,
+        headSha: repo.head,
+        quick: false,
+        requestedBy: 'maintainer',
+        links: null,
+      },
+      { kind: 'result', results: written },
+    );
+    expect(card).toMatch(
+      /\| install \| ❌ fail \| [^|]+ \| `CRASH_LOOP` service .* is crash\\-looping/,
     );
     expect(outcome.results.verdict).toBe('fail');
     expect(outcome.exitCode).toBe(1);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunLogger } from '../../src/tiers/types.js';
-import type { TierName } from '../../src/domain/results.js';
+import type { Results, TierName } from '../../src/domain/results.js';
 import { runLifecycle, type LifecycleAdapters } from '../../src/lifecycle/run-lifecycle.js';
 
 const run = promisify(execFile);
@@ -171,4 +171,25 @@ export async function runRecipe(input: RecipeRunInput) {
   const stack = outcome.results.domain.replace(/\./g, '_');
   input.stacks.push(stack);
   return { outcome, outDir, log, r: outcome.results, stack };
+}
+
+/**
+ * What a run's verdict rests on, for an assertion that names each failing stage, its reason and
+ * its failing rows instead of only "expected pass, received fail".
+ */
+export function verdictOf(r: Results): {
+  verdict: string;
+  failing: Record<string, { reason: string | null; rows: string[] }>;
+} {
+  const failing: Record<string, { reason: string | null; rows: string[] }> = {};
+  for (const [name, stage] of Object.entries(r.stages)) {
+    if (stage?.status !== 'fail') continue;
+    failing[name] = {
+      reason: stage.reason ?? null,
+      rows: stage.tests
+        .filter((t) => t.status === 'fail' || t.status === 'unver')
+        .map((t) => `${t.name}: ${t.message ?? ''}`),
+    };
+  }
+  return { verdict: r.verdict, failing };
 }

@@ -1,0 +1,210 @@
+/**
+ * The phases of a run that holds its lock, in order (DOMAIN.md, "How a run flows"):
+ * app prerequisites (compose validation, secrets, install hook) → the upgrade phase (base
+ * deploy, seed, chaos redeploy of the head, proofs) → install verified on the head → backup →
+ * restore → custom → lint. Each phase records its stages in the run state; gating and rung
+ * rules are the pure functions of rungs.ts.
+ */
+import { AbortedError, InputError, RecipeError } from '../errors.js';
+import { runProcess } from '../adapters/process/run-process.js';
+import { hostEnv } from '../adapters/process/host-env.js';
+import type { TestRow } from '../domain/results.js';
+import type { DeployedApp } from '../ports/deployer.js';
+import type { UpgradeBase } from '../tiers/types.js';
+import { baseEnv } from './prepare.js';
+import { classify, gateTier, skipReason, stageOf } from './rungs.js';
+import type { RunSession } from './session.js';
+
+export async function runPhases(s: RunSession): Promise<void> {
+  await prerequisites(s);
+  await upgradePhase(s);
+  await installPhase(s);
+  await laterTiers(s);
+}
+
+function skipOf(s: RunSession, tier: Parameters<typeof skipReason>[0]): string | null {
+  const { state, prepared, options } = s.parts;
+  return skipReason(tier, state.requested, prepared.config.skip, options.recipe);
+}
+
+/** Compose validation, the run's secrets (redacted from then on), the recipe's install hook. */
+async function prerequisites(s: RunSession): Promise<void> {
+  const { deployer, prepared, deps } = s.parts;
+  await deployer.validate?.(s.headRequest);
+  const secrets = await deployer.createSecrets(s.headRequest);
+  for (const secret of secrets) prepared.redactor.add(secret.name, secret.value);
+  s.log.info(`generated ${secrets.length} secret(s); their values are redacted from every output`);
+
+  const hook = prepared.config.installHook;
+  if (!hook) return;
+  s.log.info(`running install hook: ${hook.join(' ')}`);
+  const res = await runProcess(hook[0]!, hook.slice(1), {
+    cwd: prepared.head.dir,
+    env: hostEnv(prepared.env),
+    timeoutMs: 300_000,
+    signal: deps.signal,
+  });
+  if (res.exitCode !== 0)
+    throw new RecipeError(
+      'BAD_RECIPE',
+      `install hook exited ${res.exitCode}: ${prepared.redactor.redact(res.stderr.trim().slice(-500))}`,
+    );
+}
+
+/** The base to upgrade from, or null (the upgrade's stage is then decided here). */
+async function resolveBase(s: RunSession): Promise<UpgradeBase | null> {
+  const { state, tiers } = s.parts;
+  const skip = skipOf(s, 'upgrade');
+  if (skip) {
+    state.setStage('upgrade', stageOf('skip', 0, [], { reason: skip }));
+    return null;
+  }
+  if (!tiers.upgrade) {
+    state.setStage(
+      'upgrade',
+      stageOf('unver', 0, [], { reason: 'tier not implemented', code: 'INTERNAL' }),
+    );
+    return null;
+  }
+  const t0 = Date.now();
+  const {
+    app: _a,
+    waitReady: _w,
+    ...pre
+  } = s.tierContext('upgrade', null as unknown as DeployedApp);
+  const resolved = await tiers.upgrade.resolveBase(pre);
+  if (resolved.kind === 'base') return resolved.value;
+  state.setStage('upgrade', stageOf('skip', Date.now() - t0, [], { reason: resolved.reason }));
+  return null;
+}
+
+/**
+ * With a base: the run's one fresh deploy is the base; then seed, chaos-redeploy the head and
+ * prove it. A base that does not start makes the upgrade unverified (not the head's fault). A
+ * failed upgrade that leaves the base running starts over with a fresh deploy of the head, so
+ * install is proven on the head.
+ */
+async function upgradePhase(s: RunSession): Promise<void> {
+  const { state, deployer, prepared, tiers } = s.parts;
+  const t0 = Date.now();
+  const base = await resolveBase(s);
+  state.progress(base ? 'upgrade' : 'install', 'running');
+  if (!base) return;
+  const log = s.tierLog('upgrade');
+  state.baseVersion = base.base.version;
+  try {
+    const env = await baseEnv(prepared, base);
+    const deployed = await s.freshDeploy(
+      { ...s.headRequest, recipe: base.base, env, chaos: false },
+      `upgrade base ${base.base.version}`,
+      log,
+    );
+    state.app = deployed.app;
+  } catch (err) {
+    if (err instanceof AbortedError) throw err;
+    const c = classify(err);
+    const row: TestRow = {
+      name: 'base deploys',
+      status: 'unver',
+      ms: Date.now() - t0,
+      message: c.reason,
+      code: c.code,
+    };
+    state.setStage(
+      'upgrade',
+      stageOf('unver', Date.now() - t0, [row], {
+        reason: `base ${base.base.version} did not become ready: ${c.reason}`,
+        code: c.code,
+      }),
+    );
+    await deployer.undeploy(prepared.stack).catch(() => undefined);
+    return;
+  }
+  const ctx = s.tierContext('upgrade', state.app);
+  await s.runTier('upgrade', async () => {
+    await tiers.upgrade!.seed(ctx, base);
+    return tiers.upgrade!.upgrade(ctx, base);
+  });
+  state.setStage('upgrade', { ...state.stages.upgrade!, duration_ms: Date.now() - t0 });
+  state.app = state.currentApp(state.app);
+  if (state.stages.upgrade!.status === 'pass' || (await s.headIsRunning())) return;
+  log.warn(
+    'the head is not what runs after the failed upgrade: redeploying the head fresh to verify install',
+  );
+  await deployer.undeploy(prepared.stack).catch(() => undefined);
+  await deployer.removeData(prepared.stack).catch(() => undefined);
+  delete state.shared.upgradedApp;
+  state.app = null;
+  for (const secret of await deployer.createSecrets(s.headRequest))
+    prepared.redactor.add(secret.name, secret.value);
+}
+
+/** Install (L1), verified on the head: a fresh deploy, or the head the upgrade left running. */
+async function installPhase(s: RunSession): Promise<void> {
+  const { state, prepared } = s.parts;
+  const { config, redactor, head } = prepared;
+  const log = s.tierLog('install');
+  // Timed from here: when the upgrade ran, its own duration already covers the base deploy.
+  const t0 = Date.now();
+  const skip = skipOf(s, 'install');
+  const rows: TestRow[] = [];
+  let retried = false;
+  try {
+    if (!state.app) {
+      const deployed = await s.freshDeploy(s.headRequest, `head ${head.version ?? ''}`.trim(), log);
+      state.app = deployed.app;
+      retried = deployed.retried;
+      rows.push({ name: 'deploy converges', status: 'pass', ms: Date.now() - t0 });
+    } else {
+      await s.ready(state.app, log);
+      rows.push({ name: 'head converges after upgrade', status: 'pass', ms: Date.now() - t0 });
+    }
+    rows.push({
+      name: `${config.healthPath} answers ${config.acceptedCodes.join('/')}`,
+      status: 'pass',
+      ms: Date.now() - t0,
+    });
+    state.setStage(
+      'install',
+      skip
+        ? stageOf('skip', Date.now() - t0, rows, { reason: skip })
+        : stageOf('pass', Date.now() - t0, rows, { retried }),
+    );
+  } catch (err) {
+    if (err instanceof AbortedError || err instanceof InputError) throw err;
+    const c = classify(err);
+    const reason = redactor.redact(c.reason);
+    rows.push({
+      name: 'deploy converges and answers',
+      status: c.status,
+      ms: Date.now() - t0,
+      message: reason,
+      code: c.code,
+    });
+    state.setStage(
+      'install',
+      stageOf(c.status, Date.now() - t0, rows, { reason, code: c.code, retried }),
+    );
+  }
+  const stage = state.stages.install!;
+  log.info(`install: ${stage.status}${stage.reason ? ` — ${stage.reason}` : ''}`);
+}
+
+/** Backup, restore, custom and lint, each gated on what came before it. */
+async function laterTiers(s: RunSession): Promise<void> {
+  const { state, tiers } = s.parts;
+  for (const tier of ['backup', 'restore', 'custom', 'lint'] as const) {
+    const impl = tiers.others[tier];
+    const gated = gateTier(tier, {
+      skip: skipOf(s, tier),
+      implemented: Boolean(impl),
+      stages: state.stages,
+    });
+    if (gated) {
+      state.setStage(tier, gated);
+      continue;
+    }
+    s.tierLog(tier).info(`== ${tier} ==`);
+    await s.runTier(tier, () => impl!.run(s.tierContext(tier, state.app!)));
+  }
+}

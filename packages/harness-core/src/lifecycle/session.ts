@@ -1,0 +1,293 @@
+/**
+ * The collaborators of one run once it holds its lock: the deployer, the head's deploy request,
+ * the probe container that reaches the app over `proxy`, readiness, the run's fresh deploy with
+ * its one retry, the tier context, and the finish (diagnostics, teardown, lock release) that runs
+ * exactly once however the run ends.
+ */
+import { chaosVersion } from '../domain/versions.js';
+import { join } from 'node:path';
+import { AbortedError, InfraError, RecipeError } from '../errors.js';
+import { computeVerdict } from '../domain/level.js';
+import type { TierName } from '../domain/results.js';
+import type { DockerCli } from '../adapters/docker/docker-cli.js';
+import { openProxyProbe, type ProxyProbe } from '../adapters/docker/proxy-probe.js';
+import { PROXY_NETWORK } from '../domain/traefik.js';
+import { DockerDeployer } from '../deployers/docker-deployer.js';
+import { AbraDeployer } from '../deployers/abra-deployer.js';
+import type { DeployRequest, DeployedApp, Deployer } from '../ports/deployer.js';
+import type { TierRegistry } from '../tiers/index.js';
+import type { RunLogger, TierContext, TierOutcome } from '../tiers/types.js';
+import { LABEL_WARM } from './labels.js';
+import type { RunLocks } from './locks.js';
+import { probeHttp, taskProblem, waitConverged } from './readiness.js';
+import { rungsOf } from './rungs.js';
+import type { PreparedRun } from './prepare.js';
+import type { RunState } from './run-state.js';
+import { teardown } from './teardown.js';
+import { runTierWithRetry } from './tier-runner.js';
+import { collectDiagnostics } from './diagnostics.js';
+import type { RunDeps, RunOptions } from './types.js';
+
+export type RunLock = Awaited<ReturnType<RunLocks['acquire']>>;
+
+export interface SessionParts {
+  readonly options: RunOptions;
+  readonly deps: RunDeps;
+  readonly prepared: PreparedRun;
+  readonly state: RunState;
+  readonly docker: DockerCli;
+  readonly deployer: Deployer;
+  readonly tiers: TierRegistry;
+  readonly lock: RunLock;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly started: Date;
+  readonly probeImage: string;
+  readonly volumeHelperImage: string;
+  /** Replaces the readiness check (converged + HTTP over proxy); lifecycle unit tests only. */
+  readonly readiness?: Readiness;
+}
+
+export type Readiness = (target: DeployedApp, log: RunLogger, timeoutS?: number) => Promise<void>;
+
+/** The deployer a run uses: an injected one, abra, or the docker-native one. */
+export function chooseDeployer(
+  options: RunOptions,
+  docker: DockerCli,
+  log: RunLogger,
+  inject?: (workDir: string, docker: DockerCli) => Deployer,
+): Deployer {
+  if (inject) return inject(options.outDir, docker);
+  if (options.deployer === 'abra')
+    return new AbraDeployer({ abraDir: join(options.outDir, 'abra') });
+  return new DockerDeployer({ docker, workDir: options.outDir, note: (m) => log.info(m) });
+}
+
+export class RunSession {
+  readonly headRequest: DeployRequest;
+  private probe: Promise<ProxyProbe> | null = null;
+  private finished: Promise<void> | null = null;
+
+  constructor(readonly parts: SessionParts) {
+    const { prepared, deps } = parts;
+    this.headRequest = {
+      recipe: prepared.head,
+      domain: prepared.domain,
+      stack: prepared.stack,
+      env: prepared.env,
+      overlays: prepared.overlays,
+      chaos: prepared.head.dirty,
+      labels: parts.labels,
+      signal: deps.signal,
+    };
+  }
+
+  get log(): RunLogger {
+    return this.parts.prepared.log;
+  }
+
+  tierLog(tier: TierName): RunLogger {
+    return this.log.child({ tier });
+  }
+
+  checkAbort(): void {
+    if (this.parts.deps.signal.aborted) throw new AbortedError();
+  }
+
+  /** The run's probe container on `proxy`, started on first use and removed before teardown. */
+  reach = (): Promise<ProxyProbe> =>
+    (this.probe ??= openProxyProbe(this.parts.docker, {
+      name: `${this.parts.prepared.stack}_ccci-probe`,
+      network: PROXY_NETWORK,
+      image: this.parts.probeImage,
+      labels: this.parts.labels,
+    }).catch((err: unknown) => {
+      this.probe = null;
+      throw err;
+    }));
+
+  /** Converged, then the health path answers with an accepted code from every task. */
+  async ready(target: DeployedApp, tierLog: RunLogger, timeoutS?: number): Promise<void> {
+    if (this.parts.readiness) return this.parts.readiness(target, tierLog, timeoutS);
+    const { config } = this.parts.prepared;
+    const { docker, deps } = this.parts;
+    await waitConverged(docker, target, {
+      timeoutS: timeoutS ?? config.deployTimeoutS,
+      signal: deps.signal,
+      onProgress: (line) => tierLog.info(line),
+    });
+    this.checkAbort();
+    const probe = await probeHttp(
+      await this.reach(),
+      target,
+      config.healthPath,
+      config.acceptedCodes,
+      {
+        timeoutS: config.httpTimeoutS,
+        signal: deps.signal,
+      },
+    );
+    this.checkAbort();
+    if (probe.answer && config.acceptedCodes.includes(probe.answer.status)) return;
+    // A crash loop can look like "no answer": the tasks tell the true reason.
+    const problem = await taskProblem(docker, target);
+    if (problem) throw problem;
+    const got = probe.answer
+      ? `HTTP ${probe.answer.status}${probe.answer.body ? ` (body: ${JSON.stringify(probe.answer.body.slice(0, 200))})` : ''}`
+      : `no answer (${probe.lastError ?? 'connection failed'})`;
+    throw new RecipeError(
+      'HTTP_FAILED',
+      `${config.healthPath} on ${target.domain} answered ${got} after ${probe.attempts} attempt(s) in ${config.httpTimeoutS} s; expected one of ${config.acceptedCodes.join('/')}`,
+    );
+  }
+
+  /** A fresh deploy until ready, with at most one retry after an infrastructure problem. */
+  async freshDeploy(
+    req: DeployRequest,
+    what: string,
+    tierLog: RunLogger,
+  ): Promise<{ app: DeployedApp; retried: boolean }> {
+    const { deployer, deps, state } = this.parts;
+    for (let attempt = 1; ; attempt++) {
+      this.checkAbort();
+      tierLog.info(
+        `deploying ${what} (${req.recipe.commit.slice(0, 8)})${attempt > 1 ? ', retry after an infrastructure problem' : ''}`,
+      );
+      try {
+        const deployed = await deployer.deploy(req);
+        state.deployCount++;
+        tierLog.info(
+          `stack ${req.stack} accepted by the swarm; app at ${deployed.endpoint.service}:${deployed.endpoint.port} on the ${deployed.endpoint.network} network (Host: ${deployed.endpoint.hostHeader}), nothing published`,
+        );
+        await this.ready(deployed, tierLog);
+        return { app: deployed, retried: attempt > 1 };
+      } catch (err) {
+        const retry =
+          err instanceof InfraError &&
+          !(err instanceof AbortedError) &&
+          attempt === 1 &&
+          !deps.signal.aborted;
+        if (!retry) throw err;
+        tierLog.warn(`infrastructure problem: ${err.message}; tearing down and retrying once`);
+        await deployer.undeploy(req.stack).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Does every service carry the head's chaos-version label (the head is what runs)? */
+  async headIsRunning(): Promise<boolean> {
+    const { head, stack } = this.parts.prepared;
+    const expectVersion = chaosVersion(head.commit, head.dirty);
+    const services = await this.parts.docker.listServices(stack);
+    return (
+      services.length > 0 &&
+      services.every((s) => s.labels[`coop-cloud.${stack}.chaos-version`] === expectVersion)
+    );
+  }
+
+  tierContext(tier: TierName, target: DeployedApp): TierContext {
+    const { options, prepared, deps, state } = this.parts;
+    return {
+      runId: options.runId,
+      runDir: options.outDir,
+      tier,
+      head: prepared.head,
+      config: prepared.config,
+      app: target,
+      headRequest: this.headRequest,
+      deployer: this.parts.deployer,
+      docker: this.parts.docker,
+      log: this.tierLog(tier),
+      signal: deps.signal,
+      redact: (text) => prepared.redactor.redact(text),
+      volumeHelperImage: this.parts.volumeHelperImage,
+      reach: this.reach,
+      // After a redeploy (the upgrade) probe the latest deployment.
+      waitReady: (opts) => this.ready(state.currentApp(target), this.tierLog(tier), opts?.timeoutS),
+      shared: state.shared,
+    };
+  }
+
+  /** Run a tier (classified, one retry when unverified) and record its stage. */
+  async runTier(tier: TierName, fn: () => Promise<TierOutcome>): Promise<void> {
+    const { state, deps, prepared } = this.parts;
+    state.progress(tier, 'running');
+    state.setStage(
+      tier,
+      await runTierWithRetry(tier, fn, {
+        log: this.tierLog(tier),
+        signal: deps.signal,
+        redact: (t) => prepared.redactor.redact(t),
+        now: Date.now,
+      }),
+    );
+  }
+
+  /**
+   * Diagnostics when anything did not pass (not on abort: Drone's grace period before SIGKILL
+   * belongs to the teardown), the probe removed, the stack kept warm or torn down and verified,
+   * the lock released. Runs once; a second call waits for the first.
+   */
+  finish(opts: { quiet?: boolean } = {}): Promise<void> {
+    return (this.finished ??= this.doFinish(opts.quiet ?? false));
+  }
+
+  private async doFinish(quiet: boolean): Promise<void> {
+    const { state, docker, deployer, options, prepared, started, lock } = this.parts;
+    const { stack, redactor } = prepared;
+    try {
+      if (!quiet && state.troubled && !state.aborted)
+        state.diagnostics = await collectDiagnostics(docker, stack, options.outDir, started, (t) =>
+          redactor.redact(t),
+        ).catch(() => []);
+      if (this.probe) await (await this.probe.catch(() => null))?.close();
+      if (!quiet && options.keepWarm && this.allGreen() && (await this.markWarm())) {
+        state.keptWarm = true;
+        state.teardown = { clean: true, leftovers: [], errors: [] };
+        this.log.info(
+          `kept stack ${stack} warm (cc-ci.warm=true): the sweep decides whether it becomes the canonical`,
+        );
+        return;
+      }
+      if (!quiet) this.log.info(`tearing down stack ${stack}`);
+      state.teardown = await teardown(deployer, docker, options.runId, stack, (line) =>
+        quiet ? undefined : this.log.info(line),
+      );
+      if (!quiet)
+        this.log.info(
+          state.teardown.clean
+            ? 'teardown verified: nothing of this run remains'
+            : `teardown left ${state.teardown.leftovers.length} object(s): ${state.teardown.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
+        );
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** The verdict this run will get is pass (an unverifiable lint without abra does not block). */
+  private allGreen(): boolean {
+    const { state } = this.parts;
+    return (
+      !state.error &&
+      !state.aborted &&
+      state.deployCount > 0 &&
+      computeVerdict(rungsOf(state.stages)) === 'pass'
+    );
+  }
+
+  /** Mark every service of the stack cc-ci.warm=true (the janitor never reaps warm runs). */
+  private async markWarm(): Promise<boolean> {
+    const { docker, prepared } = this.parts;
+    const services = await docker.listServices(prepared.stack);
+    for (const svc of services)
+      await docker.docker([
+        'service',
+        'update',
+        '--detach',
+        '--quiet',
+        '--label-add',
+        `${LABEL_WARM}=true`,
+        svc.id,
+      ]);
+    return services.length > 0;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The lifecycle's phases without Docker: a fake deployer and fake tiers record what happens, an
+ * in-memory Docker port answers teardown's verification, and readiness is replaced. A real git
+ * repository of the notes example is checked out (git is local and fast). What is checked:
+ * phase order, the one fresh deploy and its retry, gating after a failed install, the fresh
+ * head deploy after a failed upgrade, and teardown and lock release exactly once — also when
+ * bad input is found before anything was deployed.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { DockerCli } from '../../src/adapters/docker/docker-cli.js';
+import { InfraError, InputError, RecipeError } from '../../src/errors.js';
+import type { TierName } from '../../src/domain/results.js';
+import { runLifecycle, type LifecycleAdapters } from '../../src/lifecycle/run-lifecycle.js';
+import type { RunLocks } from '../../src/lifecycle/locks.js';
+import type { DeployRequest, DeployedApp, Deployer } from '../../src/ports/deployer.js';
+import type { TierRegistry } from '../../src/tiers/index.js';
+import type { RunLogger, TierOutcome } from '../../src/tiers/types.js';
+
+const run = promisify(execFile);
+const root = new URL('../../../../', import.meta.url).pathname;
+
+const quiet: RunLogger = { info() {}, warn() {}, error() {}, child: () => quiet };
+
+async function notesRepo(): Promise<{ path: string; head: string }> {
+  const path = join(await mkdtemp(join(tmpdir(), 'ccci-unit-')), 'repo');
+  const { stdout } = await run('bash', [
+    join(root, 'scripts/make-recipe-repo.sh'),
+    join(root, 'examples/recipes/notes'),
+    path,
+    '0.1.0+1.35.0',
+  ]);
+  return { path, head: stdout.trim() };
+}
+
+interface Script {
+  validate?: () => Promise<void>;
+  deploy?: (n: number) => Promise<void>;
+  ready?: (n: number) => Promise<void>;
+  upgrade?: TierOutcome;
+}
+
+function world(script: Script = {}) {
+  const events: string[] = [];
+  let deploys = 0;
+  let readies = 0;
+  const app = (req: DeployRequest): DeployedApp => ({
+    domain: req.domain,
+    stack: req.stack,
+    services: [{ name: 'app', fullName: `${req.stack}_app` }],
+    endpoint: { network: 'proxy', service: `${req.stack}_app`, port: 80, hostHeader: req.domain },
+    secrets: [],
+  });
+  const deployer: Deployer = {
+    kind: 'docker',
+    async validate() {
+      events.push('validate');
+      await script.validate?.();
+    },
+    async createSecrets() {
+      events.push('createSecrets');
+      return [];
+    },
+    async deploy(req) {
+      events.push(`deploy ${req.recipe.version}${req.chaos ? ' chaos' : ''}`);
+      await script.deploy?.(++deploys);
+      return app(req);
+    },
+    async undeploy() {
+      events.push('undeploy');
+    },
+    async removeData() {
+      events.push('removeData');
+    },
+  };
+  const tier = (name: TierName, outcome: TierOutcome = { status: 'pass', tests: [] }) => ({
+    name,
+    async run() {
+      events.push(name);
+      return outcome;
+    },
+  });
+  const tiers: TierRegistry = {
+    upgrade: {
+      name: 'upgrade',
+      async resolveBase(ctx) {
+        events.push('resolveBase');
+        return { kind: 'base', value: { base: { ...ctx.head, version: '0.1.0+1.35.0' }, env: {} } };
+      },
+      async seed() {
+        events.push('seed');
+      },
+      async upgrade(ctx) {
+        events.push('upgrade');
+        await ctx.deployer.deploy({ ...ctx.headRequest, chaos: true });
+        return script.upgrade ?? { status: 'pass', tests: [] };
+      },
+    },
+    others: {
+      backup: tier('backup'),
+      restore: tier('restore'),
+      custom: tier('custom'),
+      lint: tier('lint'),
+    },
+  };
+  // In-memory Docker: nothing of the run is left, no service carries the head's label.
+  const docker = {
+    listServices: async () => [],
+    listObjects: async () => [],
+    listObjectsByPrefix: async () => [],
+  } as unknown as DockerCli;
+  const locks: RunLocks = {
+    scope: 'unit',
+    async acquire() {
+      events.push('lock');
+      return {
+        async release() {
+          events.push('release');
+        },
+      };
+    },
+  } as unknown as RunLocks;
+  const adapters: LifecycleAdapters = {
+    docker,
+    deployer: () => deployer,
+    tiers,
+    locks,
+    readiness: async () => {
+      events.push('ready');
+      await script.ready?.(++readies);
+    },
+  };
+  return { events, adapters };
+}
+
+async function lifecycle(adapters: LifecycleAdapters, stages: TierName[]) {
+  const repo = await notesRepo();
+  const dir = await mkdtemp(join(tmpdir(), 'ccci-unit-run-'));
+  return runLifecycle(
+    {
+      recipe: 'notes',
+      src: repo.path,
+      ref: repo.head,
+      pr: null,
+      stages,
+      quick: false,
+      outDir: join(dir, 'out'),
+      runId: 'unit1',
+      configDir: join(dir, 'recipes'),
+      deployer: 'docker',
+      domainSuffix: 'ci.localhost',
+    },
+    { log: quiet, signal: new AbortController().signal },
+    adapters,
+  );
+}
+
+const ALL: TierName[] = ['install', 'upgrade', 'backup', 'restore', 'custom', 'lint'];
+
+describe('runLifecycle phases (no Docker)', () => {
+  it('runs the phases in order with one fresh deploy, and tears down once', async () => {
+    const { events, adapters } = world();
+    const { results } = await lifecycle(adapters, ALL);
+    expect(events).toEqual([
+      'lock',
+      'validate',
+      'createSecrets',
+      'resolveBase',
+      'deploy 0.1.0+1.35.0',
+      'ready',
+      'seed',
+      'upgrade',
+      'deploy 0.3.0+1.35.0 chaos',
+      'ready',
+      'backup',
+      'restore',
+      'custom',
+      'lint',
+      'undeploy',
+      'removeData',
+      'release',
+    ]);
+    expect(results).toMatchObject({ verdict: 'pass', level: 5, deploy_count: 1 });
+    expect(results.base_version).toBe('0.1.0+1.35.0');
+  });
+
+  it('retries the fresh deploy once after an infrastructure problem and says so', async () => {
+    const { events, adapters } = world({
+      deploy: async (n) => {
+        if (n === 1) throw new InfraError('DOCKER_FAILED', 'daemon hiccup');
+      },
+    });
+    const { results } = await lifecycle(adapters, ['install']);
+    expect(events.filter((e) => e.startsWith('deploy') || e === 'undeploy')).toEqual([
+      'deploy 0.3.0+1.35.0',
+      'undeploy',
+      'deploy 0.3.0+1.35.0',
+      'undeploy',
+    ]);
+    expect(results.stages.install).toMatchObject({ status: 'pass', retried: true });
+  });
+
+  it('gates every tier but lint on a failed install', async () => {
+    const { events, adapters } = world({
+      ready: async () => {
+        throw new RecipeError('HTTP_FAILED', '/ answered 500');
+      },
+    });
+    const { results } = await lifecycle(adapters, [
+      'install',
+      'backup',
+      'restore',
+      'custom',
+      'lint',
+    ]);
+    expect(results.stages.install).toMatchObject({ status: 'fail', reason: '/ answered 500' });
+    for (const tier of ['backup', 'restore', 'custom'] as const)
+      expect(results.stages[tier]).toMatchObject({
+        status: 'unver',
+        reason: 'the app is not running (install did not pass)',
+      });
+    expect(events).toContain('lint');
+    expect(events).not.toContain('backup');
+    expect(results).toMatchObject({ verdict: 'fail', level: 0 });
+  });
+
+  it('after a failed upgrade that left the base running, verifies install on a fresh head deploy', async () => {
+    const { events, adapters } = world({
+      upgrade: { status: 'fail', reason: 'rolled back', tests: [] },
+    });
+    const { results } = await lifecycle(adapters, ['install', 'upgrade']);
+    expect(events.slice(events.indexOf('upgrade'))).toEqual([
+      'upgrade',
+      'deploy 0.3.0+1.35.0 chaos',
+      'undeploy',
+      'removeData',
+      'createSecrets',
+      'deploy 0.3.0+1.35.0',
+      'ready',
+      'undeploy',
+      'removeData',
+      'release',
+    ]);
+    expect(results.stages.upgrade).toMatchObject({ status: 'fail', reason: 'rolled back' });
+    expect(results.stages.install?.status).toBe('pass');
+    expect(results.deploy_count).toBe(2);
+  });
+
+  it('bad input found before the first deploy: rethrown, torn down and unlocked exactly once', async () => {
+    const { events, adapters } = world({
+      validate: async () => {
+        throw new InputError('COMPOSE_INVALID', 'compose.yml does not parse');
+      },
+    });
+    await expect(lifecycle(adapters, ['install'])).rejects.toThrow('compose.yml does not parse');
+    expect(events).toEqual(['lock', 'validate', 'undeploy', 'removeData', 'release']);
+  });
+});
