@@ -17,7 +17,7 @@ export interface ApiRoutesDeps {
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Promise<void> {
   const { store, intakeStore } = deps;
-  const enrolled = () => enrolledRecipes(deps.repos, isRecipeName);
+  const enrolled = () => enrolledRecipes(deps.repos);
 
   app.get('/api/openapi.json', async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(OPENAPI),

@@ -32,7 +32,7 @@ export interface PageRoutesDeps {
 
 export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Promise<void> {
   const { store, now } = deps;
-  const enrolled = () => enrolledRecipes(deps.repos, isRecipeName);
+  const enrolled = () => enrolledRecipes(deps.repos);
   const findRun = (runId: string): RunRow | null =>
     RUN_ID.test(runId) ? store.getRun(runId) : null;
 

@@ -1,6 +1,6 @@
 /** What the web route groups share: the page headers, the id and file patterns, the page cursor. */
 import type { FastifyReply } from 'fastify';
-import { TIER_NAMES } from '@cc-ci/harness-core';
+import { TIER_NAMES, isRecipeName } from '@cc-ci/harness-core';
 
 export const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -39,6 +39,6 @@ export function html(reply: FastifyReply, body: string, status = 200) {
 }
 
 /** The recipe names of the enrolled repositories (the repository name is the recipe name). */
-export function enrolledRecipes(repos: readonly string[], isRecipeName: (s: string) => boolean) {
+export function enrolledRecipes(repos: readonly string[]): string[] {
   return repos.map((r) => r.split('/')[1]!).filter(isRecipeName);
 }
