@@ -26,6 +26,7 @@ import type { TestRow } from '../domain/results.js';
 import { runProcess } from '../adapters/process/run-process.js';
 import type { Tier, TierContext, TierOutcome } from './types.js';
 import type { VolumeHelper } from '../ports/docker.js';
+import type { Deployer } from '../ports/deployer.js';
 import { describeExec, runningContainer, volumeMounts } from './containers.js';
 import { readDataTokens, writeDataToken } from './data-probe.js';
 
@@ -86,10 +87,29 @@ export interface BackupState {
   readonly rows?: { readonly before: string; readonly after: string };
 }
 
-async function plans(
-  ctx: TierContext,
-): Promise<Array<{ plan: BackupPlan; container: string; mounts: Map<string, string> }>> {
-  const out = [];
+/** One service with backupbot labels: its plan, its running container and where its volumes are. */
+interface ServicePlan {
+  readonly plan: BackupPlan;
+  readonly container: string;
+  /** The app's volume name → the volume's name on the daemon. */
+  readonly mounts: Map<string, string>;
+}
+
+/** A volume's backup marker: its path in the volume and its content ('' and '' when none). */
+interface Marker {
+  readonly path: string;
+  readonly token: string;
+}
+
+/** A service ready to be backed up: its markers written and its volumes snapshotted. */
+interface PreparedService extends ServicePlan {
+  readonly markers: ReadonlyMap<string, Marker>;
+  readonly snapshots: ReadonlyMap<string, Map<string, string>>;
+}
+
+/** Every service with backupbot labels, with its running container and volume mounts. */
+async function plans(ctx: TierContext): Promise<ServicePlan[]> {
+  const out: ServicePlan[] = [];
   for (const svc of ctx.app.services) {
     const info = await ctx.docker.inspectService(svc.fullName);
     if (!info) continue;
@@ -157,250 +177,353 @@ async function listArchive(file: string): Promise<ArchiveEntry[]> {
     .filter((e) => e.path && e.path !== '.');
 }
 
+/** The tier's outcome when there is nothing to back up (or the config forbids it); null to go on. */
+function nothingToBackUp(ctx: TierContext, planCount: number): TierOutcome | null {
+  if (ctx.config.backup === false)
+    return {
+      status: 'skip',
+      reason: 'backup disabled by the recipe CI config (backup: false)',
+      tests: [],
+    };
+  if (planCount === 0) {
+    return ctx.config.backup === true
+      ? {
+          status: 'fail',
+          reason:
+            'the CI config says the recipe is backup-capable (backup: true) but no service has backupbot.backup=true',
+          tests: [],
+        }
+      : {
+          status: 'skip',
+          reason: 'no backupbot labels: the recipe declares nothing to back up',
+          tests: [],
+        };
+  }
+  return null;
+}
+
+/**
+ * Writes a fresh marker into a volume, inside what will be saved; the marker's path ('' when only
+ * files are saved) and its token.
+ */
+async function writeMarker(
+  ctx: TierContext,
+  volume: string,
+  dockerVolume: string,
+  paths: readonly string[],
+): Promise<Marker> {
+  const volumeHelper = helper(ctx, dockerVolume);
+  const token = randomBytes(12).toString('hex');
+  // Put the marker in the first declared directory, or the volume root when all of it is saved.
+  let dir = '';
+  for (const p of paths) {
+    const isDir = await ctx.docker.volumeScript(volumeHelper, 'test -d "/volume/$1"', [p]);
+    if (isDir.exitCode === 0) {
+      dir = p;
+      break;
+    }
+  }
+  if (paths.length && !dir) {
+    // Only files are saved (a dump): there is nowhere in the backup for a marker. The
+    // declared files are checked below, and a database by the data probe.
+    return { path: '', token: '' };
+  }
+  const rel = `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, '');
+  const res = await ctx.docker.volumeScript(volumeHelper, 'cat > "/volume/$1"', [rel], token);
+  if (res.exitCode !== 0)
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `could not write the backup marker into ${volume}: ${describeExec(res)}`,
+    );
+  return { path: rel, token };
+}
+
+/**
+ * Checks a service's backup paths stay in their volumes, writes a marker into each volume and
+ * snapshots what the app has now (steps 1 and 2, before any hook runs).
+ */
+async function prepareService(ctx: TierContext, service: ServicePlan): Promise<PreparedService> {
+  const { plan, mounts } = service;
+  const bad = [...plan.volumes.values()].flatMap((p) => unsafePaths(p));
+  if (bad.length)
+    throw new RecipeError('BAD_RECIPE', `backup paths leave the volume: ${bad.join(', ')}`);
+  // 1. markers inside what will be saved.
+  const markers = new Map<string, Marker>();
+  for (const [volume, paths] of plan.volumes)
+    markers.set(volume, await writeMarker(ctx, volume, mounts.get(volume)!, paths));
+  // 2. what the app has now; then pre-hook, archive, post-hook.
+  const snapshots = new Map<string, Map<string, string>>();
+  for (const [volume, paths] of plan.volumes) {
+    snapshots.set(
+      volume,
+      rebuiltByHook(plan, paths) ? new Map() : await snapshot(ctx, mounts.get(volume)!),
+    );
+  }
+  return { ...service, markers, snapshots };
+}
+
+/** What one volume of a prepared service is in the backup, saved to `archiveFile`. */
+function volumeBackup(
+  service: PreparedService,
+  volume: string,
+  paths: readonly string[],
+  archiveFile: string,
+): VolumeBackup {
+  const marker = service.markers.get(volume)!;
+  return {
+    service: service.plan.service,
+    volume,
+    dockerVolume: service.mounts.get(volume)!,
+    paths,
+    markerPath: marker.path,
+    token: marker.token,
+    archiveFile,
+    snapshot: service.snapshots.get(volume)!,
+  };
+}
+
+/** Archives one volume's declared paths (all of it when none) to a file in the run directory. */
+async function archiveVolume(
+  ctx: TierContext,
+  service: PreparedService,
+  volume: string,
+  paths: readonly string[],
+  rows: TestRow[],
+  t0: number,
+): Promise<{ readonly taken: VolumeBackup } | { readonly failed: TierOutcome }> {
+  const { plan } = service;
+  const dockerVolume = service.mounts.get(volume)!;
+  const archiveFile = join(
+    ctx.runDir,
+    'backup',
+    `${plan.service.slice(ctx.app.stack.length + 1)}-${volume}.tar`,
+  );
+  // A declared path the pre-hook did not produce is left out of the archive (tar would
+  // refuse the lot); the archive check below names it.
+  const absent = await ctx.docker.volumeScript(
+    helper(ctx, dockerVolume),
+    'for p; do [ -e "/volume/$p" ] || printf "%s\\n" "$p"; done',
+    [...paths],
+  );
+  const missing = new Set(absent.stdout.split('\n').filter(Boolean));
+  const present = paths.filter((p) => !missing.has(p));
+  if (paths.length && present.length === 0) {
+    const reason = `${plan.service.slice(ctx.app.stack.length + 1)}-${volume}: declared backup path(s) ${paths.join(', ')} missing from the archive (did the pre-hook produce them?)`;
+    rows.push({
+      name: `archive ${volume}`,
+      status: 'fail',
+      ms: Date.now() - t0,
+      message: reason,
+    });
+    return { failed: { status: 'fail', reason: ctx.redact(reason), tests: rows } };
+  }
+  const res = await ctx.docker.archiveVolume(helper(ctx, dockerVolume), present, archiveFile);
+  if (res.exitCode !== 0) {
+    const reason = `archiving ${paths.length ? paths.join(', ') : 'the whole volume'} of ${volume} failed: ${describeExec(res)}`;
+    rows.push({
+      name: `archive ${volume}`,
+      status: 'fail',
+      ms: Date.now() - t0,
+      message: ctx.redact(reason),
+    });
+    return { failed: { status: 'fail', reason: ctx.redact(reason), tests: rows } };
+  }
+  return { taken: volumeBackup(service, volume, paths, archiveFile) };
+}
+
+/** One backup attempt of a service: its pre-hook, then every volume archived in turn. */
+async function backUpOnce(
+  ctx: TierContext,
+  service: PreparedService,
+  rows: TestRow[],
+  t0: number,
+): Promise<{ readonly taken: VolumeBackup[] } | { readonly failed: TierOutcome }> {
+  const { plan, container } = service;
+  const taken: VolumeBackup[] = [];
+  await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
+  await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
+  for (const [volume, paths] of plan.volumes) {
+    const archived = await archiveVolume(ctx, service, volume, paths, rows, t0);
+    if ('failed' in archived) return archived;
+    taken.push(archived.taken);
+  }
+  return { taken };
+}
+
+/**
+ * Backs a service up through the Docker port; with a verify probe (cc-ci.yml backup_verify), a
+ * backup the probe rejects is taken again, at most MAX_BACKUP_ATTEMPTS times in all.
+ */
+async function backUpVerified(
+  ctx: TierContext,
+  service: PreparedService,
+  rows: TestRow[],
+  t0: number,
+): Promise<{ readonly taken: VolumeBackup[] } | { readonly failed: TierOutcome }> {
+  const { plan, container } = service;
+  const verify = ctx.config.backupVerify;
+  for (let attempt = 1; ; attempt++) {
+    const taken = await backUpOnce(ctx, service, rows, t0);
+    if ('failed' in taken || !verify) return taken;
+    const probe = await ctx.docker.exec(container, verify, { timeoutMs: 300_000 });
+    const ok = probe.exitCode === 0;
+    rows.push({
+      name: `backup verify probe of ${plan.service} (attempt ${attempt})`,
+      status: ok ? 'pass' : attempt < MAX_BACKUP_ATTEMPTS ? 'skip' : 'fail',
+      ms: Date.now() - t0,
+      ...(ok
+        ? {}
+        : {
+            message: ctx.redact(
+              `probe ${verify.join(' ')} ${describeExec(probe)}${attempt < MAX_BACKUP_ATTEMPTS ? '; taking the backup again' : ''}`,
+            ),
+          }),
+    });
+    if (ok) return taken;
+    if (attempt >= MAX_BACKUP_ATTEMPTS) {
+      const reason = ctx.redact(
+        `the backup verify probe (${verify.join(' ')}) rejected ${MAX_BACKUP_ATTEMPTS} backups in a row: ${describeExec(probe)}`,
+      );
+      return { failed: { status: 'fail', reason, tests: rows } };
+    }
+  }
+}
+
+/**
+ * The deployer backs up every labelled service itself (abra: backupbot), retried like
+ * backUpVerified when the verify probe rejects it; records the backup for the restore tier.
+ */
+async function deployerBackup(
+  ctx: TierContext,
+  backup: NonNullable<Deployer['backup']>,
+  found: readonly ServicePlan[],
+  volumes: readonly VolumeBackup[],
+  before: string | null,
+  rows: TestRow[],
+  t0: number,
+): Promise<TierOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    await backup(ctx.app.stack, ctx.signal);
+    const verify = ctx.config.backupVerify;
+    const probes = verify
+      ? await Promise.all(
+          found.map(({ container }) => ctx.docker.exec(container, verify, { timeoutMs: 300_000 })),
+        )
+      : [];
+    const rejected = probes.find((p) => p.exitCode !== 0);
+    rows.push({
+      name: `${ctx.deployer.kind} backup (attempt ${attempt})`,
+      status: !rejected ? 'pass' : attempt < MAX_BACKUP_ATTEMPTS ? 'skip' : 'fail',
+      ms: Date.now() - t0,
+      ...(rejected ? { message: ctx.redact(`verify probe: ${describeExec(rejected)}`) } : {}),
+    });
+    if (!rejected) break;
+    if (attempt >= MAX_BACKUP_ATTEMPTS) {
+      return {
+        status: 'fail',
+        reason: ctx.redact(
+          `the backup verify probe rejected ${MAX_BACKUP_ATTEMPTS} backups in a row: ${describeExec(rejected)}`,
+        ),
+        tests: rows,
+      };
+    }
+  }
+  // The archive is the deployer's; the restore tier proves what it holds.
+  ctx.shared.backup = {
+    plans: found.map((f) => f.plan),
+    volumes,
+    ...(await rowsAfter(ctx, before)),
+  } satisfies BackupState;
+  return { status: 'pass', tests: rows };
+}
+
+/** What is wrong with one volume's archive (`name`: service-volume): missing, empty, no marker. */
+function archiveProblems(
+  name: string,
+  v: VolumeBackup,
+  entries: readonly ArchiveEntry[],
+): string[] {
+  const missing = v.paths.filter(
+    (p) => !entries.some((e) => e.path === p || e.path.startsWith(`${p}/`)),
+  );
+  const empty = v.paths.filter((p) => entries.some((e) => e.path === p && !e.dir && e.size === 0));
+  const hasMarker = v.markerPath === '' || entries.some((e) => e.path === v.markerPath);
+  const problems: string[] = [];
+  if (missing.length)
+    problems.push(
+      `${name}: declared backup path(s) ${missing.join(', ')} missing from the archive (did the pre-hook produce them?)`,
+    );
+  if (empty.length)
+    problems.push(
+      `${name}: declared backup path(s) ${empty.join(', ')} are empty (the pre-hook produced nothing)`,
+    );
+  if (!hasMarker)
+    problems.push(
+      `${name}: the archive does not contain the data marker ${v.markerPath}: the backup paths (${v.paths.join(', ') || 'whole volume'}) exclude the app's data`,
+    );
+  return problems;
+}
+
+/** 3. Checks every archive (a row each): the declared paths are there and not empty; the marker is in it. */
+async function checkArchives(
+  ctx: TierContext,
+  volumes: readonly VolumeBackup[],
+  rows: TestRow[],
+  t0: number,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const v of volumes) {
+    const name = `${v.service.slice(ctx.app.stack.length + 1)}-${v.volume}`;
+    const found = archiveProblems(name, v, await listArchive(v.archiveFile));
+    problems.push(...found);
+    rows.push({
+      name: `archive of ${name} holds the data`,
+      status: found.length ? 'fail' : 'pass',
+      ms: Date.now() - t0,
+      ...(found.length ? { message: found.at(-1)! } : {}),
+    });
+  }
+  return problems;
+}
+
 export const backupTier: Tier = {
   name: 'backup',
   async run(ctx: TierContext): Promise<TierOutcome> {
     const t0 = Date.now();
     const rows: TestRow[] = [];
     const found = await plans(ctx);
-    if (ctx.config.backup === false)
-      return {
-        status: 'skip',
-        reason: 'backup disabled by the recipe CI config (backup: false)',
-        tests: [],
-      };
-    if (found.length === 0) {
-      return ctx.config.backup === true
-        ? {
-            status: 'fail',
-            reason:
-              'the CI config says the recipe is backup-capable (backup: true) but no service has backupbot.backup=true',
-            tests: [],
-          }
-        : {
-            status: 'skip',
-            reason: 'no backupbot labels: the recipe declares nothing to back up',
-            tests: [],
-          };
-    }
+    const nothing = nothingToBackUp(ctx, found.length);
+    if (nothing) return nothing;
     // Backups run only once every service is healthy.
     await ctx.waitReady();
     const probe = ctx.config.dataProbe;
     const before = probe ? await writeDataToken(ctx, probe, 'before the backup') : null;
     const volumes: VolumeBackup[] = [];
-    for (const { plan, container, mounts } of found) {
-      const bad = [...plan.volumes.values()].flatMap((p) => unsafePaths(p));
-      if (bad.length)
-        throw new RecipeError('BAD_RECIPE', `backup paths leave the volume: ${bad.join(', ')}`);
-      // 1. markers inside what will be saved.
-      const markers = new Map<string, { path: string; token: string }>();
-      for (const [volume, paths] of plan.volumes) {
-        const volumeHelper = helper(ctx, mounts.get(volume)!);
-        const token = randomBytes(12).toString('hex');
-        // Put the marker in the first declared directory, or the volume root when all of it is saved.
-        let dir = '';
-        for (const p of paths) {
-          const isDir = await ctx.docker.volumeScript(volumeHelper, 'test -d "/volume/$1"', [p]);
-          if (isDir.exitCode === 0) {
-            dir = p;
-            break;
-          }
-        }
-        if (paths.length && !dir) {
-          // Only files are saved (a dump): there is nowhere in the backup for a marker. The
-          // declared files are checked below, and a database by the data probe.
-          markers.set(volume, { path: '', token: '' });
-          continue;
-        }
-        const rel = `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, '');
-        const res = await ctx.docker.volumeScript(volumeHelper, 'cat > "/volume/$1"', [rel], token);
-        if (res.exitCode !== 0)
-          throw new InfraError(
-            'DOCKER_FAILED',
-            `could not write the backup marker into ${volume}: ${describeExec(res)}`,
-          );
-        markers.set(volume, { path: rel, token });
-      }
-      // 2. what the app has now; then pre-hook, archive, post-hook.
-      const snapshots = new Map<string, Map<string, string>>();
-      for (const [volume, paths] of plan.volumes) {
-        snapshots.set(
-          volume,
-          rebuiltByHook(plan, paths) ? new Map() : await snapshot(ctx, mounts.get(volume)!),
-        );
-      }
+    for (const service of found) {
+      const prepared = await prepareService(ctx, service);
       if (ctx.deployer.backup) {
         // The deployer backs up every labelled service itself (abra: backupbot), once, below.
-        for (const [volume, paths] of plan.volumes) {
-          const marker = markers.get(volume)!;
-          volumes.push({
-            service: plan.service,
-            volume,
-            dockerVolume: mounts.get(volume)!,
-            paths,
-            markerPath: marker.path,
-            token: marker.token,
-            archiveFile: '',
-            snapshot: snapshots.get(volume)!,
-          });
-        }
+        for (const [volume, paths] of service.plan.volumes)
+          volumes.push(volumeBackup(prepared, volume, paths, ''));
         continue;
       }
-      // Pre-hook and archive; with a verify probe (cc-ci.yml backup_verify), a backup the probe
-      // rejects is taken again, at most MAX_BACKUP_ATTEMPTS times in all.
-      const verify = ctx.config.backupVerify;
-      let taken: VolumeBackup[] = [];
-      for (let attempt = 1; ; attempt++) {
-        taken = [];
-        await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
-        await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
-        for (const [volume, paths] of plan.volumes) {
-          const dockerVolume = mounts.get(volume)!;
-          const archiveFile = join(
-            ctx.runDir,
-            'backup',
-            `${plan.service.slice(ctx.app.stack.length + 1)}-${volume}.tar`,
-          );
-          // A declared path the pre-hook did not produce is left out of the archive (tar would
-          // refuse the lot); the archive check below names it.
-          const absent = await ctx.docker.volumeScript(
-            helper(ctx, dockerVolume),
-            'for p; do [ -e "/volume/$p" ] || printf "%s\\n" "$p"; done',
-            [...paths],
-          );
-          const missing = new Set(absent.stdout.split('\n').filter(Boolean));
-          const present = paths.filter((p) => !missing.has(p));
-          if (paths.length && present.length === 0) {
-            const reason = `${plan.service.slice(ctx.app.stack.length + 1)}-${volume}: declared backup path(s) ${paths.join(', ')} missing from the archive (did the pre-hook produce them?)`;
-            rows.push({
-              name: `archive ${volume}`,
-              status: 'fail',
-              ms: Date.now() - t0,
-              message: reason,
-            });
-            return { status: 'fail', reason: ctx.redact(reason), tests: rows };
-          }
-          const res = await ctx.docker.archiveVolume(
-            helper(ctx, dockerVolume),
-            present,
-            archiveFile,
-          );
-          if (res.exitCode !== 0) {
-            const reason = `archiving ${paths.length ? paths.join(', ') : 'the whole volume'} of ${volume} failed: ${describeExec(res)}`;
-            rows.push({
-              name: `archive ${volume}`,
-              status: 'fail',
-              ms: Date.now() - t0,
-              message: ctx.redact(reason),
-            });
-            return { status: 'fail', reason: ctx.redact(reason), tests: rows };
-          }
-          const marker = markers.get(volume)!;
-          taken.push({
-            service: plan.service,
-            volume,
-            dockerVolume,
-            paths,
-            markerPath: marker.path,
-            token: marker.token,
-            archiveFile,
-            snapshot: snapshots.get(volume)!,
-          });
-        }
-        if (!verify) break;
-        const probe = await ctx.docker.exec(container, verify, { timeoutMs: 300_000 });
-        const ok = probe.exitCode === 0;
-        rows.push({
-          name: `backup verify probe of ${plan.service} (attempt ${attempt})`,
-          status: ok ? 'pass' : attempt < MAX_BACKUP_ATTEMPTS ? 'skip' : 'fail',
-          ms: Date.now() - t0,
-          ...(ok
-            ? {}
-            : {
-                message: ctx.redact(
-                  `probe ${verify.join(' ')} ${describeExec(probe)}${attempt < MAX_BACKUP_ATTEMPTS ? '; taking the backup again' : ''}`,
-                ),
-              }),
-        });
-        if (ok) break;
-        if (attempt >= MAX_BACKUP_ATTEMPTS) {
-          const reason = ctx.redact(
-            `the backup verify probe (${verify.join(' ')}) rejected ${MAX_BACKUP_ATTEMPTS} backups in a row: ${describeExec(probe)}`,
-          );
-          return { status: 'fail', reason, tests: rows };
-        }
-      }
-      volumes.push(...taken);
+      const taken = await backUpVerified(ctx, prepared, rows, t0);
+      if ('failed' in taken) return taken.failed;
+      volumes.push(...taken.taken);
+      const { plan, container } = service;
       await hook(ctx, container, `backup post-hook of ${plan.service}`, plan.postHook, rows, t0);
     }
-    if (ctx.deployer.backup) {
-      for (let attempt = 1; ; attempt++) {
-        await ctx.deployer.backup(ctx.app.stack, ctx.signal);
-        const verify = ctx.config.backupVerify;
-        const probes = verify
-          ? await Promise.all(
-              found.map(({ container }) =>
-                ctx.docker.exec(container, verify, { timeoutMs: 300_000 }),
-              ),
-            )
-          : [];
-        const rejected = probes.find((p) => p.exitCode !== 0);
-        rows.push({
-          name: `${ctx.deployer.kind} backup (attempt ${attempt})`,
-          status: !rejected ? 'pass' : attempt < MAX_BACKUP_ATTEMPTS ? 'skip' : 'fail',
-          ms: Date.now() - t0,
-          ...(rejected ? { message: ctx.redact(`verify probe: ${describeExec(rejected)}`) } : {}),
-        });
-        if (!rejected) break;
-        if (attempt >= MAX_BACKUP_ATTEMPTS) {
-          return {
-            status: 'fail',
-            reason: ctx.redact(
-              `the backup verify probe rejected ${MAX_BACKUP_ATTEMPTS} backups in a row: ${describeExec(rejected)}`,
-            ),
-            tests: rows,
-          };
-        }
-      }
-      // The archive is the deployer's; the restore tier proves what it holds.
-      ctx.shared.backup = {
-        plans: found.map((f) => f.plan),
+    if (ctx.deployer.backup)
+      return deployerBackup(
+        ctx,
+        ctx.deployer.backup.bind(ctx.deployer),
+        found,
         volumes,
-        ...(await rowsAfter(ctx, before)),
-      } satisfies BackupState;
-      return { status: 'pass', tests: rows };
-    }
-    // 3. check every archive: the declared paths are there and not empty; the marker is in it.
-    const problems: string[] = [];
-    for (const v of volumes) {
-      const name = `${v.service.slice(ctx.app.stack.length + 1)}-${v.volume}`;
-      const entries = await listArchive(v.archiveFile);
-      const missing = v.paths.filter(
-        (p) => !entries.some((e) => e.path === p || e.path.startsWith(`${p}/`)),
+        before,
+        rows,
+        t0,
       );
-      const empty = v.paths.filter((p) =>
-        entries.some((e) => e.path === p && !e.dir && e.size === 0),
-      );
-      const hasMarker = v.markerPath === '' || entries.some((e) => e.path === v.markerPath);
-      if (missing.length)
-        problems.push(
-          `${name}: declared backup path(s) ${missing.join(', ')} missing from the archive (did the pre-hook produce them?)`,
-        );
-      if (empty.length)
-        problems.push(
-          `${name}: declared backup path(s) ${empty.join(', ')} are empty (the pre-hook produced nothing)`,
-        );
-      if (!hasMarker)
-        problems.push(
-          `${name}: the archive does not contain the data marker ${v.markerPath}: the backup paths (${v.paths.join(', ') || 'whole volume'}) exclude the app's data`,
-        );
-      rows.push({
-        name: `archive of ${name} holds the data`,
-        status: missing.length || empty.length || !hasMarker ? 'fail' : 'pass',
-        ms: Date.now() - t0,
-        ...(missing.length || empty.length || !hasMarker ? { message: problems.at(-1)! } : {}),
-      });
-    }
+    const problems = await checkArchives(ctx, volumes, rows, t0);
     ctx.shared.backup = {
       plans: found.map((f) => f.plan),
       volumes,
@@ -412,6 +535,184 @@ export const backupTier: Tier = {
   },
 };
 
+/**
+ * Wipes one volume before the restore and proves it is empty: the whole volume (a lost volume is
+ * what a restore must recover from), or for a volume the post-hook rebuilds (a database) what the
+ * backup holds.
+ */
+async function wipeVolume(ctx: TierContext, plan: BackupPlan, v: VolumeBackup): Promise<void> {
+  const h = helper(ctx, v.dockerVolume);
+  const partial = rebuiltByHook(plan, v.paths);
+  const wipe = partial
+    ? await ctx.docker.volumeScript(h, 'cd /volume && for p; do rm -rf -- "$p"; done', [...v.paths])
+    : await ctx.docker.volumeScript(h, 'cd /volume && rm -rf -- * .[!.]* ..?*', []);
+  const empty = partial
+    ? await ctx.docker.volumeScript(h, 'cd /volume && for p; do [ ! -e "$p" ] || exit 1; done', [
+        ...v.paths,
+      ])
+    : await ctx.docker.volumeScript(h, 'test -z "$(ls -A /volume)"', []);
+  if (wipe.exitCode !== 0 || empty.exitCode !== 0) {
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `could not wipe ${v.volume} before the restore: ${describeExec(wipe)}`,
+    );
+  }
+}
+
+/**
+ * Restores one service: wipes its volumes, then (unless the deployer restores itself) the restore
+ * pre-hook, every archive extracted, the restore post-hook. The tier's outcome when an extraction
+ * fails, else null.
+ */
+async function restoreService(
+  ctx: TierContext,
+  state: BackupState,
+  plan: BackupPlan,
+  rows: TestRow[],
+  t0: number,
+): Promise<TierOutcome | null> {
+  const container = await runningContainer(ctx.docker, plan.service);
+  const mine = state.volumes.filter((v) => v.service === plan.service);
+  for (const v of mine) await wipeVolume(ctx, plan, v);
+  rows.push({
+    name: `wipe ${plan.service.slice(ctx.app.stack.length + 1)}`,
+    status: 'pass',
+    ms: Date.now() - t0,
+  });
+  // A deployer with its own restore (abra) runs the restore hooks itself, below.
+  if (ctx.deployer.restore) return null;
+  await hook(ctx, container, `restore pre-hook of ${plan.service}`, plan.restorePreHook, rows, t0);
+  for (const v of mine) {
+    const res = await ctx.docker.restoreVolume(helper(ctx, v.dockerVolume), v.archiveFile);
+    if (res.exitCode !== 0) {
+      const reason = `extracting the archive into ${v.volume} failed: ${describeExec(res)}`;
+      rows.push({
+        name: `restore ${v.volume}`,
+        status: 'fail',
+        ms: Date.now() - t0,
+        message: ctx.redact(reason),
+      });
+      return { status: 'fail', reason: ctx.redact(reason), tests: rows };
+    }
+  }
+  await hook(
+    ctx,
+    container,
+    `restore post-hook of ${plan.service}`,
+    plan.restorePostHook,
+    rows,
+    t0,
+  );
+  return null;
+}
+
+/** The volume's marker is back with its content (a row); the problem, if any. */
+async function checkMarker(
+  ctx: TierContext,
+  state: BackupState,
+  v: VolumeBackup,
+  rows: TestRow[],
+  t0: number,
+): Promise<string[]> {
+  const res = await ctx.docker.volumeScript(helper(ctx, v.dockerVolume), 'cat "/volume/$1"', [
+    v.markerPath,
+  ]);
+  const ok = res.exitCode === 0 && res.stdout === v.token;
+  const problem = `${v.volume}: the data marker ${v.markerPath} is ${res.exitCode === 0 ? 'changed' : 'missing'} after the restore${state.plans.some((p) => p.restorePostHook) ? ' (does the restore post-hook remove data?)' : ''}`;
+  rows.push({
+    name: `data of ${v.volume} is back`,
+    status: ok ? 'pass' : 'fail',
+    ms: Date.now() - t0,
+    ...(ok ? {} : { message: problem }),
+  });
+  return ok ? [] : [problem];
+}
+
+/** A skipped row for a volume the restore post-hook rebuilds: its files prove nothing. */
+function rebuiltVolumeRow(ctx: TierContext, v: VolumeBackup, t0: number): TestRow {
+  if (!ctx.config.dataProbe)
+    ctx.log.warn(
+      `${v.volume} is rebuilt by the restore post-hook: without a data_probe nothing checks that its data came back`,
+    );
+  return {
+    name: `${v.volume} is rebuilt by the restore post-hook from ${v.paths.join(', ')}`,
+    status: 'skip',
+    ms: Date.now() - t0,
+    message: ctx.config.dataProbe
+      ? 'its files are rewritten by the hook and prove nothing; the data probe checks the rows'
+      : 'its files are rewritten by the hook and prove nothing about the data; set data_probe in cc-ci.yml to check the rows (docs/tiers/backup-restore.md)',
+  };
+}
+
+/** Files lost or changed between two snapshots of a volume, as one message ('' when none). */
+function snapshotDifference(
+  v: VolumeBackup,
+  before: ReadonlyMap<string, string>,
+  after: ReadonlyMap<string, string>,
+): string {
+  const lost = [...before.keys()].filter((f) => !after.has(f));
+  const changed = [...before]
+    .filter(([f, sum]) => after.has(f) && after.get(f) !== sum)
+    .map(([f]) => f);
+  const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? ', …' : ''}`;
+  return [
+    lost.length
+      ? `${lost.length} file(s) lost, not covered by the backup paths (${v.paths.join(', ') || 'whole volume'}): ${list(lost)}`
+      : '',
+    changed.length ? `${changed.length} file(s) changed: ${list(changed)}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** One restored volume's checks (rows): its marker, then its files or the hook that rebuilds it. */
+async function checkRestoredVolume(
+  ctx: TierContext,
+  state: BackupState,
+  v: VolumeBackup,
+  rows: TestRow[],
+  t0: number,
+): Promise<string[]> {
+  const plan = state.plans.find((p) => p.service === v.service)!;
+  const problems = v.markerPath ? await checkMarker(ctx, state, v, rows, t0) : [];
+  if (rebuiltByHook(plan, v.paths)) {
+    rows.push(rebuiltVolumeRow(ctx, v, t0));
+    return problems;
+  }
+  // Every file the app had before the backup must be back, unchanged.
+  const msg = snapshotDifference(v, v.snapshot, await snapshot(ctx, v.dockerVolume));
+  rows.push({
+    name: `every file of ${v.volume} survives backup and restore`,
+    status: msg ? 'fail' : 'pass',
+    ms: Date.now() - t0,
+    ...(msg ? { message: `${v.volume}: ${msg}` } : {}),
+  });
+  return msg ? [...problems, `${v.volume}: ${msg}`] : problems;
+}
+
+/** The app answers after the restore and the data probe's rows are as at the backup (rows). */
+async function checkAppAfterRestore(
+  ctx: TierContext,
+  state: BackupState,
+  rows: TestRow[],
+  t0: number,
+): Promise<string[]> {
+  try {
+    await ctx.waitReady();
+    rows.push({ name: 'app answers after the restore', status: 'pass', ms: Date.now() - t0 });
+    return await checkRows(ctx, state, rows, t0);
+  } catch (err) {
+    const problem = `the app does not answer after the restore: ${(err as Error).message}`;
+    rows.push({
+      name: 'app answers after the restore',
+      status: 'fail',
+      ms: Date.now() - t0,
+      message: problem,
+    });
+    return [problem];
+  }
+}
+
 export const restoreTier: Tier = {
   name: 'restore',
   async run(ctx: TierContext): Promise<TierOutcome> {
@@ -420,68 +721,8 @@ export const restoreTier: Tier = {
     const state = ctx.shared.backup;
     if (!state) return { status: 'unver', reason: 'no backup from this run to restore', tests: [] };
     for (const plan of state.plans) {
-      const container = await runningContainer(ctx.docker, plan.service);
-      const mine = state.volumes.filter((v) => v.service === plan.service);
-      // Wipe the whole volume (a lost volume is what a restore must recover from) and prove it;
-      // for a volume the post-hook rebuilds (a database), wipe what the backup holds.
-      for (const v of mine) {
-        const h = helper(ctx, v.dockerVolume);
-        const partial = rebuiltByHook(plan, v.paths);
-        const wipe = partial
-          ? await ctx.docker.volumeScript(h, 'cd /volume && for p; do rm -rf -- "$p"; done', [
-              ...v.paths,
-            ])
-          : await ctx.docker.volumeScript(h, 'cd /volume && rm -rf -- * .[!.]* ..?*', []);
-        const empty = partial
-          ? await ctx.docker.volumeScript(
-              h,
-              'cd /volume && for p; do [ ! -e "$p" ] || exit 1; done',
-              [...v.paths],
-            )
-          : await ctx.docker.volumeScript(h, 'test -z "$(ls -A /volume)"', []);
-        if (wipe.exitCode !== 0 || empty.exitCode !== 0) {
-          throw new InfraError(
-            'DOCKER_FAILED',
-            `could not wipe ${v.volume} before the restore: ${describeExec(wipe)}`,
-          );
-        }
-      }
-      rows.push({
-        name: `wipe ${plan.service.slice(ctx.app.stack.length + 1)}`,
-        status: 'pass',
-        ms: Date.now() - t0,
-      });
-      // A deployer with its own restore (abra) runs the restore hooks itself, below.
-      if (ctx.deployer.restore) continue;
-      await hook(
-        ctx,
-        container,
-        `restore pre-hook of ${plan.service}`,
-        plan.restorePreHook,
-        rows,
-        t0,
-      );
-      for (const v of mine) {
-        const res = await ctx.docker.restoreVolume(helper(ctx, v.dockerVolume), v.archiveFile);
-        if (res.exitCode !== 0) {
-          const reason = `extracting the archive into ${v.volume} failed: ${describeExec(res)}`;
-          rows.push({
-            name: `restore ${v.volume}`,
-            status: 'fail',
-            ms: Date.now() - t0,
-            message: ctx.redact(reason),
-          });
-          return { status: 'fail', reason: ctx.redact(reason), tests: rows };
-        }
-      }
-      await hook(
-        ctx,
-        container,
-        `restore post-hook of ${plan.service}`,
-        plan.restorePostHook,
-        rows,
-        t0,
-      );
+      const failed = await restoreService(ctx, state, plan, rows, t0);
+      if (failed) return failed;
     }
     if (ctx.deployer.restore) {
       await ctx.deployer.restore(ctx.app.stack, ctx.signal);
@@ -489,77 +730,9 @@ export const restoreTier: Tier = {
     }
     // The data must be back: every marker, with its content.
     const problems: string[] = [];
-    for (const v of state.volumes) {
-      const plan = state.plans.find((p) => p.service === v.service)!;
-      if (v.markerPath) {
-        const res = await ctx.docker.volumeScript(helper(ctx, v.dockerVolume), 'cat "/volume/$1"', [
-          v.markerPath,
-        ]);
-        const ok = res.exitCode === 0 && res.stdout === v.token;
-        if (!ok)
-          problems.push(
-            `${v.volume}: the data marker ${v.markerPath} is ${res.exitCode === 0 ? 'changed' : 'missing'} after the restore${state.plans.some((p) => p.restorePostHook) ? ' (does the restore post-hook remove data?)' : ''}`,
-          );
-        rows.push({
-          name: `data of ${v.volume} is back`,
-          status: ok ? 'pass' : 'fail',
-          ms: Date.now() - t0,
-          ...(ok ? {} : { message: problems.at(-1)! }),
-        });
-      }
-      if (rebuiltByHook(plan, v.paths)) {
-        if (!ctx.config.dataProbe)
-          ctx.log.warn(
-            `${v.volume} is rebuilt by the restore post-hook: without a data_probe nothing checks that its data came back`,
-          );
-        rows.push({
-          name: `${v.volume} is rebuilt by the restore post-hook from ${v.paths.join(', ')}`,
-          status: 'skip',
-          ms: Date.now() - t0,
-          message: ctx.config.dataProbe
-            ? 'its files are rewritten by the hook and prove nothing; the data probe checks the rows'
-            : 'its files are rewritten by the hook and prove nothing about the data; set data_probe in cc-ci.yml to check the rows (docs/tiers/backup-restore.md)',
-        });
-        continue;
-      }
-      // Every file the app had before the backup must be back, unchanged.
-      const after = await snapshot(ctx, v.dockerVolume);
-      const lost = [...v.snapshot.keys()].filter((f) => !after.has(f));
-      const changed = [...v.snapshot]
-        .filter(([f, sum]) => after.has(f) && after.get(f) !== sum)
-        .map(([f]) => f);
-      const list = (xs: string[]) => `${xs.slice(0, 5).join(', ')}${xs.length > 5 ? ', …' : ''}`;
-      const msg = [
-        lost.length
-          ? `${lost.length} file(s) lost, not covered by the backup paths (${v.paths.join(', ') || 'whole volume'}): ${list(lost)}`
-          : '',
-        changed.length ? `${changed.length} file(s) changed: ${list(changed)}` : '',
-      ]
-        .filter(Boolean)
-        .join('; ');
-      if (msg) problems.push(`${v.volume}: ${msg}`);
-      rows.push({
-        name: `every file of ${v.volume} survives backup and restore`,
-        status: msg ? 'fail' : 'pass',
-        ms: Date.now() - t0,
-        ...(msg ? { message: `${v.volume}: ${msg}` } : {}),
-      });
-    }
-    if (!problems.length) {
-      try {
-        await ctx.waitReady();
-        rows.push({ name: 'app answers after the restore', status: 'pass', ms: Date.now() - t0 });
-        problems.push(...(await checkRows(ctx, state, rows, t0)));
-      } catch (err) {
-        problems.push(`the app does not answer after the restore: ${(err as Error).message}`);
-        rows.push({
-          name: 'app answers after the restore',
-          status: 'fail',
-          ms: Date.now() - t0,
-          message: problems.at(-1)!,
-        });
-      }
-    }
+    for (const v of state.volumes)
+      problems.push(...(await checkRestoredVolume(ctx, state, v, rows, t0)));
+    if (!problems.length) problems.push(...(await checkAppAfterRestore(ctx, state, rows, t0)));
     return problems.length
       ? { status: 'fail', reason: problems.join('; '), tests: rows }
       : { status: 'pass', tests: rows };
