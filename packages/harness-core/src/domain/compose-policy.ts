@@ -193,11 +193,6 @@ const trueLike = (v: unknown): boolean =>
     (typeof v === 'string' && /^(false|no|off|n|0)$/i.test(v.trim()))
   );
 
-interface Collected {
-  violations: ComposePolicyViolation[];
-  refs: FileReference[];
-}
-
 function resolveRef(
   written: string,
   fromDir: string,
@@ -217,215 +212,334 @@ const inside = (dir: string, path: string): boolean => {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 };
 
-function collect(input: ComposePolicyInput): Collected {
-  const checkoutDir = resolve(input.checkoutDir);
-  const projectDir = resolve(input.projectDir ?? checkoutDir);
-  const violations: ComposePolicyViolation[] = [];
-  const refs: FileReference[] = [];
-  for (const [i, written] of (input.composeFiles ?? []).entries()) {
-    const { path } = resolveRef(written, checkoutDir);
-    refs.push({
-      file: 'COMPOSE_FILE',
-      service: 'COMPOSE_FILE',
-      key: `COMPOSE_FILE[${i}]`,
-      written,
-      path,
-    });
-  }
-  for (const { file: rawFile, doc } of input.docs) {
-    const absFile = resolve(checkoutDir, rawFile);
-    const file = inside(checkoutDir, absFile)
-      ? relative(checkoutDir, absFile) || basename(absFile)
-      : absFile;
-    const add = (
-      service: string,
-      key: string,
-      rule: ComposePolicyRule,
-      value: string,
-      reason: string,
-    ): void => {
-      violations.push({ file, service, key, rule, value, reason });
-    };
-    const ref = (service: string, key: string, written: unknown): void => {
-      const w = str(written);
-      if (w === '') return;
-      refs.push({ file, service, key, written: w, path: resolveRef(w, projectDir).path });
-    };
-    const top = merged(doc);
-    if (top.include !== undefined) {
-      add(
-        '(top level)',
-        'include',
-        'include',
-        listOf(top.include).map(str).join(', '),
-        'includes other compose files the policy does not check; list them in COMPOSE_FILE',
-      );
-    }
-    for (const [service, rawSvc] of entriesOf(top.services)) {
-      const svc = merged(rawSvc);
-      for (const entry of listOf(svc.volumes)) {
-        const source = bindSource(entry);
-        if (source !== null) add(service, 'volumes', 'bind_mount', source, bindReason(source));
-      }
-      for (const entry of listOf(svc.volumes_from)) {
-        const e = str(entry);
-        if (/^container:/.test(e) || hasInterpolation(e)) {
-          add(
-            service,
-            'volumes_from',
-            'bind_mount',
-            e,
-            `mounts the volumes of container ${e}, which is not part of the recipe`,
-          );
-        }
-      }
-      if (svc.privileged !== undefined && trueLike(svc.privileged)) {
-        add(
-          service,
+interface Collected {
+  violations: ComposePolicyViolation[];
+  refs: FileReference[];
+}
+
+/** A refused setting as a rule finds it, before it is given its file and service. */
+type Finding = Omit<ComposePolicyViolation, 'file' | 'service'>;
+
+/** A finding, its fields in the order a violation lists them. */
+const finding = (key: string, rule: ComposePolicyRule, value: string, reason: string): Finding => ({
+  key,
+  rule,
+  value,
+  reason,
+});
+
+/** A check of one service (merge keys applied): what it finds refused. */
+type ServiceRule = (svc: Obj) => Finding[];
+
+/** `volumes` entries that bind a host path (or could: interpolated). */
+const bindMounts: ServiceRule = (svc) =>
+  listOf(svc.volumes).flatMap((entry) => {
+    const source = bindSource(entry);
+    return source === null ? [] : [finding('volumes', 'bind_mount', source, bindReason(source))];
+  });
+
+/** `volumes_from` a container outside the recipe. */
+const volumesFrom: ServiceRule = (svc) =>
+  listOf(svc.volumes_from)
+    .map(str)
+    .filter((e) => /^container:/.test(e) || hasInterpolation(e))
+    .map((e) =>
+      finding(
+        'volumes_from',
+        'bind_mount',
+        e,
+        `mounts the volumes of container ${e}, which is not part of the recipe`,
+      ),
+    );
+
+/** `privileged` set to anything but an explicit false. */
+const privileged: ServiceRule = (svc) =>
+  svc.privileged !== undefined && trueLike(svc.privileged)
+    ? [
+        finding(
           'privileged',
           'privileged',
           str(svc.privileged),
           'a privileged container is root on the CI host',
-        );
-      }
-      for (const cap of listOf(svc.cap_add)) {
-        add(
-          service,
-          'cap_add',
-          'cap_add',
-          str(cap),
-          `adds capability ${str(cap)}: a recipe runs with Docker's default capabilities`,
-        );
-      }
-      for (const dev of listOf(svc.devices)) {
-        const d = isObj(dev) ? str(dev.source ?? dev.host_path) : str(dev);
-        add(service, 'devices', 'devices', d, `gives the container the host device ${d}`);
-      }
-      for (const rule of listOf(svc.device_cgroup_rules)) {
-        add(
-          service,
-          'device_cgroup_rules',
-          'devices',
-          str(rule),
-          `lets the container use host devices (${str(rule)})`,
-        );
-      }
-      for (const key of ['network_mode', 'pid', 'ipc', 'uts', 'userns_mode', 'cgroup'] as const) {
-        const mode = str(svc[key]).trim();
-        if (mode !== '' && sharesNamespace(mode)) {
-          add(
-            service,
+        ),
+      ]
+    : [];
+
+/** Every `cap_add` entry. */
+const capAdd: ServiceRule = (svc) =>
+  listOf(svc.cap_add).map((cap) =>
+    finding(
+      'cap_add',
+      'cap_add',
+      str(cap),
+      `adds capability ${str(cap)}: a recipe runs with Docker's default capabilities`,
+    ),
+  );
+
+/** Every host device (`devices`, short or long form). */
+const devices: ServiceRule = (svc) =>
+  listOf(svc.devices).map((dev) => {
+    const d = isObj(dev) ? str(dev.source ?? dev.host_path) : str(dev);
+    return finding('devices', 'devices', d, `gives the container the host device ${d}`);
+  });
+
+/** Every `device_cgroup_rules` entry. */
+const deviceCgroupRules: ServiceRule = (svc) =>
+  listOf(svc.device_cgroup_rules).map((rule) =>
+    finding(
+      'device_cgroup_rules',
+      'devices',
+      str(rule),
+      `lets the container use host devices (${str(rule)})`,
+    ),
+  );
+
+/** The service keys that share a namespace; each is its own rule. */
+const NAMESPACE_KEYS = ['network_mode', 'pid', 'ipc', 'uts', 'userns_mode', 'cgroup'] as const;
+
+/** The rule for one namespace key: `host`, another container's or an interpolated mode. */
+const sharedNamespace =
+  (key: (typeof NAMESPACE_KEYS)[number]): ServiceRule =>
+  (svc) => {
+    const mode = str(svc[key]).trim();
+    return mode !== '' && sharesNamespace(mode)
+      ? [
+          finding(
             key,
             key,
             mode,
             `${key}: ${mode} shares a namespace with the CI host or with a container outside the recipe`,
-          );
-        }
-      }
-      if (svc.cgroup_parent !== undefined) {
-        add(
-          service,
+          ),
+        ]
+      : [];
+  };
+
+/** Any `cgroup_parent`. */
+const cgroupParent: ServiceRule = (svc) =>
+  svc.cgroup_parent !== undefined
+    ? [
+        finding(
           'cgroup_parent',
           'cgroup_parent',
           str(svc.cgroup_parent),
           'places the container in a host cgroup of its choosing',
-        );
-      }
-      for (const opt of listOf(svc.security_opt)) {
-        if (unconfining(str(opt))) {
-          add(
-            service,
-            'security_opt',
-            'security_opt',
-            str(opt),
-            `security_opt ${str(opt)} switches off the container's confinement`,
-          );
-        }
-      }
-      for (const [i, entry] of listOf(svc.env_file).entries()) {
-        ref(service, `env_file[${i}]`, isObj(entry) ? entry.path : entry);
-      }
-      if (isObj(svc.extends) && svc.extends.file !== undefined) {
-        add(
-          service,
+        ),
+      ]
+    : [];
+
+/** `security_opt` entries that switch confinement off. */
+const securityOpt: ServiceRule = (svc) =>
+  listOf(svc.security_opt)
+    .map(str)
+    .filter(unconfining)
+    .map((opt) =>
+      finding(
+        'security_opt',
+        'security_opt',
+        opt,
+        `security_opt ${opt} switches off the container's confinement`,
+      ),
+    );
+
+/** `extends` from another file. */
+const extendsFile: ServiceRule = (svc) =>
+  isObj(svc.extends) && svc.extends.file !== undefined
+    ? [
+        finding(
           'extends',
           'extends',
           str(svc.extends.file),
           'extends a service from another file the policy does not check; inline it',
-        );
-      }
-    }
-    for (const [name, raw] of entriesOf(top.volumes)) {
-      const vol = merged(raw);
-      const driver = str(vol.driver);
-      const opts = merged(vol.driver_opts);
-      if (driver !== '' && driver !== 'local' && !hasInterpolation(driver)) continue;
-      const o = str(opts.o);
-      const type = str(opts.type);
-      const device = str(opts.device);
-      if (
-        /(^|,)\s*r?bind\s*(,|$)/.test(o) ||
-        type === 'none' ||
-        type === 'bind' ||
-        (device !== '' && hasInterpolation(device + o + type))
-      ) {
-        add(`volumes.${name}`, 'driver_opts', 'bind_mount', device || o, bindReason(device || o));
-      }
-    }
-    for (const [name, raw] of entriesOf(top.networks)) {
-      const net = merged(raw);
-      const driver = str(net.driver);
-      const ext = net.external;
-      const extName = isObj(ext) ? str(ext.name) : '';
-      const netName = str(net.name) || extName || name;
-      if (driver === 'host' || hasInterpolation(driver)) {
-        add(
-          `networks.${name}`,
-          'driver',
-          'host_network',
-          driver,
-          `network driver ${driver} puts services on the CI host's network stack`,
-        );
-      } else if (
-        ext !== undefined &&
-        ext !== false &&
-        (netName === 'host' || hasInterpolation(netName))
-      ) {
-        add(
-          `networks.${name}`,
-          'external',
-          'host_network',
-          netName,
-          `external network ${netName} is the CI host's network stack`,
-        );
-      }
-    }
-    for (const kind of ['configs', 'secrets'] as const) {
-      for (const [name, raw] of entriesOf(top[kind]))
-        ref(`${kind}.${name}`, 'file', merged(raw).file);
-    }
+        ),
+      ]
+    : [];
+
+/** Every service rule, in the order its violations are reported. */
+const SERVICE_RULES: readonly ServiceRule[] = [
+  bindMounts,
+  volumesFrom,
+  privileged,
+  capAdd,
+  devices,
+  deviceCgroupRules,
+  ...NAMESPACE_KEYS.map(sharedNamespace),
+  cgroupParent,
+  securityOpt,
+  extendsFile,
+];
+
+/** A top-level `include`, which pulls in files the policy does not check. */
+function includeFinding(top: Obj): Finding | null {
+  if (top.include === undefined) return null;
+  return finding(
+    'include',
+    'include',
+    listOf(top.include).map(str).join(', '),
+    'includes other compose files the policy does not check; list them in COMPOSE_FILE',
+  );
+}
+
+/** A top-level volume whose local driver options bind a host path. */
+function volumeFinding(raw: unknown): Finding | null {
+  const vol = merged(raw);
+  const driver = str(vol.driver);
+  const opts = merged(vol.driver_opts);
+  if (driver !== '' && driver !== 'local' && !hasInterpolation(driver)) return null;
+  const o = str(opts.o);
+  const type = str(opts.type);
+  const device = str(opts.device);
+  if (
+    /(^|,)\s*r?bind\s*(,|$)/.test(o) ||
+    type === 'none' ||
+    type === 'bind' ||
+    (device !== '' && hasInterpolation(device + o + type))
+  ) {
+    return finding('driver_opts', 'bind_mount', device || o, bindReason(device || o));
+  }
+  return null;
+}
+
+/** A top-level network that is the host's network stack (by driver or external name). */
+function networkFinding(name: string, raw: unknown): Finding | null {
+  const net = merged(raw);
+  const driver = str(net.driver);
+  const ext = net.external;
+  const extName = isObj(ext) ? str(ext.name) : '';
+  const netName = str(net.name) || extName || name;
+  if (driver === 'host' || hasInterpolation(driver)) {
+    return finding(
+      'driver',
+      'host_network',
+      driver,
+      `network driver ${driver} puts services on the CI host's network stack`,
+    );
+  }
+  if (ext !== undefined && ext !== false && (netName === 'host' || hasInterpolation(netName))) {
+    return finding(
+      'external',
+      'host_network',
+      netName,
+      `external network ${netName} is the CI host's network stack`,
+    );
+  }
+  return null;
+}
+
+/**
+ * Every refused setting of one compose document (merge keys applied at the top), in order:
+ * `include`, each service's rules, top-level volumes, then networks.
+ */
+function documentViolations(file: string, top: Obj): ComposePolicyViolation[] {
+  const at =
+    (service: string) =>
+    (f: Finding): ComposePolicyViolation => ({ file, service, ...f });
+  const include = includeFinding(top);
+  return [
+    ...(include ? [at('(top level)')(include)] : []),
+    ...entriesOf(top.services).flatMap(([service, rawSvc]) => {
+      const svc = merged(rawSvc);
+      return SERVICE_RULES.flatMap((rule) => rule(svc)).map(at(service));
+    }),
+    ...entriesOf(top.volumes).flatMap(([name, raw]) => {
+      const f = volumeFinding(raw);
+      return f ? [at(`volumes.${name}`)(f)] : [];
+    }),
+    ...entriesOf(top.networks).flatMap(([name, raw]) => {
+      const f = networkFinding(name, raw);
+      return f ? [at(`networks.${name}`)(f)] : [];
+    }),
+  ];
+}
+
+/**
+ * The file references of one compose document (services' `env_file`, then `configs` and
+ * `secrets` `file`), resolved from `projectDir`; an empty reference is none.
+ */
+function documentRefs(file: string, top: Obj, projectDir: string): FileReference[] {
+  const ref = (service: string, key: string, written: unknown): FileReference[] => {
+    const w = str(written);
+    if (w === '') return [];
+    return [{ file, service, key, written: w, path: resolveRef(w, projectDir).path }];
+  };
+  return [
+    ...entriesOf(top.services).flatMap(([service, rawSvc]) =>
+      listOf(merged(rawSvc).env_file).flatMap((entry, i) =>
+        ref(service, `env_file[${i}]`, isObj(entry) ? entry.path : entry),
+      ),
+    ),
+    ...(['configs', 'secrets'] as const).flatMap((kind) =>
+      entriesOf(top[kind]).flatMap(([name, raw]) =>
+        ref(`${kind}.${name}`, 'file', merged(raw).file),
+      ),
+    ),
+  ];
+}
+
+/** The COMPOSE_FILE entries as file references, resolved from the checkout. */
+function composeFileRefs(composeFiles: readonly string[], checkoutDir: string): FileReference[] {
+  return composeFiles.map((written, i) => ({
+    file: 'COMPOSE_FILE',
+    service: 'COMPOSE_FILE',
+    key: `COMPOSE_FILE[${i}]`,
+    written,
+    path: resolveRef(written, checkoutDir).path,
+  }));
+}
+
+/**
+ * The violation of a file reference that leaves the checkout (interpolated, in a home
+ * directory, absolute, outside, or through a symlink), or null when it stays inside.
+ */
+function outsideCheckout(
+  r: FileReference,
+  checkoutDir: string,
+  projectDir: string,
+  confined: ReadonlyMap<string, boolean> | undefined,
+): ComposePolicyViolation | null {
+  const { path, lexicalReason } = resolveRef(
+    r.written,
+    r.file === 'COMPOSE_FILE' ? checkoutDir : projectDir,
+  );
+  let reason = lexicalReason;
+  if (reason === null && path !== null && !inside(checkoutDir, path))
+    reason = `${r.written} is outside the checkout`;
+  if (reason === null && path !== null && confined?.get(path) === false) {
+    reason = `${r.written} resolves (through a symlink) outside the checkout`;
+  }
+  if (reason === null) return null;
+  return {
+    file: r.file,
+    service: r.service,
+    key: r.key,
+    rule: 'outside_checkout',
+    value: r.written,
+    reason: `${reason}: a recipe may read files of its own checkout only`,
+  };
+}
+
+/** A compose file's name in violations: relative to the checkout when inside it, else absolute. */
+function displayFile(checkoutDir: string, rawFile: string): string {
+  const absFile = resolve(checkoutDir, rawFile);
+  return inside(checkoutDir, absFile)
+    ? relative(checkoutDir, absFile) || basename(absFile)
+    : absFile;
+}
+
+/** Every violation (before exceptions) and every file reference of the input, in report order. */
+function collect(input: ComposePolicyInput): Collected {
+  const checkoutDir = resolve(input.checkoutDir);
+  const projectDir = resolve(input.projectDir ?? checkoutDir);
+  const violations: ComposePolicyViolation[] = [];
+  const refs = composeFileRefs(input.composeFiles ?? [], checkoutDir);
+  for (const { file: rawFile, doc } of input.docs) {
+    const file = displayFile(checkoutDir, rawFile);
+    const top = merged(doc);
+    violations.push(...documentViolations(file, top));
+    refs.push(...documentRefs(file, top, projectDir));
   }
   for (const r of refs) {
-    const { path, lexicalReason } = resolveRef(
-      r.written,
-      r.file === 'COMPOSE_FILE' ? checkoutDir : projectDir,
-    );
-    let reason = lexicalReason;
-    if (reason === null && path !== null && !inside(checkoutDir, path))
-      reason = `${r.written} is outside the checkout`;
-    if (reason === null && path !== null && input.confined?.get(path) === false) {
-      reason = `${r.written} resolves (through a symlink) outside the checkout`;
-    }
-    if (reason !== null) {
-      violations.push({
-        file: r.file,
-        service: r.service,
-        key: r.key,
-        rule: 'outside_checkout',
-        value: r.written,
-        reason: `${reason}: a recipe may read files of its own checkout only`,
-      });
-    }
+    const v = outsideCheckout(r, checkoutDir, projectDir, input.confined);
+    if (v) violations.push(v);
   }
   return { violations, refs };
 }
