@@ -15,6 +15,8 @@ import {
   validateRunId,
 } from '@cc-ci/harness-core';
 import {
+  type EnvProblem,
+  type PluginEnv,
   imageEnvProblems,
   overriddenProcessVars,
   pathDirs,
@@ -132,50 +134,94 @@ function defaultStateDir(env: NodeJS.ProcessEnv): string {
     : join(env.HOME ?? '/tmp', '.local', 'state', 'cc-ci');
 }
 
+/** A subcommand's parser: its arguments (after the subcommand) and the environment. */
+type SubcommandParser = (rest: readonly string[], rawEnv: NodeJS.ProcessEnv) => Command;
+
+/** Every subcommand and its parser. */
+const SUBCOMMANDS: ReadonlyMap<string, SubcommandParser> = new Map<string, SubcommandParser>([
+  ['run', (rest, rawEnv) => parseRun(rest, rawEnv)],
+  ['janitor', (rest, rawEnv) => parseJanitor(rest, rawEnv)],
+  ['prune', (rest, rawEnv) => parseHostCare('prune', rest, rawEnv)],
+  ['vip-guard', (rest, rawEnv) => parseHostCare('vip-guard', rest, rawEnv)],
+  ['sweep', (rest, rawEnv) => parseSweep(rest, rawEnv)],
+]);
+
 export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv): Command {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
   if (sub === '--version') return { kind: 'version' };
-  const problems: string[] = [];
-  if (sub === 'janitor') {
-    const values = parseFlags(rest, { 'dry-run': { type: 'boolean' } });
-    return {
-      kind: 'janitor',
-      dryRun: Boolean(values['dry-run']),
-      stateDir: defaultStateDir(rawEnv),
-    };
-  }
-  if (sub === 'prune' || sub === 'vip-guard') return parseHostCare(sub, rest, rawEnv);
-  if (sub === 'sweep') return parseSweep(rest, rawEnv);
-  if (sub !== 'run') throw new UsageError(`unknown command "${sub}"\n\n${USAGE}`);
+  const parse = SUBCOMMANDS.get(sub);
+  if (!parse) throw new UsageError(`unknown command "${sub}"\n\n${USAGE}`);
+  return parse(rest, rawEnv);
+}
 
-  let parsed;
+/** A value parsed from the command line or the environment, and what is wrong with it. */
+interface Checked<T> {
+  readonly value: T;
+  readonly problems: readonly string[];
+}
+
+/** The message of what `check` throws, as a list of problems (empty when it passes). */
+function thrownProblems(check: () => void): string[] {
   try {
-    parsed = parseArgs({
+    check();
+    return [];
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
+/** `cc-ci janitor [--dry-run]`. */
+function parseJanitor(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): JanitorCommand {
+  const values = parseFlags(rest, { 'dry-run': { type: 'boolean' } });
+  return {
+    kind: 'janitor',
+    dryRun: Boolean(values['dry-run']),
+    stateDir: defaultStateDir(rawEnv),
+  };
+}
+
+const RUN_OPTIONS = {
+  recipe: { type: 'string' },
+  src: { type: 'string' },
+  ref: { type: 'string' },
+  pr: { type: 'string' },
+  stages: { type: 'string' },
+  quick: { type: 'boolean' },
+  out: { type: 'string' },
+  'config-dir': { type: 'string' },
+  deployer: { type: 'string' },
+  'domain-suffix': { type: 'string' },
+  'run-id': { type: 'string' },
+  'no-janitor': { type: 'boolean' },
+} as const;
+
+/** parseArgs for `cc-ci run`: its flags and the recipe path; a bad flag is a UsageError. */
+function parseRunFlags(rest: readonly string[]) {
+  try {
+    return parseArgs({
       args: [...rest],
       allowPositionals: true,
       strict: true,
-      options: {
-        recipe: { type: 'string' },
-        src: { type: 'string' },
-        ref: { type: 'string' },
-        pr: { type: 'string' },
-        stages: { type: 'string' },
-        quick: { type: 'boolean' },
-        out: { type: 'string' },
-        'config-dir': { type: 'string' },
-        deployer: { type: 'string' },
-        'domain-suffix': { type: 'string' },
-        'run-id': { type: 'string' },
-        'no-janitor': { type: 'boolean' },
-      },
+      options: RUN_OPTIONS,
     });
   } catch (err) {
     throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
   }
-  const { values, positionals } = parsed;
-  const { env, problems: envProblems } = readEnv(rawEnv);
-  for (const p of envProblems) problems.push(`${p.name}: ${p.message}`);
+}
+
+type RunFlags = ReturnType<typeof parseRunFlags>['values'];
+
+/**
+ * What is wrong with the process environment: the plugin's own variables, then (inside the
+ * plugin image) every variable that differs from the image's, or (outside it) the process
+ * variables a build param overrode.
+ */
+function environmentProblems(
+  rawEnv: NodeJS.ProcessEnv,
+  envProblems: readonly EnvProblem[],
+): string[] {
+  const problems = envProblems.map((p) => `${p.name}: ${p.message}`);
   // Inside the plugin image its recorded ENV is the reference (it also refuses every unknown
   // name); outside it, the process variables a param must never set.
   const imageEnv = readImageEnv();
@@ -188,69 +234,100 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
       );
     }
   }
+  return problems;
+}
+
+/** What the run tests: the recipe's source, its name and the ref (a path argument names the recipe). */
+interface RunSource {
+  readonly path: string | undefined;
+  readonly src: string | undefined;
+  readonly recipe: string | undefined;
+  readonly ref: string | undefined;
+}
+
+/** The recipe's source, name and ref from the path argument, the flags or the params. */
+function parseSource(
+  positionals: readonly string[],
+  values: RunFlags,
+  env: PluginEnv,
+): Checked<RunSource> {
+  const problems: string[] = [];
   if (positionals.length > 1)
     problems.push(`expected at most one recipe path, got ${positionals.length}`);
-
   const path = positionals[0];
   const src = path ?? values.src ?? env.SRC;
   if (!src)
     problems.push('no recipe source: pass a path (cc-ci run ./my-recipe), --src, or the SRC param');
   const recipe = values.recipe ?? env.RECIPE ?? (path ? basename(resolve(path)) : undefined);
   if (!recipe) problems.push('no recipe name: pass --recipe or the RECIPE param');
-  else {
-    try {
-      validateRecipeName(recipe);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
+  else problems.push(...thrownProblems(() => validateRecipeName(recipe)));
   const ref = values.ref ?? (env.REF || undefined);
-  if (ref !== undefined) {
-    try {
-      validateRef(ref);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
+  if (ref !== undefined) problems.push(...thrownProblems(() => validateRef(ref)));
   if (!ref && !path && src && /^[a-z][a-z0-9+.-]*:\/\//i.test(src)) {
     problems.push('a git URL needs --ref (or the REF param): the commit or tag to test');
   }
-  const prRaw = values.pr ?? (env.PR || undefined);
-  let pr: number | null = null;
-  if (prRaw !== undefined) {
-    if (!/^[1-9]\d{0,9}$/.test(prRaw))
-      problems.push(`--pr ${JSON.stringify(prRaw)} is not a PR number`);
-    else pr = Number(prRaw);
-  }
-  const stagesRaw = values.stages ?? (env.STAGES || env.PLUGIN_STAGES || undefined);
-  let stages: TierName[] = [...TIER_NAMES];
-  if (stagesRaw !== undefined) {
-    const list = stagesRaw
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const unknown = list.filter((s) => !(TIER_NAMES as readonly string[]).includes(s));
-    if (unknown.length || list.length === 0) {
-      problems.push(
+  return { value: { path, src, recipe, ref }, problems };
+}
+
+/** `--pr` / PR: a PR number, or null when not given. */
+function parsePr(prRaw: string | undefined): Checked<number | null> {
+  if (prRaw === undefined) return { value: null, problems: [] };
+  if (!/^[1-9]\d{0,9}$/.test(prRaw))
+    return { value: null, problems: [`--pr ${JSON.stringify(prRaw)} is not a PR number`] };
+  return { value: Number(prRaw), problems: [] };
+}
+
+/** `--stages` / STAGES: a comma-separated list of tiers; every tier when not given. */
+function parseStages(stagesRaw: string | undefined): Checked<TierName[]> {
+  if (stagesRaw === undefined) return { value: [...TIER_NAMES], problems: [] };
+  const list = stagesRaw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = list.filter((s) => !(TIER_NAMES as readonly string[]).includes(s));
+  if (unknown.length || list.length === 0) {
+    return {
+      value: [...TIER_NAMES],
+      problems: [
         `--stages ${JSON.stringify(stagesRaw)}: unknown stage(s) ${unknown.join(', ') || '(none given)'}; valid: ${TIER_NAMES.join(',')}`,
-      );
-    } else stages = list as TierName[];
+      ],
+    };
   }
-  const deployerRaw = values.deployer ?? env.PLUGIN_DEPLOYER;
-  let deployer: 'docker' | 'abra' = findOnPath('abra', pathDirs(rawEnv)) ? 'abra' : 'docker';
-  if (deployerRaw !== undefined) {
-    if (deployerRaw !== 'docker' && deployerRaw !== 'abra')
-      problems.push(`--deployer must be docker or abra, got ${JSON.stringify(deployerRaw)}`);
-    else deployer = deployerRaw;
-  }
+  return { value: list as TierName[], problems: [] };
+}
+
+/** `--deployer` / PLUGIN_DEPLOYER; when not given, abra if it is on the PATH, else docker. */
+function parseDeployer(
+  deployerRaw: string | undefined,
+  rawEnv: NodeJS.ProcessEnv,
+): Checked<'docker' | 'abra'> {
+  const fallback = findOnPath('abra', pathDirs(rawEnv)) ? 'abra' : 'docker';
+  if (deployerRaw === undefined) return { value: fallback, problems: [] };
+  if (deployerRaw !== 'docker' && deployerRaw !== 'abra')
+    return {
+      value: fallback,
+      problems: [`--deployer must be docker or abra, got ${JSON.stringify(deployerRaw)}`],
+    };
+  return { value: deployerRaw, problems: [] };
+}
+
+/** `cc-ci run`: flags win over Drone params and settings; every problem is reported at once. */
+function parseRun(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): RunCommand {
+  const { values, positionals } = parseRunFlags(rest);
+  const { env, problems: envProblems } = readEnv(rawEnv);
+  const problems = environmentProblems(rawEnv, envProblems);
+  const source = parseSource(positionals, values, env);
+  const pr = parsePr(values.pr ?? (env.PR || undefined));
+  const stages = parseStages(values.stages ?? (env.STAGES || env.PLUGIN_STAGES || undefined));
+  const deployer = parseDeployer(values.deployer ?? env.PLUGIN_DEPLOYER, rawEnv);
   const runId = values['run-id'] ?? env.DRONE_BUILD_NUMBER;
-  if (runId !== undefined) {
-    try {
-      validateRunId(runId);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
+  problems.push(
+    ...source.problems,
+    ...pr.problems,
+    ...stages.problems,
+    ...deployer.problems,
+    ...(runId !== undefined ? thrownProblems(() => validateRunId(runId)) : []),
+  );
   const configDir =
     values['config-dir'] ?? env.PLUGIN_CONFIG_DIR ?? env.CCCI_CONFIG_DIR ?? defaultConfigDir();
   if (values.out !== undefined) {
@@ -258,19 +335,20 @@ export function parseCommand(argv: readonly string[], rawEnv: NodeJS.ProcessEnv)
     if (problem) problems.push(problem);
   }
   if (problems.length) throw new UsageError(problems.map((p) => `  - ${p}`).join('\n'));
+  const { recipe, src, ref } = source.value;
   return {
     kind: 'run',
     recipe: recipe!,
     src: src!,
     ref,
-    pr,
-    stages,
+    pr: pr.value,
+    stages: stages.value,
     quick: Boolean(values.quick) || env.CCCI_QUICK === '1' || env.CCCI_QUICK === 'true',
     outDir: values.out,
     runsDir: env.CCCI_RUNS_DIR ?? resolve('runs'),
     runId,
     configDir: resolve(configDir),
-    deployer,
+    deployer: deployer.value,
     domainSuffix: values['domain-suffix'] ?? env.PLUGIN_DOMAIN_SUFFIX ?? 'ci.localhost',
     stateDir: defaultStateDir(rawEnv),
     buildLink: env.DRONE_BUILD_LINK,
