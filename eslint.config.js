@@ -65,4 +65,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // One door to Docker (docs/developing.md): the raw argv method `DockerCli.docker(args)` is
+    // called only inside the Docker adapter; everything else uses DockerPort's typed methods.
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/*/src/**/*.test.ts', 'packages/harness-core/src/adapters/docker/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='docker']",
+          message:
+            'Raw docker argv belongs in packages/harness-core/src/adapters/docker/; add a typed DockerPort method instead.',
+        },
+      ],
+    },
+  },
 );

@@ -80,6 +80,8 @@ for (const recipe of recipes) {
     ]);
     const head = stdout.trim();
     const outDir = join(work, 'runs', `${recipe}-${i}`);
+    // Only what this run leaves counts against it (not objects another process left before).
+    const before = new Set(await leftovers());
     const t0 = Date.now();
     const code = await cli(['run', repo, '--recipe', recipe, '--ref', head, '--out', outDir], {});
     const seconds = (Date.now() - t0) / 1000;
@@ -89,7 +91,7 @@ for (const recipe of recipes) {
     } catch {
       /* no results: counted as a failed run below */
     }
-    const left = await leftovers();
+    const left = (await leftovers()).filter((o) => !before.has(o));
     const ok = r?.verdict === 'pass' && r.level === EXPECTED_LEVEL && left.length === 0;
     const why = r
       ? Object.entries(r.stages)

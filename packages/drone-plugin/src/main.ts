@@ -83,10 +83,7 @@ function locksFor(docker: DockerCli, stateDir: string): Promise<RunLocks> {
 async function probeImage(docker: DockerCli): Promise<string> {
   const id = await ownContainerId();
   if (!id) return DEFAULT_PROBE_IMAGE;
-  const res = await docker.docker(['container', 'inspect', '--format', '{{.Config.Image}}', id], {
-    allowFail: true,
-  });
-  return res.exitCode === 0 && res.stdout.trim() ? res.stdout.trim() : DEFAULT_PROBE_IMAGE;
+  return (await docker.containerImage(id).catch(() => null)) ?? DEFAULT_PROBE_IMAGE;
 }
 
 async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promise<number> {

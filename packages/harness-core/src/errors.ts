@@ -82,7 +82,8 @@ export const ERROR_CODES = {
   },
   NAME_TOO_LONG: {
     kind: 'input',
-    means: 'a Docker object name built from the app domain and a recipe name exceeds Docker’s limit',
+    means:
+      'a Docker object name built from the app domain and a recipe name exceeds Docker’s limit',
     fix: 'shorten the secret or service name in the recipe, or use a shorter --domain-suffix',
   },
   USAGE: {

@@ -39,7 +39,7 @@ export {
   runLocksFor,
   ownContainerId,
   lockServiceName,
-} from './lifecycle/swarm-locks.js';
+} from './adapters/docker/swarm-locks.js';
 export { silentLogger } from './lifecycle/run-logger.js';
 export * from './lifecycle/labels.js';
 export { DockerCli } from './adapters/docker/docker-cli.js';

@@ -24,11 +24,11 @@ import { appEndpoint, labelMapOf, readComposeDocs, type ComposeDoc } from './com
 import { secretObjectName } from '../domain/naming.js';
 import { hostEnv } from '../adapters/process/host-env.js';
 import { hostHasIpvs } from '../adapters/docker/ipvs.js';
-import type { DockerCli } from '../adapters/docker/docker-cli.js';
+import type { DockerPort } from '../ports/docker.js';
 import type { DeployRequest, DeployedApp, Deployer, GeneratedSecret } from '../ports/deployer.js';
 
 export interface DockerDeployerOptions {
-  readonly docker: DockerCli;
+  readonly docker: DockerPort;
   /** Where generated overlay files go (the run directory). */
   readonly workDir: string;
   readonly now?: () => number;
@@ -146,18 +146,10 @@ export class DockerDeployer implements Deployer {
       const value = randomBytes(spec.length * 2)
         .toString('base64url')
         .slice(0, spec.length);
-      await this.opts.docker.docker(
-        [
-          'secret',
-          'create',
-          ...labelArgs(req.labels),
-          '--label',
-          `com.docker.stack.namespace=${req.stack}`,
-          dockerName,
-          '-',
-        ],
-        { stdin: value },
-      );
+      await this.opts.docker.createSecret(dockerName, value, {
+        ...req.labels,
+        'com.docker.stack.namespace': req.stack,
+      });
       created.push({ name: spec.name, version: spec.version, dockerName, value });
     }
     this.secretsByStack.set(req.stack, created);
@@ -209,40 +201,10 @@ export class DockerDeployer implements Deployer {
     // The recipe's values are compose interpolation variables here and nothing more: the run
     // refused reserved names (PATH, DOCKER_*, LD_*, ...) before it started (host-env.ts).
     const childEnv = hostEnv(env);
-    const res = await this.opts.docker.docker(
-      [
-        'stack',
-        'deploy',
-        '--prune',
-        '--resolve-image',
-        'never',
-        ...files.flatMap((f) => ['-c', f]),
-        req.stack,
-      ],
-      {
-        allowFail: true,
-        env: childEnv,
-        timeoutMs: 120_000,
-        ...(req.signal ? { signal: req.signal } : {}),
-      },
-    );
-    if (res.exitCode !== 0) {
-      const msg = res.stderr.trim();
-      if (
-        /yaml|compose|additional propert|unsupported|invalid|undefined (volume|network|secret|config)|must be a/i.test(
-          msg,
-        )
-      ) {
-        throw new InputError(
-          'COMPOSE_INVALID',
-          `docker stack deploy refused the recipe's compose files: ${msg.slice(0, 1500)}`,
-        );
-      }
-      throw new InfraError(
-        'DOCKER_FAILED',
-        `docker stack deploy ${req.stack} failed: ${msg.slice(0, 1500)}`,
-      );
-    }
+    await this.opts.docker.deployStack(req.stack, files, {
+      env: childEnv,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
     return {
       domain: req.domain,
       stack: req.stack,
@@ -254,7 +216,7 @@ export class DockerDeployer implements Deployer {
 
   async undeploy(stack: string, signal?: AbortSignal): Promise<void> {
     const docker = this.opts.docker;
-    await docker.docker(['stack', 'rm', stack], { allowFail: true });
+    await docker.removeStack(stack);
     await waitUntil(
       async () => {
         const [svcs, ctrs, nets] = await Promise.all([
@@ -299,10 +261,6 @@ export class DockerDeployer implements Deployer {
     }
     this.secretsByStack.delete(stack);
   }
-}
-
-function labelArgs(labels: Readonly<Record<string, string>>): string[] {
-  return Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 }
 
 /** Poll `check` until it returns true; bounded by time (and hence by count). */

@@ -5,10 +5,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DockerCli } from '../adapters/docker/docker-cli.js';
+import type { DockerPort } from '../ports/docker.js';
 
 export async function collectDiagnostics(
-  docker: DockerCli,
+  docker: DockerPort,
   stack: string,
   runDir: string,
   since: Date,
@@ -36,21 +36,10 @@ export async function collectDiagnostics(
   }
   await writeFile(join(dir, 'tasks.txt'), redact(taskLines.join('\n') + '\n'));
   written.push('diagnostics/tasks.txt');
-  const events = await docker.docker(
-    [
-      'events',
-      '--since',
-      since.toISOString(),
-      '--until',
-      new Date().toISOString(),
-      '--filter',
-      `label=com.docker.stack.namespace=${stack}`,
-      '--format',
-      '{{json .}}',
-    ],
-    { allowFail: true, timeoutMs: 15_000 },
-  );
-  await writeFile(join(dir, 'events.jsonl'), redact(events.stdout));
+  const events = await docker
+    .events({ 'com.docker.stack.namespace': stack }, since, new Date())
+    .catch(() => []);
+  await writeFile(join(dir, 'events.jsonl'), redact(events.map((e) => `${e}\n`).join('')));
   written.push('diagnostics/events.jsonl');
   return written;
 }

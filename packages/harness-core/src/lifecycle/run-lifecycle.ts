@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { AbortedError, InputError, codeOf, errorMessage } from '../errors.js';
 import { TIER_NAMES } from '../domain/results.js';
 import { DockerCli } from '../adapters/docker/docker-cli.js';
+import type { DockerPort } from '../ports/docker.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import type { Deployer } from '../ports/deployer.js';
 import { defaultTiers, type TierRegistry } from '../tiers/index.js';
@@ -29,9 +30,9 @@ import type { RunDeps, RunOptions, RunOutcome } from './types.js';
 
 /** Injectable collaborators (tests and the abra deployer swap them). */
 export interface LifecycleAdapters {
-  readonly docker?: DockerCli;
+  readonly docker?: DockerPort;
   readonly git?: Git;
-  readonly deployer?: (workDir: string, docker: DockerCli) => Deployer;
+  readonly deployer?: (workDir: string, docker: DockerPort) => Deployer;
   readonly locks?: RunLocks;
   readonly tiers?: TierRegistry;
   /** Directory for locks and state shared by runs on this host. */
@@ -101,7 +102,7 @@ async function lockAndOpen(
   deps: RunDeps,
   adapters: LifecycleAdapters,
   prepared: PreparedRun,
-  docker: DockerCli,
+  docker: DockerPort,
   started: Date,
 ): Promise<RunSession> {
   const { domain, stack, log } = prepared;

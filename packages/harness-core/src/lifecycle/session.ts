@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { AbortedError, InfraError, RecipeError } from '../errors.js';
 import { computeVerdict } from '../domain/level.js';
 import type { TierName } from '../domain/results.js';
-import type { DockerCli } from '../adapters/docker/docker-cli.js';
-import { openProxyProbe, type ProxyProbe } from '../adapters/docker/proxy-probe.js';
+import type { DockerPort } from '../ports/docker.js';
+import type { ProxyProbe } from '../ports/proxy-probe.js';
 import { PROXY_NETWORK } from '../domain/traefik.js';
 import { DockerDeployer } from '../deployers/docker-deployer.js';
 import { AbraDeployer } from '../deployers/abra-deployer.js';
@@ -35,7 +35,7 @@ export interface SessionParts {
   readonly deps: RunDeps;
   readonly prepared: PreparedRun;
   readonly state: RunState;
-  readonly docker: DockerCli;
+  readonly docker: DockerPort;
   readonly deployer: Deployer;
   readonly tiers: TierRegistry;
   readonly lock: RunLock;
@@ -52,9 +52,9 @@ export type Readiness = (target: DeployedApp, log: RunLogger, timeoutS?: number)
 /** The deployer a run uses: an injected one, abra, or the docker-native one. */
 export function chooseDeployer(
   options: RunOptions,
-  docker: DockerCli,
+  docker: DockerPort,
   log: RunLogger,
-  inject?: (workDir: string, docker: DockerCli) => Deployer,
+  inject?: (workDir: string, docker: DockerPort) => Deployer,
 ): Deployer {
   if (inject) return inject(options.outDir, docker);
   if (options.deployer === 'abra')
@@ -95,15 +95,17 @@ export class RunSession {
 
   /** The run's probe container on `proxy`, started on first use and removed before teardown. */
   reach = (): Promise<ProxyProbe> =>
-    (this.probe ??= openProxyProbe(this.parts.docker, {
-      name: `${this.parts.prepared.stack}_ccci-probe`,
-      network: PROXY_NETWORK,
-      image: this.parts.probeImage,
-      labels: this.parts.labels,
-    }).catch((err: unknown) => {
-      this.probe = null;
-      throw err;
-    }));
+    (this.probe ??= this.parts.docker
+      .openProxyProbe({
+        name: `${this.parts.prepared.stack}_ccci-probe`,
+        network: PROXY_NETWORK,
+        image: this.parts.probeImage,
+        labels: this.parts.labels,
+      })
+      .catch((err: unknown) => {
+        this.probe = null;
+        throw err;
+      }));
 
   /** Converged, then the health path answers with an accepted code from every task. */
   async ready(target: DeployedApp, tierLog: RunLogger, timeoutS?: number): Promise<void> {
@@ -278,16 +280,7 @@ export class RunSession {
   private async markWarm(): Promise<boolean> {
     const { docker, prepared } = this.parts;
     const services = await docker.listServices(prepared.stack);
-    for (const svc of services)
-      await docker.docker([
-        'service',
-        'update',
-        '--detach',
-        '--quiet',
-        '--label-add',
-        `${LABEL_WARM}=true`,
-        svc.id,
-      ]);
+    for (const svc of services) await docker.addServiceLabels(svc.id, { [LABEL_WARM]: 'true' });
     return services.length > 0;
   }
 }

@@ -4,6 +4,8 @@
  * argument arrays and translates its JSON into these types; nothing vendor-specific leaks out.
  */
 
+import type { ProxyProbe, ProxyProbeOptions } from './proxy-probe.js';
+
 export type SwarmObjectKind = 'service' | 'network' | 'volume' | 'secret' | 'config' | 'container';
 
 export interface UpdateStatus {
@@ -115,4 +117,31 @@ export interface DockerPort {
   listObjectsByPrefix(kind: SwarmObjectKind, prefix: string): Promise<SwarmObject[]>;
   /** Remove one object; resolves false when it was already gone. */
   removeObject(kind: SwarmObjectKind, idOrName: string): Promise<boolean>;
+  /** Create a secret holding `value` (never on a command line) with these labels. */
+  createSecret(
+    name: string,
+    value: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<void>;
+  /**
+   * Deploy a stack from compose files (`docker stack deploy --prune --resolve-image never`, the
+   * one call with no Engine API). `env` is the whole environment of the deploy: the compose
+   * interpolation variables and nothing of the caller's. A refusal of the files is an
+   * InputError (COMPOSE_INVALID), any other failure an InfraError.
+   */
+  deployStack(
+    stack: string,
+    files: readonly string[],
+    opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
+  ): Promise<void>;
+  /** Ask the swarm to remove a stack; returns before its objects are gone. */
+  removeStack(stack: string): Promise<void>;
+  /** Add (or overwrite) labels on a service's spec without redeploying its tasks. */
+  addServiceLabels(service: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  /** Daemon events between two times whose labels match, one formatted line each. */
+  events(labels: Readonly<Record<string, string>>, since: Date, until: Date): Promise<string[]>;
+  /** The image a container was started from, or null when there is no such container. */
+  containerImage(idOrName: string): Promise<string | null>;
+  /** Start the run's probe container on the proxy network (ports/proxy-probe.ts). */
+  openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe>;
 }

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerCli } from '../adapters/docker/docker-cli.js';
+import type { DockerPort } from '../ports/docker.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import { loadRecipeConfig } from '../config/recipe-config.js';
 import { DockerDeployer } from '../deployers/docker-deployer.js';
@@ -56,11 +57,11 @@ export interface SweepInput {
   readonly signal: AbortSignal;
   readonly now?: () => Date;
   readonly git?: Git;
-  readonly docker?: DockerCli;
+  readonly docker?: DockerPort;
 }
 
 /** Does the warm stack exist, marked warm, running exactly `version`? */
-async function warmStackAt(docker: DockerCli, stack: string, version: string): Promise<boolean> {
+async function warmStackAt(docker: DockerPort, stack: string, version: string): Promise<boolean> {
   const services = await docker.listServices(stack);
   return (
     services.length > 0 &&
@@ -69,143 +70,188 @@ async function warmStackAt(docker: DockerCli, stack: string, version: string): P
   );
 }
 
+/** What every step of one sweep shares. */
+interface SweepContext {
+  readonly input: SweepInput;
+  readonly git: Git;
+  readonly docker: DockerPort;
+  readonly store: ReturnType<typeof canonicalStore>;
+  readonly deployer: DockerDeployer;
+  readonly now: () => Date;
+}
+
+/** One recipe's outcome, logged as it is decided. */
+type Outcome = (label: SweepLabel, detail: string, extra?: Partial<SweepOutcome>) => SweepOutcome;
+
 export async function runSweep(input: SweepInput): Promise<SweepOutcome[]> {
-  const git = input.git ?? createGit();
   const docker = input.docker ?? new DockerCli();
-  const store = canonicalStore(input.stateDir);
-  const now = input.now ?? (() => new Date());
-  const deployer = new DockerDeployer({ docker, workDir: join(tmpdir(), 'cc-ci-sweep') });
+  const ctx: SweepContext = {
+    input,
+    git: input.git ?? createGit(),
+    docker,
+    store: canonicalStore(input.stateDir),
+    now: input.now ?? (() => new Date()),
+    deployer: new DockerDeployer({ docker, workDir: join(tmpdir(), 'cc-ci-sweep') }),
+  };
   const outcomes: SweepOutcome[] = [];
-  for (const { recipe, src } of input.recipes) {
+  for (const entry of input.recipes) {
     if (input.signal.aborted) break;
-    const log = input.log.child({ recipe });
-    const out = (label: SweepLabel, detail: string, extra: Partial<SweepOutcome> = {}) => {
-      log.info(`${label}: ${detail}`);
-      return { recipe, label, detail, tag: null, results: null, canonical: null, ...extra };
-    };
-    const clone = await mkdtemp(join(tmpdir(), `cc-ci-sweep-${recipe}-`));
-    try {
-      const config = await loadRecipeConfig(input.configDir, recipe);
-      await git.clone(src, join(clone, 'repo'), input.signal);
-      const tags = await git.tags(join(clone, 'repo'));
-      const before = await store.get(recipe);
-      const decision = sweepDecision(before, tags);
-      if (decision.action === 'error') {
-        outcomes.push(out('error', decision.reason, { canonical: before }));
-        continue;
-      }
-      if (decision.action === 'skip') {
-        outcomes.push(out('up to date', decision.reason, { canonical: before }));
-        continue;
-      }
-      const tag = decision.tag;
-      const tagCommit = await git.resolveCommit(join(clone, 'repo'), tag);
-      if (input.dryRun || !tagCommit) {
-        outcomes.push(
-          tagCommit
-            ? out('would test', decision.reason, { tag, canonical: before })
-            : out('error', `cannot resolve ${tag}`, { tag, canonical: before }),
-        );
-        continue;
-      }
-      log.info(`${decision.reason}: testing ${tag} cold`);
-      const stamp = now().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-      const runId = `sweep-${recipe}-${stamp}`;
-      const { results } = await runLifecycle(
-        {
-          recipe,
-          src,
-          ref: tag,
-          pr: null,
-          stages: TIER_NAMES,
-          quick: false,
-          outDir: join(input.runsDir, runId),
-          runId,
-          configDir: input.configDir,
-          deployer: input.deployer,
-          domainSuffix: input.domainSuffix,
-          keepWarm: config.warmCanonical,
-        },
-        { log, signal: input.signal },
-        {
-          stateDir: input.stateDir,
-          docker,
-          ...(input.locks ? { locks: input.locks } : {}),
-          ...(input.probeImage ? { probeImage: input.probeImage } : {}),
-        },
-      );
-      const kept = results.meta?.kept_warm;
-      const promotion = promotionDecision({
-        results,
-        enrolled: config.warmCanonical,
-        tag,
-        tagCommit,
-      });
-      if (!promotion.promote) {
-        if (kept) await teardown(deployer, docker, runId, kept.stack);
-        const label: SweepLabel = results.verdict === 'pass' ? 'not promoted' : 'failed';
-        outcomes.push(
-          out(label, `${tag}: ${results.verdict}, level ${results.level}; ${promotion.reason}`, {
-            tag,
-            results,
-            canonical: before,
-          }),
-        );
-        continue;
-      }
-      const next: Canonical = {
-        recipe,
-        version: tag,
-        commit: tagCommit,
-        domain: kept!.domain,
-        stack: kept!.stack,
-        run_id: runId,
-        ts: now().toISOString(),
-      };
-      await store.put(next);
-      // The label comes from the state: the record says the tag, and the stack runs it, warm.
-      const recorded = await store.get(recipe);
-      const verified =
-        recorded?.version === tag &&
-        recorded.stack === next.stack &&
-        (await warmStackAt(docker, next.stack, tag));
-      if (!verified) {
-        if (before) await store.put(before);
-        else await store.remove(recipe);
-        await teardown(deployer, docker, runId, next.stack);
-        outcomes.push(
-          out(
-            'promote failed',
-            `${tag} passed but the warm stack ${next.stack} is not running it`,
-            { tag, results, canonical: before },
-          ),
-        );
-        continue;
-      }
-      if (before && before.stack !== next.stack) {
-        const td = await teardown(deployer, docker, before.run_id, before.stack);
-        log.info(
-          td.clean
-            ? `retired the previous canonical ${before.version} (${before.stack})`
-            : `the previous canonical ${before.stack} left ${td.leftovers.length} object(s)`,
-        );
-      }
-      outcomes.push(
-        out(
-          'promoted',
-          `${tag}: pass, level ${results.level}; canonical now ${tag} at ${next.domain}`,
-          { tag, results, canonical: next },
-        ),
-      );
-    } catch (err) {
-      outcomes.push(
-        out('error', err instanceof Error ? err.message : String(err), {
-          canonical: await store.get(recipe).catch(() => null),
-        }),
-      );
-    } finally {
-      await rm(clone, { recursive: true, force: true });
-    }
+    outcomes.push(await sweepRecipe(ctx, entry));
   }
   return outcomes;
+}
+
+/** Decide, test cold and promote one recipe; any error becomes its `error` outcome. */
+async function sweepRecipe(ctx: SweepContext, { recipe, src }: SweepRecipe): Promise<SweepOutcome> {
+  const { input, git, store } = ctx;
+  const log = input.log.child({ recipe });
+  const out: Outcome = (label, detail, extra = {}) => {
+    log.info(`${label}: ${detail}`);
+    return { recipe, label, detail, tag: null, results: null, canonical: null, ...extra };
+  };
+  const clone = await mkdtemp(join(tmpdir(), `cc-ci-sweep-${recipe}-`));
+  try {
+    const config = await loadRecipeConfig(input.configDir, recipe);
+    const repo = join(clone, 'repo');
+    await git.clone(src, repo, input.signal);
+    const before = await store.get(recipe);
+    const decision = sweepDecision(before, await git.tags(repo));
+    if (decision.action === 'error') return out('error', decision.reason, { canonical: before });
+    if (decision.action === 'skip')
+      return out('up to date', decision.reason, { canonical: before });
+    const tag = decision.tag;
+    const tagCommit = await git.resolveCommit(repo, tag);
+    if (!tagCommit) return out('error', `cannot resolve ${tag}`, { tag, canonical: before });
+    if (input.dryRun) return out('would test', decision.reason, { tag, canonical: before });
+    log.info(`${decision.reason}: testing ${tag} cold`);
+    const runId = `sweep-${recipe}-${stampOf(ctx.now())}`;
+    const results = await testCold(ctx, { recipe, src, tag, runId, log }, config.warmCanonical);
+    const promotion = promotionDecision({
+      results,
+      enrolled: config.warmCanonical,
+      tag,
+      tagCommit,
+    });
+    const kept = results.meta?.kept_warm;
+    if (!promotion.promote || !kept) {
+      if (kept) await teardown(ctx.deployer, ctx.docker, runId, kept.stack);
+      const label: SweepLabel = results.verdict === 'pass' ? 'not promoted' : 'failed';
+      const why = promotion.promote ? 'the run kept no warm deploy' : promotion.reason;
+      return out(label, `${tag}: ${results.verdict}, level ${results.level}; ${why}`, {
+        tag,
+        results,
+        canonical: before,
+      });
+    }
+    const next: Canonical = {
+      recipe,
+      version: tag,
+      commit: tagCommit,
+      domain: kept.domain,
+      stack: kept.stack,
+      run_id: runId,
+      ts: ctx.now().toISOString(),
+    };
+    return await promote(ctx, { before, next, results, log, out });
+  } catch (err) {
+    return out('error', err instanceof Error ? err.message : String(err), {
+      canonical: await store.get(recipe).catch(() => null),
+    });
+  } finally {
+    await rm(clone, { recursive: true, force: true });
+  }
+}
+
+/** `20261203-054700` for run ids. */
+const stampOf = (d: Date) =>
+  d.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+
+/** The full lifecycle of the release tag, cold, keeping the deploy warm when enrolled. */
+async function testCold(
+  ctx: SweepContext,
+  run: { recipe: string; src: string; tag: string; runId: string; log: RunLogger },
+  keepWarm: boolean,
+): Promise<Results> {
+  const { input } = ctx;
+  const { results } = await runLifecycle(
+    {
+      recipe: run.recipe,
+      src: run.src,
+      ref: run.tag,
+      pr: null,
+      stages: TIER_NAMES,
+      quick: false,
+      outDir: join(input.runsDir, run.runId),
+      runId: run.runId,
+      configDir: input.configDir,
+      deployer: input.deployer,
+      domainSuffix: input.domainSuffix,
+      keepWarm,
+    },
+    { log: run.log, signal: input.signal },
+    {
+      stateDir: input.stateDir,
+      docker: ctx.docker,
+      ...(input.locks ? { locks: input.locks } : {}),
+      ...(input.probeImage ? { probeImage: input.probeImage } : {}),
+    },
+  );
+  return results;
+}
+
+/**
+ * Record the new canonical, then verify it from the state (the record says the tag and the
+ * stack runs it, warm); on a mismatch put the old record back and remove the new stack. A
+ * verified promotion retires the previous canonical's stack.
+ */
+async function promote(
+  ctx: SweepContext,
+  p: {
+    before: Canonical | null;
+    next: Canonical;
+    results: Results;
+    log: RunLogger;
+    out: Outcome;
+  },
+): Promise<SweepOutcome> {
+  const { store, docker, deployer } = ctx;
+  const { before, next, results, log, out } = p;
+  const tag = next.version;
+  await store.put(next);
+  const recorded = await store.get(next.recipe);
+  const verified =
+    recorded?.version === tag &&
+    recorded.stack === next.stack &&
+    (await warmStackAt(docker, next.stack, tag));
+  if (!verified) {
+    if (before) await store.put(before);
+    else await store.remove(next.recipe);
+    await teardown(deployer, docker, next.run_id, next.stack);
+    return out(
+      'promote failed',
+      `${tag} passed but the warm stack ${next.stack} is not running it`,
+      {
+        tag,
+        results,
+        canonical: before,
+      },
+    );
+  }
+  if (before && before.stack !== next.stack) {
+    const td = await teardown(deployer, docker, before.run_id, before.stack);
+    log.info(
+      td.clean
+        ? `retired the previous canonical ${before.version} (${before.stack})`
+        : `the previous canonical ${before.stack} left ${td.leftovers.length} object(s)`,
+    );
+  }
+  return out(
+    'promoted',
+    `${tag}: pass, level ${results.level}; canonical now ${tag} at ${next.domain}`,
+    {
+      tag,
+      results,
+      canonical: next,
+    },
+  );
 }

@@ -3,7 +3,7 @@
  * into our own types here, and daemon failures become InfraError with the command and stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { InfraError } from '../../errors.js';
+import { InfraError, InputError } from '../../errors.js';
 import type {
   DockerPort,
   ExecResult,
@@ -14,7 +14,9 @@ import type {
   TaskInfo,
   VolumeHelper,
 } from '../../ports/docker.js';
+import type { ProxyProbe, ProxyProbeOptions } from '../../ports/proxy-probe.js';
 import { runProcess, type ProcessRunner } from '../process/run-process.js';
+import { openProxyProbe } from './proxy-probe.js';
 
 export interface DockerCliOptions {
   readonly run?: ProcessRunner;
@@ -47,6 +49,16 @@ interface RawTask {
     ContainerStatus?: { ContainerID?: string; ExitCode?: number };
   };
 }
+
+/** `docker … ` failed because the object does not exist (rather than because the daemon failed). */
+const NO_SUCH = /no such (service|task|container|object|secret|network|volume|config)|not found/i;
+
+/** What `docker stack deploy` says when it refuses the compose files themselves. */
+const COMPOSE_REFUSAL =
+  /yaml|compose|additional propert|unsupported|invalid|undefined (volume|network|secret|config)|must be a/i;
+
+const labelArgs = (flag: string, labels: Readonly<Record<string, string>>) =>
+  Object.entries(labels).flatMap(([k, v]) => [flag, `${k}=${v}`]);
 
 const LIST_CMD: Record<SwarmObjectKind, string[]> = {
   service: ['service', 'ls'],
@@ -86,7 +98,11 @@ export class DockerCli implements DockerPort {
     this.timeoutMs = opts.timeoutMs ?? 60_000;
   }
 
-  /** Run docker; throw InfraError on a non-zero exit unless `allowFail`. */
+  /**
+   * Run docker; throw InfraError on a non-zero exit unless `allowFail`. The raw argv door: only
+   * the Docker adapter (adapters/docker/) calls it — everything else goes through DockerPort's
+   * typed methods (an ESLint rule enforces it).
+   */
   async docker(
     args: readonly string[],
     opts: {
@@ -131,6 +147,11 @@ export class DockerCli implements DockerPort {
     if (ids.length === 0) return [];
     const res = await this.docker([...INSPECT_CMD[kind], ...ids], { allowFail: true });
     if (res.exitCode !== 0) {
+      if (!NO_SUCH.test(res.stderr))
+        throw new InfraError(
+          'DOCKER_FAILED',
+          `docker ${INSPECT_CMD[kind].join(' ')} failed (exit ${res.exitCode}): ${res.stderr.trim().slice(0, 500)}`,
+        );
       // Objects can vanish between list and inspect; inspect them one by one.
       if (ids.length === 1) return [];
       const each = await Promise.all(ids.map((id) => this.inspectJson<T>(kind, [id])));
@@ -166,19 +187,53 @@ export class DockerCli implements DockerPort {
     return raw ? this.toService(raw) : null;
   }
 
+  /**
+   * Tasks of a service. A service that does not exist has none; any other failure (a daemon that
+   * stops answering mid-convergence) is an InfraError, never an empty list a caller would read
+   * as "no tasks yet" and blame on the recipe.
+   */
   async listTasks(serviceName: string): Promise<TaskInfo[]> {
     const res = await this.docker(['service', 'ps', '--no-trunc', '--quiet', serviceName], {
       allowFail: true,
     });
-    if (res.exitCode !== 0) return [];
+    if (res.exitCode !== 0) {
+      if (NO_SUCH.test(res.stderr)) return [];
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker service ps ${serviceName} failed (exit ${res.exitCode}): ${res.stderr.trim().slice(0, 500)}`,
+      );
+    }
     const ids = res.stdout
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
     if (ids.length === 0) return [];
     const r = await this.docker(['inspect', '--type', 'task', ...ids], { allowFail: true });
-    if (r.exitCode !== 0) return [];
-    const tasks = (JSON.parse(r.stdout) as RawTask[]).map((t): TaskInfo => ({
+    if (r.exitCode !== 0) {
+      // Tasks can be pruned between the list and the inspect: ask again once, one by one.
+      if (!NO_SUCH.test(r.stderr))
+        throw new InfraError(
+          'DOCKER_FAILED',
+          `docker inspect of ${serviceName}'s tasks failed: ${r.stderr.trim().slice(0, 500)}`,
+        );
+      return this.listTasksOneByOne(serviceName, ids);
+    }
+    return this.toTasks(serviceName, JSON.parse(r.stdout) as RawTask[]);
+  }
+
+  private async listTasksOneByOne(serviceName: string, ids: string[]): Promise<TaskInfo[]> {
+    const raws: RawTask[] = [];
+    for (const id of ids) {
+      const r = await this.docker(['inspect', '--type', 'task', id], { allowFail: true });
+      if (r.exitCode === 0) raws.push(...(JSON.parse(r.stdout) as RawTask[]));
+      else if (!NO_SUCH.test(r.stderr))
+        throw new InfraError('DOCKER_FAILED', `docker inspect task ${id}: ${r.stderr.trim()}`);
+    }
+    return this.toTasks(serviceName, raws);
+  }
+
+  private toTasks(serviceName: string, raws: RawTask[]): TaskInfo[] {
+    const tasks = raws.map((t): TaskInfo => ({
       id: t.ID,
       serviceName,
       state: t.Status.State,
@@ -377,6 +432,107 @@ export class DockerCli implements DockerPort {
     throw new InfraError(
       'DOCKER_FAILED',
       `could not remove ${kind} ${idOrName}: ${res.stderr.trim()}`,
+    );
+  }
+
+  async createSecret(
+    name: string,
+    value: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    await this.docker(['secret', 'create', ...labelArgs('--label', labels), name, '-'], {
+      stdin: value,
+    });
+  }
+
+  async deployStack(
+    stack: string,
+    files: readonly string[],
+    opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
+  ): Promise<void> {
+    const res = await this.docker(
+      [
+        'stack',
+        'deploy',
+        '--prune',
+        '--resolve-image',
+        'never',
+        ...files.flatMap((f) => ['-c', f]),
+        stack,
+      ],
+      {
+        allowFail: true,
+        env: opts.env,
+        timeoutMs: 120_000,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+    );
+    if (res.exitCode === 0) return;
+    const msg = res.stderr.trim();
+    if (COMPOSE_REFUSAL.test(msg))
+      throw new InputError(
+        'COMPOSE_INVALID',
+        `docker stack deploy refused the recipe's compose files: ${msg.slice(0, 1500)}`,
+      );
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `docker stack deploy ${stack} failed: ${msg.slice(0, 1500)}`,
+    );
+  }
+
+  async removeStack(stack: string): Promise<void> {
+    const res = await this.docker(['stack', 'rm', stack], { allowFail: true });
+    // "Nothing found in stack" is not a failure: the stack is already gone.
+    if (res.exitCode !== 0 && !/nothing found|not found/i.test(res.stderr + res.stdout))
+      throw new InfraError('DOCKER_FAILED', `docker stack rm ${stack}: ${res.stderr.trim()}`);
+  }
+
+  async addServiceLabels(service: string, labels: Readonly<Record<string, string>>): Promise<void> {
+    await this.docker([
+      'service',
+      'update',
+      '--detach',
+      '--quiet',
+      ...labelArgs('--label-add', labels),
+      service,
+    ]);
+  }
+
+  async events(
+    labels: Readonly<Record<string, string>>,
+    since: Date,
+    until: Date,
+  ): Promise<string[]> {
+    const res = await this.docker(
+      [
+        'events',
+        '--since',
+        since.toISOString(),
+        '--until',
+        until.toISOString(),
+        ...Object.entries(labels).flatMap(([k, v]) => ['--filter', `label=${k}=${v}`]),
+        '--format',
+        '{{json .}}',
+      ],
+      { allowFail: true, timeoutMs: 15_000 },
+    );
+    return res.stdout.split('\n').filter(Boolean);
+  }
+
+  openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe> {
+    return openProxyProbe(this, opts);
+  }
+
+  async containerImage(idOrName: string): Promise<string | null> {
+    const res = await this.docker(
+      ['container', 'inspect', '--format', '{{.Config.Image}}', idOrName],
+      { allowFail: true },
+    );
+    if (res.exitCode === 0) return res.stdout.trim() || null;
+    if (NO_SUCH.test(res.stderr)) return null;
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `docker container inspect ${idOrName}: ${res.stderr.trim()}`,
     );
   }
 }

@@ -13,28 +13,15 @@
 import type { DockerCli } from './docker-cli.js';
 import { InfraError } from '../../errors.js';
 import type { AppEndpoint } from '../../ports/deployer.js';
+import type {
+  HttpAnswer,
+  ProbeRequest,
+  ProxyProbe,
+  ProxyProbeOptions,
+  TaskAnswer,
+} from '../../ports/proxy-probe.js';
 
-export type { AppEndpoint };
-
-export interface HttpAnswer {
-  readonly status: number;
-  readonly body: string;
-  readonly location?: string;
-}
-
-/** One task's answer, or why it gave none. */
-export interface TaskAnswer {
-  readonly address: string;
-  readonly answer: HttpAnswer | null;
-  readonly error: string | null;
-}
-
-export interface ProbeRequest {
-  readonly path: string;
-  readonly timeoutMs: number;
-  /** Ask every task (readiness) or the first address only (a test's request). */
-  readonly all: boolean;
-}
+export type { AppEndpoint, HttpAnswer, ProbeRequest, ProxyProbe, ProxyProbeOptions, TaskAnswer };
 
 /** Bytes of a body kept. */
 export const PROBE_MAX_BODY = 64 * 1024;
@@ -100,12 +87,6 @@ export function parseProbeOutput(stdout: string, stderr: string): TaskAnswer[] {
   );
 }
 
-export interface ProxyProbe {
-  readonly container: string;
-  get(endpoint: AppEndpoint, request: ProbeRequest): Promise<TaskAnswer[]>;
-  close(): Promise<void>;
-}
-
 /**
  * Start the run's probe container on `network`: `image` must have `node` (the plugin image, or
  * the local ccci/node-base image). Labelled with the run's labels; removed by `close()`, by
@@ -113,12 +94,7 @@ export interface ProxyProbe {
  */
 export async function openProxyProbe(
   docker: DockerCli,
-  opts: {
-    readonly name: string;
-    readonly network: string;
-    readonly image: string;
-    readonly labels: Readonly<Record<string, string>>;
-  },
+  opts: ProxyProbeOptions,
 ): Promise<ProxyProbe> {
   await docker.docker(['rm', '--force', opts.name], { allowFail: true });
   const res = await docker.docker(

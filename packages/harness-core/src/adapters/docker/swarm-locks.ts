@@ -14,9 +14,15 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { InfraError, InputError } from '../errors.js';
-import type { DockerCli } from '../adapters/docker/docker-cli.js';
-import { LEASE_RENEW_MS, LEASE_TTL_MS, pidAlive, type LockInfo, type RunLocks } from './locks.js';
+import { InfraError, InputError } from '../../errors.js';
+import type { DockerCli } from './docker-cli.js';
+import {
+  LEASE_RENEW_MS,
+  LEASE_TTL_MS,
+  pidAlive,
+  type LockInfo,
+  type RunLocks,
+} from '../../lifecycle/locks.js';
 
 const PREFIX = 'ccci-lock-';
 const L = {
@@ -74,8 +80,6 @@ export async function swarmLocks(
   opts: SwarmLockOptions = {},
   known?: SwarmInfo,
 ): Promise<RunLocks> {
-  const renewMs = opts.renewMs ?? LEASE_RENEW_MS;
-  const ttlMs = opts.ttlMs ?? LEASE_TTL_MS;
   const swarm = known ?? (await swarmInfo(docker));
   if (!swarm.ControlAvailable || !swarm.NodeID) {
     throw new InfraError(
@@ -83,19 +87,163 @@ export async function swarmLocks(
       'swarm locks need a swarm manager; this daemon is not one (use file locks)',
     );
   }
-  const node = swarm.NodeID;
   const me = { host: hostname(), pid: process.pid, container: (await ownContainerId()) ?? '' };
+  return new SwarmLocks(docker, swarm, swarm.NodeID, me, {
+    renewMs: opts.renewMs ?? LEASE_RENEW_MS,
+    ttlMs: opts.ttlMs ?? LEASE_TTL_MS,
+  });
+}
 
-  const swarmNow = async (): Promise<number> => {
-    const res = await docker.docker(['info', '--format', '{{json .SystemTime}}']);
+interface Holder {
+  readonly host: string;
+  readonly pid: number;
+  readonly container: string;
+}
+
+/** RunLocks as zero-replica services of the swarm (see the module comment). */
+class SwarmLocks implements RunLocks {
+  readonly scope: string;
+
+  constructor(
+    private readonly docker: DockerCli,
+    swarm: SwarmInfo,
+    private readonly node: string,
+    private readonly me: Holder,
+    private readonly lease: { readonly renewMs: number; readonly ttlMs: number },
+  ) {
+    this.scope = `swarm-${(swarm.Cluster?.ID ?? node).slice(0, 12)}`;
+  }
+
+  async acquire(partial: Omit<LockInfo, 'pid' | 'host'>): Promise<{ release(): Promise<void> }> {
+    const name = lockServiceName(partial.domain);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await this.createLockService(name, partial);
+      if (res.exitCode === 0) return this.held(name, partial.runId);
+      if (!/already exists|AlreadyExists|name conflicts/i.test(res.stderr)) {
+        throw new InfraError(
+          'DOCKER_FAILED',
+          `could not create the swarm lock for ${partial.domain}: ${res.stderr.trim().slice(0, 500)}`,
+        );
+      }
+      const [holder] = await this.inspect([name]);
+      if (holder) {
+        const dead = await this.deadBecause(holder, await this.swarmNow());
+        if (dead === null) {
+          const h = toInfo(holder);
+          throw new InputError(
+            'LOCKED',
+            `app domain ${partial.domain} is locked by run ${h.runId} (pid ${h.pid} on ${h.host} since ${h.started}; its lease is fresh)`,
+          );
+        }
+        // The holder is dead: take the lock over (another taker may win the race; then retry).
+        await this.removeService(name);
+      }
+    }
+    throw new InputError('LOCKED', `could not take the swarm lock for ${partial.domain}`);
+  }
+
+  async isHeld(domain: string): Promise<boolean> {
+    const [s] = await this.inspect([lockServiceName(domain)]);
+    return s !== undefined && (await this.deadBecause(s, await this.swarmNow())) === null;
+  }
+
+  async list(): Promise<LockInfo[]> {
+    return (await this.lockServices()).map(toInfo);
+  }
+
+  async removeStale(dryRun = false): Promise<string[]> {
+    const removed: string[] = [];
+    const now = await this.swarmNow();
+    for (const s of await this.lockServices()) {
+      if ((await this.deadBecause(s, now)) === null) continue;
+      if (!dryRun) await this.removeService(s.name);
+      removed.push(s.labels[L.domain] ?? s.name);
+    }
+    return removed;
+  }
+
+  /** The atomic test-and-set: create the lock service (fails when the name exists). */
+  private createLockService(name: string, partial: Omit<LockInfo, 'pid' | 'host'>) {
+    const labels: Record<string, string> = {
+      [L.lock]: 'true',
+      [L.domain]: partial.domain,
+      [L.runId]: partial.runId,
+      [L.host]: this.me.host,
+      [L.pid]: String(this.me.pid),
+      [L.container]: this.me.container,
+      [L.node]: this.node,
+      [L.started]: partial.started,
+      [L.renewals]: '0',
+    };
+    return this.docker.docker(
+      [
+        'service',
+        'create',
+        '--detach',
+        '--no-resolve-image',
+        '--replicas',
+        '0',
+        '--name',
+        name,
+        ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+        LOCK_IMAGE,
+      ],
+      { allowFail: true },
+    );
+  }
+
+  /** A taken lock: renew its lease until released; release only what is still ours. */
+  private held(name: string, runId: string): { release(): Promise<void> } {
+    let renewals = 0;
+    const renew = setInterval(() => {
+      renewals++;
+      void this.renewIfOurs(name, runId, renewals);
+    }, this.lease.renewMs);
+    renew.unref();
+    return {
+      release: async () => {
+        clearInterval(renew);
+        const [current] = await this.inspect([name]);
+        if (current?.labels[L.runId] === runId) await this.removeService(name);
+      },
+    };
+  }
+
+  private async renewIfOurs(name: string, runId: string, renewals: number): Promise<void> {
+    const [current] = await this.inspect([name]).catch(() => []);
+    if (current?.labels[L.runId] !== runId) return;
+    await this.docker
+      .docker(
+        [
+          'service',
+          'update',
+          '--detach',
+          '--no-resolve-image',
+          '--label-add',
+          `${L.renewals}=${renewals}`,
+          name,
+        ],
+        { allowFail: true },
+      )
+      .catch(() => undefined);
+  }
+
+  private async removeService(name: string): Promise<void> {
+    await this.docker.docker(['service', 'rm', name], { allowFail: true });
+  }
+
+  /** The manager's clock: lease ages never depend on this host's. */
+  private async swarmNow(): Promise<number> {
+    const res = await this.docker.docker(['info', '--format', '{{json .SystemTime}}']);
     return Date.parse(JSON.parse(res.stdout) as string);
-  };
-  const inspect = async (names: readonly string[]): Promise<LockService[]> => {
+  }
+
+  private async inspect(names: readonly string[]): Promise<LockService[]> {
     if (names.length === 0) return [];
-    const res = await docker.docker(['service', 'inspect', ...names], { allowFail: true });
+    const res = await this.docker.docker(['service', 'inspect', ...names], { allowFail: true });
     if (res.exitCode !== 0) {
       if (names.length === 1) return [];
-      return (await Promise.all(names.map((n) => inspect([n])))).flat();
+      return (await Promise.all(names.map((n) => this.inspect([n])))).flat();
     }
     return (
       JSON.parse(res.stdout) as Array<{
@@ -103,27 +251,36 @@ export async function swarmLocks(
         UpdatedAt: string;
       }>
     ).map((s) => ({ name: s.Spec.Name, updatedAt: s.UpdatedAt, labels: s.Spec.Labels ?? {} }));
-  };
-  const toInfo = (s: LockService): LockInfo => ({
-    domain: s.labels[L.domain] ?? '',
-    runId: s.labels[L.runId] ?? '',
-    pid: Number(s.labels[L.pid] ?? 0),
-    host: s.labels[L.host] ?? '',
-    started: s.labels[L.started] ?? '',
-  });
+  }
+
+  private async lockServices(): Promise<LockService[]> {
+    const res = await this.docker.docker([
+      'service',
+      'ls',
+      '--quiet',
+      '--filter',
+      `label=${L.lock}=true`,
+    ]);
+    return this.inspect(res.stdout.split('\n').filter(Boolean));
+  }
+
   /** Why the lock's holder is dead, or null while it may be alive. */
-  const deadBecause = async (s: LockService, now: number): Promise<string | null> => {
+  private async deadBecause(s: LockService, now: number): Promise<string | null> {
     const age = now - Date.parse(s.updatedAt);
-    if (age > ttlMs) return `lease not renewed for ${Math.round(age / 1000)} s`;
+    if (age > this.lease.ttlMs) return `lease not renewed for ${Math.round(age / 1000)} s`;
     const holderContainer = s.labels[L.container] ?? '';
     if (
-      s.labels[L.host] === me.host &&
-      holderContainer === me.container &&
+      s.labels[L.host] === this.me.host &&
+      holderContainer === this.me.container &&
       !pidAlive(Number(s.labels[L.pid]))
     )
-      return `pid ${s.labels[L.pid]} on ${me.host} is gone`;
-    if (holderContainer && s.labels[L.node] === node && holderContainer !== me.container) {
-      const res = await docker.docker(
+      return `pid ${s.labels[L.pid]} on ${this.me.host} is gone`;
+    if (
+      holderContainer &&
+      s.labels[L.node] === this.node &&
+      holderContainer !== this.me.container
+    ) {
+      const res = await this.docker.docker(
         ['container', 'inspect', '--format', '{{.State.Running}}', holderContainer],
         { allowFail: true },
       );
@@ -132,125 +289,16 @@ export async function swarmLocks(
         return `its container ${holderContainer.slice(0, 12)} has stopped`;
     }
     return null;
-  };
-  const listServices = async (): Promise<LockService[]> => {
-    const res = await docker.docker([
-      'service',
-      'ls',
-      '--quiet',
-      '--filter',
-      `label=${L.lock}=true`,
-    ]);
-    const ids = res.stdout.split('\n').filter(Boolean);
-    return inspect(ids);
-  };
-  const liveLock = async (domain: string): Promise<boolean> => {
-    const [s] = await inspect([lockServiceName(domain)]);
-    return s !== undefined && (await deadBecause(s, await swarmNow())) === null;
-  };
-
-  return {
-    scope: `swarm-${(swarm.Cluster?.ID ?? node).slice(0, 12)}`,
-    async acquire(partial) {
-      const name = lockServiceName(partial.domain);
-      const labels: Record<string, string> = {
-        [L.lock]: 'true',
-        [L.domain]: partial.domain,
-        [L.runId]: partial.runId,
-        [L.host]: me.host,
-        [L.pid]: String(me.pid),
-        [L.container]: me.container,
-        [L.node]: node,
-        [L.started]: partial.started,
-        [L.renewals]: '0',
-      };
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const res = await docker.docker(
-          [
-            'service',
-            'create',
-            '--detach',
-            '--no-resolve-image',
-            '--replicas',
-            '0',
-            '--name',
-            name,
-            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-            LOCK_IMAGE,
-          ],
-          { allowFail: true },
-        );
-        if (res.exitCode === 0) {
-          let renewals = 0;
-          const renew = setInterval(() => {
-            renewals++;
-            void inspect([name]).then(([current]) =>
-              current?.labels[L.runId] === partial.runId
-                ? docker
-                    .docker(
-                      [
-                        'service',
-                        'update',
-                        '--detach',
-                        '--no-resolve-image',
-                        '--label-add',
-                        `${L.renewals}=${renewals}`,
-                        name,
-                      ],
-                      { allowFail: true },
-                    )
-                    .catch(() => undefined)
-                : undefined,
-            );
-          }, renewMs);
-          renew.unref();
-          return {
-            release: async () => {
-              clearInterval(renew);
-              const [current] = await inspect([name]);
-              if (current?.labels[L.runId] === partial.runId)
-                await docker.docker(['service', 'rm', name], { allowFail: true });
-            },
-          };
-        }
-        if (!/already exists|AlreadyExists|name conflicts/i.test(res.stderr)) {
-          throw new InfraError(
-            'DOCKER_FAILED',
-            `could not create the swarm lock for ${partial.domain}: ${res.stderr.trim().slice(0, 500)}`,
-          );
-        }
-        const [holder] = await inspect([name]);
-        if (holder) {
-          const dead = await deadBecause(holder, await swarmNow());
-          if (dead === null) {
-            const h = toInfo(holder);
-            throw new InputError(
-              'LOCKED',
-              `app domain ${partial.domain} is locked by run ${h.runId} (pid ${h.pid} on ${h.host} since ${h.started}; its lease is fresh)`,
-            );
-          }
-          // The holder is dead: take the lock over (another taker may win the race; then retry).
-          await docker.docker(['service', 'rm', name], { allowFail: true });
-        }
-      }
-      throw new InputError('LOCKED', `could not take the swarm lock for ${partial.domain}`);
-    },
-    isHeld: liveLock,
-    async list() {
-      return (await listServices()).map(toInfo);
-    },
-    async removeStale(dryRun = false) {
-      const removed: string[] = [];
-      const now = await swarmNow();
-      for (const s of await listServices()) {
-        if ((await deadBecause(s, now)) === null) continue;
-        if (!dryRun) await docker.docker(['service', 'rm', s.name], { allowFail: true });
-        removed.push(s.labels[L.domain] ?? s.name);
-      }
-      return removed;
-    },
-  };
+  }
 }
+
+const toInfo = (s: LockService): LockInfo => ({
+  domain: s.labels[L.domain] ?? '',
+  runId: s.labels[L.runId] ?? '',
+  pid: Number(s.labels[L.pid] ?? 0),
+  host: s.labels[L.host] ?? '',
+  started: s.labels[L.started] ?? '',
+});
 
 /**
  * The locks for this daemon: in the swarm when it is a manager (every runner of the swarm sees
