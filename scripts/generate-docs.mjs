@@ -14,6 +14,7 @@ import {
   RecipeConfigSchema,
 } from '../packages/harness-core/dist/index.js';
 import { BridgeConfigSchema } from '../packages/bridge/dist/config.js';
+import { HTTP_ERRORS } from '../packages/bridge/dist/web/http-errors.js';
 
 const root = new URL('../', import.meta.url);
 const write = (path, text) => writeFileSync(new URL(path, root), text);
@@ -56,7 +57,21 @@ A tier that fails its checks without throwing gets its tier's check code: instal
 \`HTTP_FAILED\`, upgrade \`UPGRADE_FAILED\`, backup \`BACKUP_FAILED\`, restore \`RESTORE_FAILED\`,
 custom \`TESTS_FAILED\`, lint \`LINT_FAILED\`. Exit codes by kind: ${exits}.
 
-${sections.join('\n')}`;
+${sections.join('\n')}
+## Bridge HTTP errors
+
+Every refusal of the bridge's HTTP API is \`{"error": "<what and why>", "code": "<CODE>"}\` with
+the status of its code (\`HTTP_ERRORS\` in \`packages/bridge/src/web/http-errors.ts\`); the
+OpenAPI document (\`/api/openapi.json\`) lists the codes.
+
+| code | status | means | how to fix |
+|---|---|---|---|
+${Object.entries(HTTP_ERRORS)
+  .map(
+    ([code, info]) => `| \`${code}\` | ${info.status} | ${cell(info.means)} | ${cell(info.fix)} |`,
+  )
+  .join('\n')}
+`;
 }
 
 export function renderAll() {

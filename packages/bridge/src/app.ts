@@ -2,6 +2,7 @@
  * buildApp(deps): the Fastify application without listen(), so tests use inject() or a real
  * port. Route groups are plugins with explicit dependencies.
  */
+import { codeOfStatus, sendError } from './web/http-errors.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Db } from './adapters/sqlite/database.js';
 import type { IntakeEngine } from './intake/engine.js';
@@ -54,6 +55,19 @@ export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
       ? Fastify({ loggerInstance: deps.loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT })
       : Fastify({ logger: deps.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT })
   ) as FastifyInstance;
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const code = codeOfStatus(err.statusCode);
+    if (code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
+    // An internal error's message stays in the log; the answer names the code only.
+    return sendError(
+      reply,
+      code,
+      code === 'INTERNAL' ? 'unexpected error in the bridge' : String(err.message),
+    );
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
   const now = deps.now ?? (() => new Date());
   const runs = new RunsStore(deps.db, now);
   const intakeStore = new IntakeStore(deps.db, now);

@@ -6,6 +6,7 @@
  * stored under its X-Gitea-Delivery id before the 202 is sent and handled asynchronously from
  * the store, so an accepted delivery is never lost and a replayed one is never handled twice.
  */
+import { sendError } from '../web/http-errors.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { isGiteaLogin, isRepoFullName } from '../domain/gitea-names.js';
@@ -124,20 +125,21 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     const raw = req.body;
     if (!Buffer.isBuffer(raw)) {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
-      return reply.code(415).send({ error: 'send the webhook as application/json' });
+      return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send the webhook as application/json');
     }
     const signature = String(req.headers['x-gitea-signature'] ?? '');
     if (!signatureOk(deps.secret, raw, signature)) {
       deps.metrics.webhooks.inc({ outcome: 'bad_signature' });
-      return reply.code(401).send({
-        error:
-          'bad or missing X-Gitea-Signature (HMAC-SHA256 of the body with CCCI_WEBHOOK_SECRET)',
-      });
+      return sendError(
+        reply,
+        'BAD_SIGNATURE',
+        'bad or missing X-Gitea-Signature (HMAC-SHA256 of the body with CCCI_WEBHOOK_SECRET)',
+      );
     }
     const delivery = String(req.headers['x-gitea-delivery'] ?? '');
     if (!DELIVERY.test(delivery)) {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
-      return reply.code(400).send({ error: 'missing or malformed X-Gitea-Delivery header' });
+      return sendError(reply, 'BAD_WEBHOOK', 'missing or malformed X-Gitea-Delivery header');
     }
     const eventType = String(
       req.headers['x-gitea-event-type'] ?? req.headers['x-gitea-event'] ?? '',
@@ -147,13 +149,15 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
       parsed = parseJsonBounded(raw.toString('utf8'));
     } catch (err) {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
-      return reply
-        .code(400)
-        .send({ error: err instanceof JsonBodyError ? err.message : 'the body is not valid JSON' });
+      return sendError(
+        reply,
+        'BAD_WEBHOOK',
+        err instanceof JsonBodyError ? err.message : 'the body is not valid JSON',
+      );
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
-      return reply.code(400).send({ error: 'the body is not a JSON object' });
+      return sendError(reply, 'BAD_WEBHOOK', 'the body is not a JSON object');
     }
     if (eventType !== 'pull_request_comment') {
       deps.metrics.webhooks.inc({ outcome: 'ignored' });
@@ -166,7 +170,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     const screen = screenDelivery(parsed as Record<string, unknown>);
     if (screen.kind === 'invalid') {
       deps.metrics.webhooks.inc({ outcome: 'invalid' });
-      return reply.code(400).send({ error: `refusing the payload: ${screen.reason}` });
+      return sendError(reply, 'BAD_WEBHOOK', `refusing the payload: ${screen.reason}`);
     }
     if (screen.kind === 'drop') {
       if (!deps.store.recordDelivery(delivery, eventType, screen.outcome)) {

@@ -1,4 +1,5 @@
 /** The JSON API (runs, recipes, triggers, the OpenAPI document), health and metrics. */
+import { sendError } from './http-errors.js';
 import type { FastifyInstance } from 'fastify';
 import { isRecipeName } from '@cc-ci/harness-core';
 import type { IntakeStore } from '../intake/intake-store.js';
@@ -26,7 +27,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Prom
   app.get<{ Querystring: { limit?: string } }>('/api/triggers', async (req, reply) => {
     const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-      return reply.code(400).send({ error: 'limit must be an integer from 1 to 500' });
+      return sendError(reply, 'BAD_QUERY', 'limit must be an integer from 1 to 500');
     return {
       triggers: intakeStore.recentTriggers(limit).map((t) => ({
         id: t.id,
@@ -76,11 +77,11 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Prom
     async (req, reply) => {
       const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 200)
-        return reply.code(400).send({ error: 'limit must be an integer from 1 to 200' });
+        return sendError(reply, 'BAD_QUERY', 'limit must be an integer from 1 to 200');
       if (req.query.recipe !== undefined && !isRecipeName(req.query.recipe))
-        return reply.code(400).send({ error: 'recipe is not a valid recipe name' });
+        return sendError(reply, 'BAD_QUERY', 'recipe is not a valid recipe name');
       const c = cursorParam(req.query.cursor);
-      if (!c.ok) return reply.code(400).send({ error: c.error });
+      if (!c.ok) return sendError(reply, 'BAD_QUERY', c.error);
       const page = store.listRuns({ recipe: req.query.recipe, limit, cursor: c.cursor });
       return { runs: page.runs, next_cursor: page.next };
     },

@@ -2,6 +2,7 @@
  * The OpenAPI 3.0 description of the bridge's JSON API, served at GET /api/openapi.json.
  * Kept next to the routes; a test checks that every documented operation answers as documented.
  */
+import { HTTP_ERRORS } from './http-errors.js';
 import { RECIPE_NAME_PATTERN } from '@cc-ci/harness-core';
 import { CARD_TIER_STATES } from '../domain/card.js';
 
@@ -29,7 +30,18 @@ const runRow = {
     finished_at: { type: 'string', format: 'date-time', nullable: true },
   },
 };
-const error = { type: 'object', required: ['error'], properties: { error: { type: 'string' } } };
+const error = {
+  type: 'object',
+  required: ['error', 'code'],
+  properties: {
+    error: { type: 'string' },
+    code: {
+      type: 'string',
+      enum: Object.keys(HTTP_ERRORS),
+      description: 'docs/errors.md, "Bridge HTTP errors"',
+    },
+  },
+};
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 
 export const OPENAPI = {

@@ -1,4 +1,5 @@
 /** The status page: recipe list, recipe and run pages, stored JUnit and logs, badges, assets. */
+import { sendError } from './http-errors.js';
 import type { FastifyInstance } from 'fastify';
 import { RECIPE_NAME_SOURCE, isRecipeName } from '@cc-ci/harness-core';
 import { badgeEndpointJson, badgeSvg } from '../domain/badge.js';
@@ -109,7 +110,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
     async (req, reply) => {
       const artifacts = findRun(req.params.runId) ? store.getArtifacts(req.params.runId) : null;
       const xml = JUNIT_FILE.test(req.params.file) ? artifacts?.junit[req.params.file] : undefined;
-      if (xml === undefined) return reply.code(404).send({ error: 'no such file' });
+      if (xml === undefined) return sendError(reply, 'NOT_FOUND', 'no such file');
       return reply
         .header('content-type', 'application/xml; charset=utf-8')
         .header('content-security-policy', CSP)
@@ -119,7 +120,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
 
   app.get<{ Params: { runId: string } }>('/runs/:runId/log', async (req, reply) => {
     const artifacts = findRun(req.params.runId) ? store.getArtifacts(req.params.runId) : null;
-    if (!artifacts?.log) return reply.code(404).send({ error: 'no log uploaded' });
+    if (!artifacts?.log) return sendError(reply, 'NOT_FOUND', 'no log uploaded');
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('content-security-policy', CSP)
@@ -128,8 +129,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
 
   app.get<{ Params: { file: string } }>('/badge/:file', async (req, reply) => {
     const m = BADGE_FILE.exec(req.params.file);
-    if (!m)
-      return reply.code(404).send({ error: 'use /badge/<recipe>.svg or /badge/<recipe>.json' });
+    if (!m) return sendError(reply, 'NOT_FOUND', 'use /badge/<recipe>.svg or /badge/<recipe>.json');
     const latest = store.latestFinished(m[1]!);
     reply.header('cache-control', 'public, max-age=60');
     if (m[2] === 'json') return reply.send(badgeEndpointJson(latest?.level ?? null));

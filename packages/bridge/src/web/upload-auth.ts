@@ -2,6 +2,7 @@
  * Who an upload (results or progress) is from, decided in `onRequest`, before the body is read
  * (docs/security.md#uploads), so a refused request costs no parsing.
  */
+import { sendError, type HttpErrorCode } from './http-errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { runTokenTriggerId, type RunTokens } from '../domain/run-token.js';
@@ -78,8 +79,10 @@ export class UploadAuth {
         if (what === 'results uploads') this.deps.uploads.inc({ outcome });
       };
       // Close the connection on every refusal: the unread body is not drained.
-      const refuse = (code: number, error: string) =>
-        reply.code(code).header('connection', 'close').send({ error });
+      const refuse = (code: HttpErrorCode, error: string, retryAfterS?: string) => {
+        if (retryAfterS) reply.header('retry-after', retryAfterS);
+        return sendError(reply.header('connection', 'close'), code, error);
+      };
       const accept = (u: Uploader) => {
         this.uploaders.set(req, u);
         return undefined;
@@ -88,7 +91,7 @@ export class UploadAuth {
       if (!resultsToken && !this.deps.runTokens) {
         count('disabled');
         return refuse(
-          503,
+          'UPLOADS_DISABLED',
           `${what} ${what === 'progress' ? 'is' : 'are'} disabled: set CCCI_RESULTS_TOKEN on the bridge`,
         );
       }
@@ -96,7 +99,7 @@ export class UploadAuth {
       if (!auth.startsWith('Bearer ')) {
         count('unauthorized');
         return refuse(
-          401,
+          'UNAUTHORIZED',
           "missing Bearer token (the build's CCCI_RUN_TOKEN, or PLUGIN_RESULTS_TOKEN)",
         );
       }
@@ -111,7 +114,7 @@ export class UploadAuth {
           return accept({ kind: 'run', trigger: tokenTrigger });
         count('forbidden');
         return refuse(
-          403,
+          'RUN_TOKEN_REQUIRED',
           `run ${runId} was started by cc-ci: only the run token of its own Drone build (CCCI_RUN_TOKEN) may upload for it; the shared results token and other runs' tokens are refused; nothing was stored`,
         );
       }
@@ -122,15 +125,17 @@ export class UploadAuth {
           // (the plugin retries a 5xx). Progress is cosmetic: accepted, and not tracked.
           if (what === 'progress') return accept({ kind: 'rerun', trigger: tokenTrigger });
           count('not_yet_known');
-          return reply.code(503).header('retry-after', '5').header('connection', 'close').send({
-            error: `the bridge has not recorded the Drone build of this run's trigger yet; retry in a few seconds`,
-          });
+          return refuse(
+            'NOT_YET_KNOWN',
+            `the bridge has not recorded the Drone build of this run's trigger yet; retry in a few seconds`,
+            '5',
+          );
         }
         return accept({ kind: 'rerun', trigger: tokenTrigger });
       }
       count('unauthorized');
       return refuse(
-        401,
+        'UNAUTHORIZED',
         "wrong Bearer token: send the build's CCCI_RUN_TOKEN, or PLUGIN_RESULTS_TOKEN equal to CCCI_RESULTS_TOKEN for a build cc-ci did not start",
       );
     };

@@ -1,4 +1,5 @@
 /** The token routes the plugin posts to: a run's results, and its live progress. */
+import { sendError } from './http-errors.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { TIER_NAMES, parseResults } from '@cc-ci/harness-core';
 import { CARD_TIER_STATES } from '../domain/card.js';
@@ -47,12 +48,15 @@ function triggerMismatch(
   return null;
 }
 
-const becameBridgeRun = (runId: string) => ({
-  error: `run ${runId} was started by cc-ci: only the run token of its own Drone build (CCCI_RUN_TOKEN) may upload for it; nothing was stored`,
-});
+const becameBridgeRun = (reply: FastifyReply, runId: string) =>
+  sendError(
+    reply,
+    'RUN_TOKEN_REQUIRED',
+    `run ${runId} was started by cc-ci: only the run token of its own Drone build (CCCI_RUN_TOKEN) may upload for it; nothing was stored`,
+  );
 
 const badRunId = (reply: FastifyReply, runId: string) =>
-  reply.code(400).send({ error: `run id ${JSON.stringify(runId)} is not valid` });
+  sendError(reply, 'BAD_RUN_ID', `run id ${JSON.stringify(runId)} is not valid`);
 
 /** `junit` of an upload: an object of `<tier>.xml` → XML text, or what is wrong with it. */
 function junitFiles(junit: unknown): Record<string, string> | string {
@@ -83,29 +87,33 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
         results = parseResults(body?.results);
       } catch (err) {
         uploads.inc({ outcome: 'invalid' });
-        return reply.code(422).send({ error: (err as Error).message });
+        return sendError(reply, 'RESULTS_INVALID', (err as Error).message);
       }
       if (results.run_id !== runId) {
         uploads.inc({ outcome: 'invalid' });
-        return reply.code(422).send({
-          error: `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
-        });
+        return sendError(
+          reply,
+          'RESULTS_INVALID',
+          `results.run_id ${JSON.stringify(results.run_id)} does not match the URL's run id ${JSON.stringify(runId)}`,
+        );
       }
       if (auth.becameBridgeRun(req, runId)) {
         uploads.inc({ outcome: 'forbidden' });
-        return reply.code(403).send(becameBridgeRun(runId));
+        return becameBridgeRun(reply, runId);
       }
       const uploader = auth.uploader(req);
       const mismatch =
         uploader && uploader.kind !== 'shared' ? triggerMismatch(uploader.trigger, results) : null;
       if (mismatch) {
         uploads.inc({ outcome: 'forbidden' });
-        return reply.code(403).send({
-          error: `results do not match the trigger ${uploader?.kind === 'rerun' ? 'whose run token was sent' : `that started run ${runId}`}: ${mismatch}; nothing was stored`,
-        });
+        return sendError(
+          reply,
+          'TRIGGER_MISMATCH',
+          `results do not match the trigger ${uploader?.kind === 'rerun' ? 'whose run token was sent' : `that started run ${runId}`}: ${mismatch}; nothing was stored`,
+        );
       }
       const junit = junitFiles(body?.junit);
-      if (typeof junit === 'string') return reply.code(422).send({ error: junit });
+      if (typeof junit === 'string') return sendError(reply, 'RESULTS_INVALID', junit);
       const log = typeof body?.log === 'string' ? body.log : '';
       deps.store.saveResults(runId, { results, junit, log });
       uploads.inc({ outcome: 'stored' });
@@ -123,11 +131,15 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
       if (!RUN_ID.test(runId)) return badRunId(reply, runId);
       const tiers = (req.body as { tiers?: unknown } | null)?.tiers;
       if (typeof tiers !== 'object' || tiers === null || Array.isArray(tiers))
-        return reply.code(422).send({ error: 'body must be {"tiers": {<tier>: <status>}}' });
+        return sendError(reply, 'RESULTS_INVALID', 'body must be {"tiers": {<tier>: <status>}}');
       const progress: Record<string, string> = {};
       for (const [tier, status] of Object.entries(tiers as Record<string, unknown>)) {
         if (!TIERS.has(tier) || typeof status !== 'string' || !TIER_PROGRESS.has(status))
-          return reply.code(422).send({ error: `unknown tier or status: ${JSON.stringify(tier)}` });
+          return sendError(
+            reply,
+            'RESULTS_INVALID',
+            `unknown tier or status: ${JSON.stringify(tier)}`,
+          );
         progress[tier] = status;
       }
       // Optional: the step's DRONE_BUILD_LINK, Drone's public build page (the bridge may reach
@@ -135,10 +147,12 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
       const rawLink = (req.body as { build_link?: unknown }).build_link;
       const buildLink = httpLink(rawLink) ?? undefined;
       if (rawLink !== undefined && buildLink === undefined)
-        return reply
-          .code(422)
-          .send({ error: 'build_link must be an http(s) URL of at most 1024 characters' });
-      if (auth.becameBridgeRun(req, runId)) return reply.code(403).send(becameBridgeRun(runId));
+        return sendError(
+          reply,
+          'RESULTS_INVALID',
+          'build_link must be an http(s) URL of at most 1024 characters',
+        );
+      if (auth.becameBridgeRun(req, runId)) return becameBridgeRun(reply, runId);
       // Runs the bridge does not know (yet) are accepted and ignored: progress is cosmetic.
       const known = deps.intakeStore.setProgress(runId, progress, buildLink);
       if (known) deps.onRunChanged(runId);

@@ -143,20 +143,25 @@ describe('webhook path', () => {
   it('refuses bad signatures (401), oversized bodies (413), malformed JSON (400) and stores nothing', async () => {
     const { b } = await setup();
     const body = JSON.stringify({ action: 'created' });
-    expect(
-      (await postHook(b, body, { 'x-gitea-signature': sign(body, 'wrong-secret-0123456789') }))
-        .status,
-    ).toBe(401);
+    const forged = await postHook(b, body, {
+      'x-gitea-signature': sign(body, 'wrong-secret-0123456789'),
+    });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ code: 'BAD_SIGNATURE' });
     expect((await postHook(b, body, { 'x-gitea-signature': '' })).status).toBe(401);
     expect((await postHook(b, body, { 'x-gitea-signature': 'sha256=' + sign(body) })).status).toBe(
       401,
     );
-    const big = JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) });
-    expect((await postHook(b, big)).status).toBe(413);
+    const big = await postHook(b, JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ code: 'BODY_TOO_LARGE' });
     const bad = '{"action": "created",';
     const res = await postHook(b, bad);
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toMatch(/not valid JSON/);
+    expect(await res.json()).toEqual({
+      error: expect.stringMatching(/not valid JSON/),
+      code: 'BAD_WEBHOOK',
+    });
     expect((await postHook(b, body, { 'x-gitea-delivery': '' })).status).toBe(400);
     expect(
       (b.db.prepare('SELECT COUNT(*) AS n FROM webhook_deliveries').get() as { n: number }).n,

@@ -71,5 +71,17 @@ describe('GET /api/openapi.json', () => {
         next_cursor: null,
       }),
     ).toBe(false);
+    // Error answers too: {error, code} with a code of the documented table.
+    const errorSchema =
+      doc.paths['/api/runs']!.get!.responses['400']!.content!['application/json'].schema;
+    const bad = await fetch(`${bridge.url}/api/runs?limit=0`);
+    expect(bad.status).toBe(400);
+    const validateError = ajv.compile(errorSchema);
+    const body: unknown = await bad.json();
+    expect({ ok: validateError(body), body }).toEqual({
+      ok: true,
+      body: { error: 'limit must be an integer from 1 to 200', code: 'BAD_QUERY' },
+    });
+    expect(validateError({ error: 'x', code: 'NOT_A_CODE' })).toBe(false);
   });
 });

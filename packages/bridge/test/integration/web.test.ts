@@ -46,6 +46,7 @@ describe('POST /api/runs/:runId/results', () => {
   it('refuses a wrong token with 401 and stores nothing', async () => {
     const res = await upload('11', { results: makeResults({ run_id: '11' }) }, 'wrong-token');
     expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED' });
     expect((await fetch(`${base}/runs/11`)).status).toBe(404);
   });
   it('refuses results that do not match the schema with 422 naming the field', async () => {
@@ -219,7 +220,10 @@ describe('issue 18 regressions', () => {
       body: deep,
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toMatch(/nested deeper than/);
+    expect(await res.json()).toEqual({
+      error: expect.stringMatching(/nested deeper than/),
+      code: 'BAD_REQUEST',
+    });
   });
 
   it('refuses a progress body larger than its route needs with 413', async () => {
@@ -274,7 +278,9 @@ describe('issue 18 regressions', () => {
     for (const q of ['cursor=a&cursor=b', 'cursor=garbage', 'cursor=2026-11-21T00:00:00.000Z|']) {
       const api = await fetch(`${base}/api/runs?${q}`);
       expect(api.status).toBe(400);
-      expect(await api.text()).not.toMatch(/split|TypeError|internal/i);
+      const text = await api.text();
+      expect(text).not.toMatch(/split|TypeError|internal/i);
+      expect(JSON.parse(text)).toMatchObject({ code: 'BAD_QUERY' });
       expect((await fetch(`${base}/recipes/notes?${q}`)).status).toBe(400);
     }
     const good = encodeURIComponent('2026-11-21T00:00:00.000Z|p0');
