@@ -1,5 +1,5 @@
 /**
- * POST /hooks/gitea: Gitea's signed webhook (shared/docs/gitea-drone-facts.md §2).
+ * POST /hooks/gitea: Gitea's signed webhook (docs/platform-facts.md §2).
  *
  * The HMAC-SHA256 signature (X-Gitea-Signature, lowercase hex, no prefix) is checked over the raw
  * body bytes with a timing-safe comparison before anything is parsed. An accepted delivery is
@@ -9,7 +9,7 @@
 import { sendError } from '../web/http-errors.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { isGiteaLogin, isRepoFullName } from '../domain/gitea-names.js';
+import { readCommentDelivery, slimDelivery } from '../adapters/gitea/translate.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { JsonBodyError, parseJsonBounded } from '../web/json-body.js';
 import type { DeliveryRetention, IntakeStore } from './intake-store.js';
@@ -27,8 +27,7 @@ export interface WebhookDeps {
   readonly pruneIntervalMs?: number;
 }
 
-/** Longest comment body kept for a trigger candidate; Gitea's own comments are far shorter. */
-export const MAX_COMMENT_BODY = 65_536;
+export { MAX_COMMENT_BODY } from '../adapters/gitea/translate.js';
 
 export type DeliveryScreen =
   | { readonly kind: 'candidate'; readonly slim: string }
@@ -37,54 +36,14 @@ export type DeliveryScreen =
 
 /**
  * Decide from a signed pull_request_comment payload whether it could be a trigger (or earn a
- * grammar reply): a newly created comment on a pull request whose body starts with `!testme`.
- * Anything else is recorded without its body (issue 18: Gitea sends every comment). A candidate
- * is kept as a slim projection of the fields intake reads, each bounded and path-safe.
+ * grammar reply): a newly created comment on a pull request whose body starts with `!testme`
+ * (adapters/gitea/translate.ts reads it through one schema). Anything else is recorded without
+ * its body (issue 18: Gitea sends every comment). A candidate is kept as a slim projection of the
+ * fields intake reads, each bounded and path-safe.
  */
 export function screenDelivery(p: Record<string, unknown>): DeliveryScreen {
-  const issue = p['issue'] as { number?: unknown } | undefined;
-  const comment = p['comment'] as
-    { id?: unknown; body?: unknown; updated_at?: unknown; user?: { login?: unknown } } | undefined;
-  const repository = p['repository'] as { full_name?: unknown } | undefined;
-  if (p['action'] !== 'created') return { kind: 'drop', outcome: 'ignored:action' };
-  if (p['is_pull'] !== true) return { kind: 'drop', outcome: 'ignored:issue' };
-  const body = comment?.body;
-  if (typeof body !== 'string' || !body.trimStart().startsWith('!testme'))
-    return { kind: 'drop', outcome: 'ignored:body' };
-  if (body.length > MAX_COMMENT_BODY)
-    return {
-      kind: 'invalid',
-      reason: `comment.body is longer than ${MAX_COMMENT_BODY} characters`,
-    };
-  const repo = repository?.full_name;
-  if (!isRepoFullName(repo))
-    return {
-      kind: 'invalid',
-      reason: 'repository.full_name is not owner/name in Gitea’s name charset [A-Za-z0-9_.-]',
-    };
-  const login = comment?.user?.login;
-  if (!isGiteaLogin(login))
-    return { kind: 'invalid', reason: 'comment.user.login is not a Gitea user name' };
-  const pr = issue?.number;
-  if (typeof pr !== 'number' || !Number.isInteger(pr) || pr < 1 || pr > 2 ** 31)
-    return { kind: 'invalid', reason: 'issue.number is not a pull request number' };
-  const id = comment?.id;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
-    return { kind: 'invalid', reason: 'comment.id is not a comment id' };
-  const updatedAt =
-    typeof comment?.updated_at === 'string' && comment.updated_at.length <= 64
-      ? comment.updated_at
-      : '';
-  return {
-    kind: 'candidate',
-    slim: JSON.stringify({
-      action: 'created',
-      is_pull: true,
-      issue: { number: pr },
-      comment: { id, body, updated_at: updatedAt, user: { login } },
-      repository: { full_name: repo },
-    }),
-  };
+  const read = readCommentDelivery(p);
+  return read.kind === 'comment' ? { kind: 'candidate', slim: slimDelivery(read.event) } : read;
 }
 
 const DELIVERY = /^[A-Za-z0-9-]{1,100}$/;
