@@ -12,7 +12,8 @@
 set -euo pipefail
 
 PROXY_NETWORK="${CCCI_PROXY_NETWORK:-proxy}"
-# A /16 leaves room for many VIPs; a /24 ran out when `stack rm` leaked endpoints (DOMAIN.md).
+# A /16 leaves room for many VIPs; a /24 ran out when `stack rm` leaked endpoints
+# (docs/domain.md, "Lessons built in").
 PROXY_SUBNET="${CCCI_PROXY_SUBNET:-10.200.0.0/16}"
 DOCKERD_LOG="${CCCI_DOCKERD_LOG:-/var/log/cc-ci-dockerd.log}"
 WAIT_S="${CCCI_DOCKERD_WAIT_S:-60}"

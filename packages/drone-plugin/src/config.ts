@@ -92,7 +92,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): {
 
 /**
  * In a Drone step every build param becomes an environment variable, and Drone does not check
- * param names against its restricted list (gitea-drone-facts.md §3). A param named like a
+ * param names against its restricted list (docs/platform-facts.md §3.5). A param named like a
  * process variable would silently change how cc-ci runs, so in Drone mode (DRONE=true):
  * - variables the pipeline never sets (LD_PRELOAD, NODE_OPTIONS, DOCKER_HOST, …) must be absent;
  * - PATH must equal CCCI_EXPECTED_PATH when the image declares it (docker/plugin.Dockerfile does).

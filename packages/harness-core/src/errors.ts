@@ -19,7 +19,7 @@ export interface ErrorCodeInfo {
   readonly fix: string;
 }
 
-/** The exit code of `cc-ci run` for each kind (DESIGN.md, the CLI contract). */
+/** The exit code of `cc-ci run` for each kind (docs/cli.md, "`cc-ci run`", exit codes). */
 export const EXIT_CODE_OF_KIND: Readonly<Record<ErrorKind, number>> = {
   recipe: 1,
   input: 2,

@@ -1,6 +1,6 @@
 /**
  * The build params the bridge sends to Drone. Drone copies every query key into the step
- * environment without checking names (shared/docs/gitea-drone-facts.md §3), so the bridge sends a
+ * environment without checking names (docs/platform-facts.md §3.5), so the bridge sends a
  * fixed set of keys and validates every value: bounded, single-line, and of a known charset.
  * The plugin validates them again on its side (packages/drone-plugin/src/config.ts).
  */

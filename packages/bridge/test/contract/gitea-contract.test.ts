@@ -1,7 +1,7 @@
 /**
  * Contract: every request the bridge's Gitea adapter sends and every response the fake Gitea
  * returns, across a full intake flow, conform to Gitea's OpenAPI document; and the fake behaves
- * the way shared/docs/gitea-drone-facts.md says real Gitea does where the spec is silent.
+ * the way docs/platform-facts.md says real Gitea does where the spec is silent.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CARD_MARKER } from '../../src/domain/card.js';

@@ -1,5 +1,5 @@
 /**
- * A fake Drone 2.x server for tests (shared/docs/gitea-drone-facts.md §3): custom builds created
+ * A fake Drone 2.x server for tests (docs/platform-facts.md §3): custom builds created
  * by POST with params as query keys (every key except access_token, commit and branch), `200 null`
  * when no pipeline matches, build lists newest first with per_page capped at 100, restarts whose
  * old params override new ones, cancel → killed. The test drives build states, or hands each new

@@ -1,7 +1,7 @@
 /**
  * A fake Gitea 1.22 for tests: a real HTTP server on loopback with users, organisations,
  * repositories, pull requests, comments, commit statuses and webhooks, behaving as
- * shared/docs/gitea-drone-facts.md describes (comment lists filtered on *updated* time with
+ * docs/platform-facts.md (§1, §2) describes (comment lists filtered on *updated* time with
  * inclusive whole seconds, 422 on unparseable times, X-Total-Count without Link on comment lists,
  * the permission endpoint's 403 rule, the org-membership 303, `status` in status responses,
  * MarshalIndent webhook bodies signed with lowercase hex HMAC-SHA256). Responses are checked

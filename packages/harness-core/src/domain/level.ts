@@ -26,7 +26,7 @@ export function computeLevel(rungs: Rungs): number {
  * - otherwise any verdict-bearing rung `unver`, or no rung passed at all → `error`
  *   (we could not prove anything either way: an infrastructure problem, never a green);
  * - otherwise `pass`.
- * Lint never changes the verdict, only the level (DOMAIN.md).
+ * Lint never changes the verdict, only the level (docs/domain.md, "The level ladder").
  */
 export function computeVerdict(rungs: Rungs): Verdict {
   const bearing = RUNG_NAMES.filter((n) => n !== 'lint').map((n) => rungs[n].status);

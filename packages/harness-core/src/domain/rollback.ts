@@ -1,9 +1,9 @@
 /**
  * Proving an upgrade: judge the swarm's state after the head was redeployed. Pure, over our own
- * ServiceInfo values. DOMAIN.md lessons built in: start-first rollbacks mask failed upgrades
- * (detect UpdateStatus rollback_* / paused and Spec reverted to the base), and an "upgrade" that
- * left the base running must never pass (the chaos-version label must equal the head's sha and
- * the version label must have moved).
+ * ServiceInfo values. Lessons built in (docs/domain.md): start-first rollbacks mask failed
+ * upgrades (detect UpdateStatus rollback_* / paused and Spec reverted to the base), and an
+ * "upgrade" that left the base running must never pass (the chaos-version label must equal the
+ * head's sha and the version label must have moved).
  */
 import type { ServiceInfo } from '../ports/docker.js';
 

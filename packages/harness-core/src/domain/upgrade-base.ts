@@ -3,7 +3,7 @@
  * 1. the warm canonical, when one exists and is strictly older than the head version;
  * 2. else the newest release tag strictly older than the head version;
  * 3. else a structural skip. A base equal to the head version is never used: that would be a
- *    vacuous upgrade (DOMAIN.md lesson).
+ *    vacuous upgrade (docs/domain.md, "Vacuous upgrades").
  */
 import { compareVersions, isReleaseTag } from './versions.js';
 

@@ -1,5 +1,5 @@
 /**
- * The phases of a run that holds its lock, in order (DOMAIN.md, "How a run flows"):
+ * The phases of a run that holds its lock, in order (docs/domain.md, "How a run flows"):
  * app prerequisites (compose validation, secrets, install hook) → the upgrade phase (base
  * deploy, seed, chaos redeploy of the head, proofs) → install verified on the head → backup →
  * restore → custom → lint. Each phase records its stages in the run state; gating and rung

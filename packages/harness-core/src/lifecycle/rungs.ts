@@ -1,7 +1,7 @@
 /**
  * The lifecycle's rules as pure functions: how an error becomes a stage, which tier may run
- * after which, and how stages become the level ladder's rungs (DOMAIN.md, "The level ladder").
- * Table-tested in rungs.test.ts; the lifecycle only applies them.
+ * after which, and how stages become the level ladder's rungs (docs/domain.md, "The level
+ * ladder"). Table-tested in rungs.test.ts; the lifecycle only applies them.
  */
 import {
   CcciError,

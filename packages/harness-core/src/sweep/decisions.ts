@@ -1,5 +1,5 @@
 /**
- * The sweep's decisions, pure (DOMAIN.md "Warm canonicals and the weekly sweep"):
+ * The sweep's decisions, pure (docs/domain.md, "Warm canonicals and the weekly sweep"):
  * - test a recipe only when its latest release tag is newer than its canonical version (never
  *   keyed on commits);
  * - promote only when enrolled, green, cold, not a PR, and the tested version is exactly the

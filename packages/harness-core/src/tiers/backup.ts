@@ -31,7 +31,10 @@ import { describeExec, runningContainer, volumeMounts } from './containers.js';
 import { readDataTokens, writeDataToken } from './data-probe.js';
 
 const MARKER = '.ccci-backup-marker';
-/** DOMAIN.md: retry a backup the verify probe rejects, up to 3 attempts in all. */
+/**
+ * Retry a backup the verify probe rejects, up to 3 attempts in all (docs/domain.md, "Backups
+ * that succeed while losing data").
+ */
 const MAX_BACKUP_ATTEMPTS = 3;
 // Checksums of every regular file under the mount, skipping cc-ci's own markers.
 const SNAPSHOT_SCRIPT =

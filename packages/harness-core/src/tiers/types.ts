@@ -5,10 +5,10 @@
  * diagnostics, teardown and results. A tier receives a TierContext for the deployed app and
  * returns a TierOutcome; it never tears anything down and never decides the level or verdict.
  *
- * Run order (DOMAIN.md): install → upgrade → backup → restore → custom → lint. When the upgrade
- * tier is selected and has a base, the one fresh deploy is the *base*; the upgrade tier then
- * seeds data and moves the app to the head (see UpgradeTier), and install is verified on the
- * head afterwards. Otherwise the one fresh deploy is the head.
+ * Run order (docs/domain.md, "How a run flows"): install → upgrade → backup → restore → custom →
+ * lint. When the upgrade tier is selected and has a base, the one fresh deploy is the *base*; the
+ * upgrade tier then seeds data and moves the app to the head (see UpgradeTier), and install is
+ * verified on the head afterwards. Otherwise the one fresh deploy is the head.
  */
 import type { ErrorCode } from '../errors.js';
 import type { ProxyProbe } from '../adapters/docker/proxy-probe.js';

@@ -1,5 +1,5 @@
 /**
- * The Drone adapter (server 2.x, shared/docs/gitea-drone-facts.md §3): create custom builds with
+ * The Drone adapter (server 2.x, docs/platform-facts.md §3): create custom builds with
  * params as query keys, read builds. Only whitelisted params are ever sent (domain/drone-params.ts).
  */
 import { DEFAULT_RETRY, HttpClient, type HttpClientOptions } from '../http/http-client.js';

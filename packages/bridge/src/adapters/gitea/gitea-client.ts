@@ -1,5 +1,5 @@
 /**
- * The Gitea adapter: the few REST calls the bridge needs (shared/docs/gitea-drone-facts.md §1),
+ * The Gitea adapter: the few REST calls the bridge needs (docs/platform-facts.md §1),
  * in our own types. Every request is checked against the Gitea 1.22 OpenAPI document by the
  * contract test (test/contract/gitea-contract.test.ts).
  */
