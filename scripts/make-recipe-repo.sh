@@ -16,6 +16,11 @@ src=$1 dest=$2; shift 2
 [ ! -e "$dest" ] || { echo "make-recipe-repo: $dest already exists" >&2; exit 2; }
 mkdir -p "$dest"
 g() { git -C "$dest" -c user.name=cc-ci -c user.email=cc-ci@localhost -c commit.gpgsign=false -c tag.gpgsign=false "$@"; }
+# Stage the tree by content. `git add -A` trusts the index's stat data, and in a fresh checkout a
+# release's file and the head's can share size and mtime second (cp -a keeps mtimes, inodes are
+# reused): git would then keep the previous commit's content. Emptying the index first makes git
+# hash every file.
+stage() { g rm -r -q --cached --ignore-unmatch . >/dev/null; g add -A; }
 g init -q -b main
 stamp=1700000000
 for version in "$@"; do
@@ -32,7 +37,7 @@ for version in "$@"; do
     n=$(basename "$note")
     [ "$(printf '%s\n%s\n' "$n" "$version" | sort -V | tail -n1)" = "$version" ] || rm -f "$note"
   done
-  g add -A
+  stage
   GIT_AUTHOR_DATE="@$stamp" GIT_COMMITTER_DATE="@$stamp" g commit -q -m "chore: release $version"
   g tag -a "$version" -m "$version"
   stamp=$((stamp + 86400))
@@ -40,7 +45,7 @@ done
 find "$dest" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
 cp -a "$src/." "$dest/"
 rm -rf "$dest/history"
-g add -A
+stage
 if ! g diff --cached --quiet; then
   GIT_AUTHOR_DATE="@$stamp" GIT_COMMITTER_DATE="@$stamp" g commit -q -m "feat: work in progress (PR head)"
 fi
