@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Counter, Registry } from 'prom-client';
-import type { DroneBuild } from '../adapters/drone/drone-client.js';
+import type { Build } from '../adapters/drone/translate.js';
 import { UpstreamError } from '../adapters/http/http-client.js';
 import { openDatabase, type Db } from '../adapters/sqlite/database.js';
 import { BuildStarter } from './build-starter.js';
@@ -23,21 +23,22 @@ function setup(o: { maxConcurrentRuns?: number } = {}) {
   const db = openDatabase({ path: ':memory:' });
   dbs.push(db);
   const store = new IntakeStore(db, () => new Date(NOW));
-  const builds: DroneBuild[] = [];
+  const builds: Build[] = [];
   let loseNextAnswer = false;
   let stopping = false;
   const drone = {
     createBuild: async (params: Record<string, string>) => {
-      const b: DroneBuild = {
-        id: builds.length + 1,
-        number: builds.length + 1,
+      const number = builds.length + 1;
+      const b: Build = {
+        number,
         status: 'pending',
+        done: false,
         event: 'custom',
-        trigger: '@api',
         params,
-        created: NOW / 1000,
-        started: 0,
-        finished: 0,
+        createdAt: NOW,
+        parent: null,
+        error: null,
+        link: `https://drone.example/ops/cc-ci/${number}`,
       };
       builds.push(b);
       if (loseNextAnswer) {
@@ -47,7 +48,6 @@ function setup(o: { maxConcurrentRuns?: number } = {}) {
       return b;
     },
     listBuilds: async (page: number) => (page === 1 ? [...builds].reverse() : []),
-    buildLink: (n: number) => `https://drone.example/ops/cc-ci/${n}`,
   };
   const triggers = new Counter({
     name: 'ccci_triggers_total',

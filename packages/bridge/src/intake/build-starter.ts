@@ -3,11 +3,8 @@
  * after looking for one carrying the same trigger key whenever an earlier attempt may have
  * reached Drone (the attempt is counted before it is sent), so a crash never starts two.
  */
-import {
-  DroneConfigError,
-  type DroneBuild,
-  type DroneClient,
-} from '../adapters/drone/drone-client.js';
+import { DroneConfigError } from '../adapters/drone/drone-client.js';
+import type { Build, DroneBuilds } from '../adapters/drone/translate.js';
 import { ParamError, buildParams } from '../domain/drone-params.js';
 import type { RunTokens } from '../domain/run-token.js';
 import type { BridgeMetrics } from '../metrics.js';
@@ -16,7 +13,7 @@ import type { Limit, Logger } from './logger.js';
 import type { TriggerFailures } from './trigger-failures.js';
 
 export interface BuildStarterDeps {
-  readonly drone: Pick<DroneClient, 'createBuild' | 'listBuilds' | 'buildLink'>;
+  readonly drone: Pick<DroneBuilds, 'createBuild' | 'listBuilds'>;
   readonly store: Pick<
     IntakeStore,
     'countInState' | 'due' | 'noteCreateAttempt' | 'building' | 'contact'
@@ -58,7 +55,7 @@ export class BuildStarter {
         triggerKey: t.idempotency_key,
         runToken: this.deps.runTokens?.forTrigger(t) ?? null,
       });
-      let build: DroneBuild | null = null;
+      let build: Build | null = null;
       if (t.create_attempts > 0) build = await this.findBuild(t.idempotency_key, t.created_at);
       if (!build) {
         store.noteCreateAttempt(t.id);
@@ -66,7 +63,7 @@ export class BuildStarter {
       }
       store.building(t, {
         number: build.number,
-        link: drone.buildLink(build.number),
+        link: build.link,
         status: build.status,
         recipe,
       });
@@ -83,15 +80,15 @@ export class BuildStarter {
   }
 
   /** A build created by an earlier attempt (same trigger key), if Drone has one. */
-  private async findBuild(key: string, since: string): Promise<DroneBuild | null> {
-    const oldest = Date.parse(since) / 1000 - 300;
+  private async findBuild(key: string, since: string): Promise<Build | null> {
+    const oldest = Date.parse(since) - 300_000;
     for (let page = 1; page <= 5; page++) {
       const builds = await this.deps.drone.listBuilds(page, 100);
       const hit = builds
-        .filter((b) => b.params?.CCCI_TRIGGER === key)
+        .filter((b) => b.params.CCCI_TRIGGER === key)
         .sort((a, b) => a.number - b.number)[0];
       if (hit) return hit;
-      if (builds.length < 100 || builds.some((b) => b.created < oldest)) return null;
+      if (builds.length < 100 || builds.some((b) => b.createdAt < oldest)) return null;
     }
     return null;
   }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { DroneBuild, DroneStatus } from '../adapters/drone/drone-client.js';
+import { isDone } from '../adapters/drone/drone-client.js';
+import type { Build, BuildStatus } from '../adapters/drone/translate.js';
 import { openDatabase, type Db } from '../adapters/sqlite/database.js';
 import { RunsStore } from '../store/runs-store.js';
 import { BuildWatcher } from './build-watcher.js';
@@ -19,12 +20,11 @@ function setup() {
   const db: Db = openDatabase({ path: ':memory:' });
   const store = new IntakeStore(db, clock);
   const runs = new RunsStore(db, clock);
-  const builds = new Map<number, DroneBuild>();
+  const builds = new Map<number, Build>();
   const watcher = new BuildWatcher({
     drone: {
       getBuild: async (n) => builds.get(n) ?? null,
       listBuilds: async (page) => (page === 1 ? [...builds.values()] : []),
-      buildLink: (n) => `https://drone.example/ops/cc-ci/${n}`,
     },
     store,
     log: { info: () => undefined, warn: () => undefined },
@@ -33,17 +33,17 @@ function setup() {
     noResultsGraceMs: GRACE_MS,
     blockedTimeoutMs: BLOCKED_MS,
   });
-  const build = (number: number, status: DroneStatus, extra: Partial<DroneBuild> = {}) =>
+  const build = (number: number, status: BuildStatus, extra: Partial<Build> = {}) =>
     builds.set(number, {
-      id: number,
       number,
       status,
+      done: isDone(status),
       event: 'custom',
-      trigger: '@api',
       params: { RECIPE: 'notes', PR: '7', REF: 'refs/pull/7/head' },
-      created: Math.floor(now / 1000),
-      started: 0,
-      finished: 0,
+      createdAt: Math.floor(now / 1000) * 1000,
+      parent: null,
+      error: null,
+      link: `https://drone.example/ops/cc-ci/${number}`,
       ...extra,
     });
   const run = (id: number) => runs.getRun(String(id));
@@ -85,10 +85,10 @@ describe('BuildWatcher', () => {
 
   it('ignores builds older than its cursor (less a minute), non-custom builds and bad recipes', async () => {
     const w = world();
-    w.build(1, 'running', { created: START / 1000 - 61 });
+    w.build(1, 'running', { createdAt: START - 61_000 });
     w.build(2, 'running', { event: 'push' });
     w.build(3, 'running', { params: { RECIPE: '../etc' } });
-    w.build(4, 'running', { created: START / 1000 - 59 });
+    w.build(4, 'running', { createdAt: START - 59_000 });
     await w.watcher.watchRuns();
     expect([1, 2, 3, 4].map((n) => w.run(n)?.status ?? null)).toEqual([
       null,

@@ -4,7 +4,7 @@
  * tracks builds of the CI repository the bridge did not start.
  */
 import { isRecipeName } from '@cc-ci/harness-core';
-import { isDone, type DroneBuild, type DroneClient } from '../adapters/drone/drone-client.js';
+import type { Build, DroneBuilds } from '../adapters/drone/translate.js';
 import { DRONE_CURSOR, cursorOf } from './cursors.js';
 import type { IntakeStore } from './intake-store.js';
 import type { Logger } from './logger.js';
@@ -12,7 +12,7 @@ import type { Logger } from './logger.js';
 type UnfinishedRun = ReturnType<IntakeStore['unfinishedRuns']>[number];
 
 export interface BuildWatcherDeps {
-  readonly drone: Pick<DroneClient, 'getBuild' | 'listBuilds' | 'buildLink'>;
+  readonly drone: Pick<DroneBuilds, 'getBuild' | 'listBuilds'>;
   readonly store: Pick<
     IntakeStore,
     | 'unfinishedRuns'
@@ -48,7 +48,7 @@ export class BuildWatcher {
     this.deps.store.contact('drone', true);
   }
 
-  private follow(r: UnfinishedRun, build: DroneBuild | null): void {
+  private follow(r: UnfinishedRun, build: Build | null): void {
     const { store, log } = this.deps;
     if (!build) {
       store.failRun(r.run_id, 'missing', 'the Drone build no longer exists');
@@ -59,7 +59,7 @@ export class BuildWatcher {
       store.failRun(r.run_id, build.status, endedMessage(build));
       return;
     }
-    if (!isDone(build.status)) {
+    if (!build.done) {
       this.followWaiting(r, build);
       return;
     }
@@ -72,7 +72,7 @@ export class BuildWatcher {
   }
 
   /** A build not done yet: keep its status, and time how long it waits for approval. */
-  private followWaiting(r: UnfinishedRun, build: DroneBuild): void {
+  private followWaiting(r: UnfinishedRun, build: Build): void {
     const { store, log } = this.deps;
     const status = build.status === 'running' ? 'running' : 'queued';
     if (status !== r.status || build.status !== r.drone_status)
@@ -99,28 +99,28 @@ export class BuildWatcher {
     const { drone, store, log } = this.deps;
     const since = cursorOf(store, this.deps.now, DRONE_CURSOR);
     // Drone times are whole seconds; a minute of slack keeps builds made just before the first start.
-    const sinceS = Math.floor(Date.parse(since) / 1000) - 60;
+    const sinceMs = (Math.floor(Date.parse(since) / 1000) - 60) * 1000;
     const builds = await drone.listBuilds(1, 25);
     for (const b of builds) {
-      if (b.created < sinceS || b.event !== 'custom' || store.hasRun(String(b.number))) continue;
-      const recipe = b.params?.RECIPE;
+      if (b.createdAt < sinceMs || b.event !== 'custom' || store.hasRun(String(b.number))) continue;
+      const recipe = b.params.RECIPE;
       if (!recipe || !isRecipeName(recipe)) continue;
       const repo = this.deps.repos.find((r) => r.split('/')[1]!.toLowerCase() === recipe) ?? null;
-      const pr = b.params?.PR && /^\d{1,9}$/.test(b.params.PR) ? Number(b.params.PR) : null;
+      const pr = b.params.PR && /^\d{1,9}$/.test(b.params.PR) ? Number(b.params.PR) : null;
       store.insertForeignRun({
         runId: String(b.number),
         recipe,
         repo,
         pr,
-        ref: b.params?.REF ?? null,
-        quick: b.params?.CCCI_QUICK === '1',
-        status: isDone(b.status) || b.status === 'running' ? 'running' : 'queued',
+        ref: b.params.REF ?? null,
+        quick: b.params.CCCI_QUICK === '1',
+        status: b.done || b.status === 'running' ? 'running' : 'queued',
         droneStatus: b.status,
-        link: drone.buildLink(b.number),
-        created: new Date(b.created * 1000).toISOString(),
+        link: b.link,
+        created: new Date(b.createdAt).toISOString(),
       });
       log.info(
-        { build: b.number, recipe, parent: b.parent },
+        { build: b.number, recipe, parent: b.parent ?? undefined },
         'tracking a build the bridge did not start',
       );
     }
@@ -133,7 +133,7 @@ export class BuildWatcher {
 
 const isWaiting = (s: string) => s === 'blocked' || s === 'waiting_on_dependencies';
 
-function waitedTooLong(build: DroneBuild, waitedMs: number): string {
+function waitedTooLong(build: Build, waitedMs: number): string {
   const minutes = Math.round(waitedMs / 60_000);
   const what =
     build.status === 'blocked'
@@ -143,7 +143,7 @@ function waitedTooLong(build: DroneBuild, waitedMs: number): string {
 }
 
 /** The final message of a build that ended without results. */
-function endedMessage(build: DroneBuild): string {
+function endedMessage(build: Build): string {
   switch (build.status) {
     case 'declined':
       return `the Drone build #${build.number} was declined by a Drone admin; nothing ran`;

@@ -3,6 +3,7 @@
  * needs, sharing one clock, one retry policy, one concurrency limit and one bot account.
  */
 import type PQueue from 'p-queue';
+import { droneBuilds } from '../adapters/drone/translate.js';
 import { BotAccount } from './bot-account.js';
 import { BuildStarter } from './build-starter.js';
 import { BuildWatcher } from './build-watcher.js';
@@ -41,7 +42,8 @@ export function composeWorkers(
 ): Workers {
   const clock = opts.now ?? (() => new Date());
   const now = (): number => clock().getTime();
-  const { store, runs, gitea, drone, log, repos } = opts;
+  const { store, runs, gitea, log, repos } = opts;
+  const drone = droneBuilds(opts.drone);
   const { triggers } = opts.metrics;
   const noteFailure = upstreamFailures({ upstreamErrors: opts.metrics.upstreamErrors, store });
   const delay = retryDelay({
