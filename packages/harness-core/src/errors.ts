@@ -117,6 +117,12 @@ export const ERROR_CODES = {
     means: 'the stack did not converge within the deploy timeout',
     fix: 'read diagnostics/; raise deploy_timeout_s in cc-ci.yml if the recipe is slow to start',
   },
+  IMMUTABLE_CHANGED: {
+    kind: 'recipe',
+    means:
+      'a swarm config or secret changed content under the same name (swarm objects are immutable)',
+    fix: 'bump that config’s or secret’s version in abra.sh (e.g. MIGRATE_SQL_VERSION=v3) whenever its file changes',
+  },
   HTTP_FAILED: {
     kind: 'recipe',
     means: 'the app did not answer its domain with a success through the proxy network',

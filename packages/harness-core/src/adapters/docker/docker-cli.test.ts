@@ -119,6 +119,28 @@ describe('DockerCli typed commands', () => {
     });
   });
 
+  it('names the version to bump when a config changed under the same name', async () => {
+    // Captured from a CI run: the head's migrate.sql changed, its config name did not.
+    const { docker } = cli({
+      'stack deploy': {
+        exitCode: 1,
+        stderr:
+          'Since --detach=false was not specified, tasks will be created in the background.\n' +
+          'In a future release, --detach=false will become the default.\n' +
+          'failed to update config ledg-e783b1_ci_localhost_migrate_sql_v1: Error response from daemon: rpc error: code = InvalidArgument desc = only updates to Labels are allowed\n',
+      },
+    });
+    await expect(
+      docker.deployStack('ledg-e783b1_ci_localhost', ['compose.yml'], { env: {} }),
+    ).rejects.toMatchObject({
+      name: 'RecipeError',
+      code: 'IMMUTABLE_CHANGED',
+      message: expect.stringMatching(
+        /config ledg-e783b1_ci_localhost_migrate_sql_v1 already exists with other content.*MIGRATE_SQL_VERSION/,
+      ),
+    });
+  });
+
   it('treats removing a stack that is already gone as done', async () => {
     const { docker } = cli({
       'stack rm': { exitCode: 0, stderr: 'Nothing found in stack: nosuchstack\n' },

@@ -3,7 +3,7 @@
  * into our own types here, and daemon failures become InfraError with the command and stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { InfraError, InputError } from '../../errors.js';
+import { InfraError, InputError, RecipeError } from '../../errors.js';
 import type {
   DockerPort,
   ExecResult,
@@ -52,6 +52,16 @@ interface RawTask {
 
 /** `docker … ` failed because the object does not exist (rather than because the daemon failed). */
 const NO_SUCH = /no such (service|task|container|object|secret|network|volume|config)|not found/i;
+
+/** `docker stack deploy` over a config or secret whose content changed under the same name. */
+const IMMUTABLE_CHANGED =
+  /failed to update (config|secret) (\S+?):.*only updates to Labels are allowed/s;
+
+/** `<stack>_migrate_sql_v1` → `MIGRATE_SQL_VERSION` (the abra.sh convention). */
+const versionVarOf = (stack: string, objectName: string) => {
+  const own = objectName.startsWith(`${stack}_`) ? objectName.slice(stack.length + 1) : objectName;
+  return `${own.replace(/_[^_]*$/, '').toUpperCase()}_VERSION`;
+};
 
 /** What `docker stack deploy` says when it refuses the compose files themselves. */
 const COMPOSE_REFUSAL =
@@ -469,6 +479,12 @@ export class DockerCli implements DockerPort {
     );
     if (res.exitCode === 0) return;
     const msg = res.stderr.trim();
+    const immutable = IMMUTABLE_CHANGED.exec(msg);
+    if (immutable)
+      throw new RecipeError(
+        'IMMUTABLE_CHANGED',
+        `${immutable[1]} ${immutable[2]} already exists with other content, and swarm ${immutable[1]}s cannot change: the recipe changed its file without a new version (bump the ${immutable[1]}'s version in abra.sh, e.g. ${versionVarOf(stack, immutable[2]!)})`,
+      );
     if (COMPOSE_REFUSAL.test(msg))
       throw new InputError(
         'COMPOSE_INVALID',
