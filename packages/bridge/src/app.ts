@@ -70,7 +70,7 @@ export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
   );
   const now = deps.now ?? (() => new Date());
   const runs = new RunsStore(deps.db, now);
-  const intakeStore = new IntakeStore(deps.db, now);
+  const intakeStore = new IntakeStore(deps.db, now, runs);
   const metrics = createMetrics(runs);
   const runTokenSecret = deps.runTokenSecret ?? deps.resultsToken;
   const runTokens = runTokenSecret ? new RunTokens(runTokenSecret) : null;

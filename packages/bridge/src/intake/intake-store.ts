@@ -2,8 +2,11 @@
  * SQL for intake: deliveries, handled comments, triggers, PR cards, replies, upstream contacts.
  * Every state change that must survive a crash is one transaction here; network calls happen
  * between transactions, in the engine, and are either idempotent or guarded by a look-up.
+ * The `runs` table is RunsStore's: intake's run changes are RunsStore calls inside these
+ * transactions.
  */
 import type { Db } from '../adapters/sqlite/database.js';
+import { RunsStore, type ForeignRun, type UnfinishedRun } from '../store/runs-store.js';
 
 export type TriggerState =
   | 'accepted'
@@ -118,10 +121,16 @@ export interface CommentEffects {
 }
 
 export class IntakeStore {
+  private readonly runs: RunsStore;
+
+  /** `runs`: the owner of the runs table (default: one on the same database and clock). */
   constructor(
     readonly db: Db,
     private readonly now: () => Date,
-  ) {}
+    runs?: RunsStore,
+  ) {
+    this.runs = runs ?? new RunsStore(db, now);
+  }
 
   ts(): string {
     return this.now().toISOString();
@@ -471,121 +480,51 @@ export class IntakeStore {
           `UPDATE triggers SET state = 'building', build_number = ?, next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
         )
         .run(build.number, ts, t.id);
-      // A run the bridge started never keeps what got there without its run token: results
-      // uploaded with the shared token, or the watcher's record of it as a foreign build, in the
-      // window between Drone's answer and this write (docs/security.md#uploads).
-      const earlier = this.db
-        .prepare('SELECT trigger_id FROM runs WHERE run_id = ?')
-        .get(String(build.number)) as { trigger_id: number | null } | undefined;
-      if (earlier && earlier.trigger_id === null) {
-        this.db.prepare('DELETE FROM run_results WHERE run_id = ?').run(String(build.number));
-        this.db.prepare('DELETE FROM runs WHERE run_id = ?').run(String(build.number));
-      }
-      this.db
-        .prepare(
-          `INSERT INTO runs (run_id, trigger_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
-           VALUES (@run_id, @trigger_id, @recipe, @repo, @pr, @ref, @head_sha, @quick, @status, @drone_status, @build_link, @ts, @ts)
-           ON CONFLICT (run_id) DO UPDATE SET trigger_id = excluded.trigger_id, repo = excluded.repo, pr = COALESCE(runs.pr, excluded.pr),
-             head_sha = COALESCE(runs.head_sha, excluded.head_sha), build_link = COALESCE(runs.build_link, excluded.build_link), updated_at = excluded.updated_at`,
-        )
-        .run({
-          run_id: String(build.number),
-          trigger_id: t.id,
+      // The run may already have ended (recorded once before, e.g. a repeated write): then the
+      // trigger is done.
+      const status = this.runs.recordStarted(
+        {
+          runId: String(build.number),
+          triggerId: t.id,
           recipe: build.recipe,
           repo: t.repo,
           pr: t.pr,
-          ref: t.head_sha,
-          head_sha: t.head_sha,
+          headSha: t.head_sha,
           quick: t.quick,
-          status: build.status === 'running' ? 'running' : 'queued',
-          drone_status: build.status,
-          build_link: build.link,
-          ts,
-        });
-      // The run may already have ended (recorded once before, e.g. a repeated write): then the
-      // trigger is done.
-      const run = this.db
-        .prepare('SELECT status FROM runs WHERE run_id = ?')
-        .get(String(build.number)) as { status: string };
-      if (run.status === 'finished' || run.status === 'error') this.runEnded(String(build.number));
+          droneStatus: build.status,
+          buildLink: build.link,
+        },
+        ts,
+      );
+      if (status === 'finished' || status === 'error') this.runEnded(String(build.number));
       this.bumpCardFor(t.id);
     })();
   }
 
   // ---- runs (the watcher's view) --------------------------------------------------------------
 
-  unfinishedRuns(): Array<{
-    run_id: string;
-    trigger_id: number | null;
-    status: string;
-    drone_status: string | null;
-    drone_finished_at: string | null;
-    drone_waiting_since: string | null;
-  }> {
-    return this.db
-      .prepare(
-        `SELECT run_id, trigger_id, status, drone_status, drone_finished_at, drone_waiting_since FROM runs WHERE status IN ('queued', 'running')`,
-      )
-      .all() as Array<{
-      run_id: string;
-      trigger_id: number | null;
-      status: string;
-      drone_status: string | null;
-      drone_finished_at: string | null;
-      drone_waiting_since: string | null;
-    }>;
+  unfinishedRuns(): UnfinishedRun[] {
+    return this.runs.unfinished();
   }
 
   /** The run's card shows something new (e.g. the build now waits for approval). */
   bumpRunCard(runId: string): void {
-    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
-      { trigger_id: number | null } | undefined;
-    if (run?.trigger_id) this.bumpCardFor(run.trigger_id);
+    const triggerId = this.runs.triggerOf(runId);
+    if (triggerId) this.bumpCardFor(triggerId);
   }
 
   /** When the build was first seen blocked/waiting (null: it no longer waits). */
   setDroneWaitingSince(runId: string, since: string | null): void {
-    this.db
-      .prepare(`UPDATE runs SET drone_waiting_since = ?, updated_at = ? WHERE run_id = ?`)
-      .run(since, this.ts(), runId);
+    this.runs.setDroneWaitingSince(runId, since);
   }
 
   hasRun(runId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM runs WHERE run_id = ?').get(runId) !== undefined;
+    return this.runs.hasRun(runId);
   }
 
   /** A build the bridge did not start (Drone UI re-run, curl): tracked from its params. */
-  insertForeignRun(r: {
-    runId: string;
-    recipe: string;
-    repo: string | null;
-    pr: number | null;
-    ref: string | null;
-    quick: boolean;
-    status: string;
-    droneStatus: string;
-    link: string | null;
-    created: string;
-  }): void {
-    this.db
-      .prepare(
-        `INSERT OR IGNORE INTO runs (run_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        r.runId,
-        r.recipe,
-        r.repo,
-        r.pr,
-        r.ref,
-        r.ref && /^[0-9a-f]{40}$/.test(r.ref) ? r.ref : null,
-        r.quick ? 1 : 0,
-        r.status,
-        r.droneStatus,
-        r.link,
-        r.created,
-        this.ts(),
-      );
+  insertForeignRun(r: ForeignRun): void {
+    this.runs.insertForeign(r);
   }
 
   updateRunDrone(
@@ -594,22 +533,13 @@ export class IntakeStore {
     status: 'queued' | 'running',
     finishedAt: string | null,
   ): void {
-    this.db
-      .prepare(
-        `UPDATE runs SET drone_status = ?, status = ?, drone_finished_at = COALESCE(drone_finished_at, ?), started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
-      )
-      .run(droneStatus, status, finishedAt, status, this.ts(), this.ts(), runId);
+    this.runs.updateDrone(runId, droneStatus, status, finishedAt);
   }
 
   /** The build ended and no results came: a truthful final state. */
   failRun(runId: string, droneStatus: string, message: string): void {
     this.db.transaction(() => {
-      const ts = this.ts();
-      this.db
-        .prepare(
-          `UPDATE runs SET status = 'error', drone_status = ?, verdict = 'error', level = 0, error = ?, finished_at = ?, updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
-        )
-        .run(droneStatus, message, ts, ts, runId);
+      this.runs.fail(runId, droneStatus, message);
       this.runEnded(runId);
     })();
   }
@@ -617,30 +547,22 @@ export class IntakeStore {
   /** Results arrived (or the run failed): finish its trigger and refresh the card. One transaction. */
   runEnded(runId: string): void {
     this.db.transaction(() => {
-      const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
-        { trigger_id: number | null } | undefined;
-      if (!run?.trigger_id) return;
+      const triggerId = this.runs.triggerOf(runId);
+      if (!triggerId) return;
       this.db
         .prepare(
           `UPDATE triggers SET state = 'finished', updated_at = ? WHERE id = ? AND state = 'building'`,
         )
-        .run(this.ts(), run.trigger_id);
-      this.bumpCardFor(run.trigger_id);
+        .run(this.ts(), triggerId);
+      this.bumpCardFor(triggerId);
     })();
   }
 
   /** `buildLink`: the DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins. */
   setProgress(runId: string, progress: Record<string, string>, buildLink?: string): boolean {
-    const res = this.db
-      .prepare(
-        `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), build_link = COALESCE(?, build_link), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
-      )
-      .run(JSON.stringify(progress), this.ts(), buildLink ?? null, this.ts(), runId);
-    if (res.changes === 0) return false;
-    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as {
-      trigger_id: number | null;
-    };
-    if (run.trigger_id) this.bumpCardFor(run.trigger_id);
+    if (!this.runs.setProgress(runId, progress, buildLink)) return false;
+    const triggerId = this.runs.triggerOf(runId);
+    if (triggerId) this.bumpCardFor(triggerId);
     return true;
   }
 

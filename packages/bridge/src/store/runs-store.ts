@@ -1,6 +1,8 @@
 /**
  * Runs and their uploaded results in SQLite: the bridge's own history (never capped by Drone's
- * API page), the source of the status page, badges and API.
+ * API page), the source of the status page, badges and API. The one owner of the `runs` and
+ * `run_results` tables: every write to them is a method here (intake calls these inside its own
+ * transactions).
  */
 import type { Results } from '@cc-ci/harness-core';
 import type { Db } from '../adapters/sqlite/database.js';
@@ -40,11 +42,181 @@ export interface StoredArtifacts {
   readonly log: string;
 }
 
+/** A run the bridge started: its Drone build exists (IntakeStore.building). */
+export interface StartedRun {
+  readonly runId: string;
+  readonly triggerId: number;
+  readonly recipe: string;
+  readonly repo: string;
+  readonly pr: number;
+  /** The trigger's pinned head sha (also the run's ref). */
+  readonly headSha: string | null;
+  readonly quick: number;
+  readonly droneStatus: string;
+  readonly buildLink: string | null;
+}
+
+/** A build the bridge did not start (Drone UI re-run, curl), tracked from its params. */
+export interface ForeignRun {
+  readonly runId: string;
+  readonly recipe: string;
+  readonly repo: string | null;
+  readonly pr: number | null;
+  readonly ref: string | null;
+  readonly quick: boolean;
+  readonly status: string;
+  readonly droneStatus: string;
+  readonly link: string | null;
+  readonly created: string;
+}
+
+/** What the build watcher reads of an unfinished run. */
+export interface UnfinishedRun {
+  readonly run_id: string;
+  readonly trigger_id: number | null;
+  readonly status: string;
+  readonly drone_status: string | null;
+  readonly drone_finished_at: string | null;
+  readonly drone_waiting_since: string | null;
+}
+
 export class RunsStore {
   constructor(
     private readonly db: Db,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  private ts(): string {
+    return this.now().toISOString();
+  }
+
+  /**
+   * Record the run of a build the bridge started, at `ts`; returns the run's status afterwards
+   * (it may already have ended, e.g. on a repeated write). A run the bridge started never keeps
+   * what got there without its run token: results uploaded with the shared token, or the
+   * watcher's record of it as a foreign build, in the window between Drone's answer and this
+   * write (docs/security.md#uploads).
+   */
+  recordStarted(r: StartedRun, ts: string = this.ts()): string {
+    return this.db.transaction(() => {
+      if (this.triggerOf(r.runId) === null && this.hasRun(r.runId)) {
+        this.db.prepare('DELETE FROM run_results WHERE run_id = ?').run(r.runId);
+        this.db.prepare('DELETE FROM runs WHERE run_id = ?').run(r.runId);
+      }
+      this.db
+        .prepare(
+          `INSERT INTO runs (run_id, trigger_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
+           VALUES (@run_id, @trigger_id, @recipe, @repo, @pr, @ref, @head_sha, @quick, @status, @drone_status, @build_link, @ts, @ts)
+           ON CONFLICT (run_id) DO UPDATE SET trigger_id = excluded.trigger_id, repo = excluded.repo, pr = COALESCE(runs.pr, excluded.pr),
+             head_sha = COALESCE(runs.head_sha, excluded.head_sha), build_link = COALESCE(runs.build_link, excluded.build_link), updated_at = excluded.updated_at`,
+        )
+        .run({
+          run_id: r.runId,
+          trigger_id: r.triggerId,
+          recipe: r.recipe,
+          repo: r.repo,
+          pr: r.pr,
+          ref: r.headSha,
+          head_sha: r.headSha,
+          quick: r.quick,
+          status: r.droneStatus === 'running' ? 'running' : 'queued',
+          drone_status: r.droneStatus,
+          build_link: r.buildLink,
+          ts,
+        });
+      return (
+        this.db.prepare('SELECT status FROM runs WHERE run_id = ?').get(r.runId) as {
+          status: string;
+        }
+      ).status;
+    })();
+  }
+
+  /** A build the bridge did not start: tracked from its params (never replaces a known run). */
+  insertForeign(r: ForeignRun): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO runs (run_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.runId,
+        r.recipe,
+        r.repo,
+        r.pr,
+        r.ref,
+        r.ref && /^[0-9a-f]{40}$/.test(r.ref) ? r.ref : null,
+        r.quick ? 1 : 0,
+        r.status,
+        r.droneStatus,
+        r.link,
+        r.created,
+        this.ts(),
+      );
+  }
+
+  /** Drone's view of an unfinished run: its build status, and when the build finished. */
+  updateDrone(
+    runId: string,
+    droneStatus: string,
+    status: 'queued' | 'running',
+    finishedAt: string | null,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET drone_status = ?, status = ?, drone_finished_at = COALESCE(drone_finished_at, ?), started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+      )
+      .run(droneStatus, status, finishedAt, status, this.ts(), this.ts(), runId);
+  }
+
+  /** When the build was first seen blocked/waiting (null: it no longer waits). */
+  setDroneWaitingSince(runId: string, since: string | null): void {
+    this.db
+      .prepare(`UPDATE runs SET drone_waiting_since = ?, updated_at = ? WHERE run_id = ?`)
+      .run(since, this.ts(), runId);
+  }
+
+  /** An unfinished run's build ended and no results came: a truthful final state. */
+  fail(runId: string, droneStatus: string, message: string): void {
+    const ts = this.ts();
+    this.db
+      .prepare(
+        `UPDATE runs SET status = 'error', drone_status = ?, verdict = 'error', level = 0, error = ?, finished_at = ?, updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+      )
+      .run(droneStatus, message, ts, ts, runId);
+  }
+
+  /**
+   * Live tier progress of an unfinished run; false when no such run is going. `buildLink`: the
+   * DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins.
+   */
+  setProgress(runId: string, progress: Record<string, string>, buildLink?: string): boolean {
+    const res = this.db
+      .prepare(
+        `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), build_link = COALESCE(?, build_link), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
+      )
+      .run(JSON.stringify(progress), this.ts(), buildLink ?? null, this.ts(), runId);
+    return res.changes > 0;
+  }
+
+  hasRun(runId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM runs WHERE run_id = ?').get(runId) !== undefined;
+  }
+
+  /** The trigger behind a run; null for a build the bridge did not start or an unknown run. */
+  triggerOf(runId: string): number | null {
+    const run = this.db.prepare('SELECT trigger_id FROM runs WHERE run_id = ?').get(runId) as
+      { trigger_id: number | null } | undefined;
+    return run?.trigger_id ?? null;
+  }
+
+  unfinished(): UnfinishedRun[] {
+    return this.db
+      .prepare(
+        `SELECT run_id, trigger_id, status, drone_status, drone_finished_at, drone_waiting_since FROM runs WHERE status IN ('queued', 'running')`,
+      )
+      .all() as UnfinishedRun[];
+  }
 
   /** Store an uploaded run (insert or replace the run's results; the run row is upserted). */
   saveResults(runId: string, a: StoredArtifacts): void {
