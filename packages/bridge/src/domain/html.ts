@@ -4,7 +4,7 @@
  * messages stay text. No JavaScript; styles come from /static/style.css (strict CSP).
  */
 import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
-import type { RunRow } from '../store/runs-store.js';
+import type { RunView } from './run-view.js';
 import { httpLink } from './links.js';
 
 export function esc(value: unknown): string {
@@ -52,7 +52,7 @@ export function age(fromIso: string | null, now: Date): string {
 const VERDICT_CLASS: Record<string, string> = { pass: 'pass', fail: 'fail', error: 'error' };
 const STATUS_MARK: Record<string, string> = { pass: '✓', fail: '✗', skip: '–', unver: '?' };
 
-export function verdictCell(run: RunRow | null): string {
+export function verdictCell(run: RunView | null): string {
   if (!run) return '<span class="muted">no runs</span>';
   if (!run.verdict) return `<span class="running">${esc(run.status)}</span>`;
   return `<span class="verdict ${VERDICT_CLASS[run.verdict] ?? ''}">${esc(run.verdict)}</span>`;
@@ -60,7 +60,7 @@ export function verdictCell(run: RunRow | null): string {
 
 export interface RecipeListItem {
   readonly recipe: string;
-  readonly latest: RunRow | null;
+  readonly latest: RunView | null;
 }
 
 export function renderIndex(
@@ -82,7 +82,7 @@ export function renderIndex(
 <td>${verdictCell(latest)}</td>
 <td>${badge}</td>
 <td>${esc(latest?.version ?? '')}</td>
-<td>${latest ? `<a href="/runs/${seg(latest.run_id)}">${esc(age(latest.finished_at ?? latest.created_at, now))}</a>` : ''}</td>
+<td>${latest ? `<a href="/runs/${seg(latest.runId)}">${esc(age(latest.finishedAt ?? latest.createdAt, now))}</a>` : ''}</td>
 </tr>`;
     })
     .join('\n');
@@ -114,19 +114,19 @@ export function levelTrend(levels: readonly number[]): string {
 
 export function renderRecipe(
   recipe: string,
-  runs: readonly RunRow[],
+  runs: readonly RunView[],
   next: string | null,
   now: Date,
 ): string {
   const rows = runs
     .map(
       (r) => `<tr>
-<td><a href="/runs/${seg(r.run_id)}">${esc(r.run_id)}</a></td>
+<td><a href="/runs/${seg(r.runId)}">${esc(r.runId)}</a></td>
 <td>${verdictCell(r)}</td>
 <td>${r.level ?? ''}</td>
 <td>${esc(r.version ?? '')}</td>
 <td>${r.pr ? `#${esc(r.pr)}` : ''}</td>
-<td>${esc(age(r.finished_at ?? r.created_at, now))}</td>
+<td>${esc(age(r.finishedAt ?? r.createdAt, now))}</td>
 </tr>`,
     )
     .join('\n');
@@ -150,7 +150,7 @@ ${next ? `<p><a rel="next" href="/recipes/${seg(recipe)}?cursor=${encodeURICompo
 }
 
 export function renderRun(
-  run: RunRow,
+  run: RunView,
   results: Results | null,
   junitFiles: readonly string[],
   hasLog: boolean,
@@ -171,20 +171,20 @@ export function renderRun(
     : '';
   const files = [
     ...junitFiles.map(
-      (f) => `<li><a href="/runs/${seg(run.run_id)}/junit/${seg(f)}">junit/${esc(f)}</a></li>`,
+      (f) => `<li><a href="/runs/${seg(run.runId)}/junit/${seg(f)}">junit/${esc(f)}</a></li>`,
     ),
-    ...(hasLog ? [`<li><a href="/runs/${seg(run.run_id)}/log">run.log</a></li>`] : []),
+    ...(hasLog ? [`<li><a href="/runs/${seg(run.runId)}/log">run.log</a></li>`] : []),
   ].join('');
   return layout(
-    `run ${run.run_id}`,
-    `<h1>${esc(run.recipe)} · run ${esc(run.run_id)}</h1>
+    `run ${run.runId}`,
+    `<h1>${esc(run.recipe)} · run ${esc(run.runId)}</h1>
 <p>${verdictCell(run)} ${run.level !== null ? `level ${esc(run.level)} of 5` : ''} ${results?.mode === 'quick' ? '<span class="muted">(quick run: lower confidence)</span>' : ''}</p>
 <dl>
 <dt>recipe</dt><dd><a href="/recipes/${seg(run.recipe)}">${esc(run.recipe)}</a></dd>
 <dt>version</dt><dd>${esc(results?.base_version ? `${results.base_version} → ` : '')}${esc(run.version ?? '')}</dd>
 <dt>ref</dt><dd><code>${esc(run.ref ?? '')}</code></dd>
 ${run.pr ? `<dt>PR</dt><dd>#${esc(run.pr)}</dd>` : ''}
-${httpLink(run.build_link) ? `<dt>build</dt><dd><a href="${esc(httpLink(run.build_link))}">${esc(run.build_link)}</a></dd>` : ''}
+${httpLink(run.buildLink) ? `<dt>build</dt><dd><a href="${esc(httpLink(run.buildLink))}">${esc(run.buildLink)}</a></dd>` : ''}
 ${results ? `<dt>teardown</dt><dd>${results.flags.clean_teardown ? 'clean' : 'left objects behind'}; secrets ${results.flags.no_secret_leak ? 'not leaked' : 'leaked'}</dd>` : ''}
 ${run.error ? `<dt>error</dt><dd><pre>${esc(run.error)}</pre></dd>` : ''}
 </dl>

@@ -7,6 +7,7 @@
 import type { Results } from '@cc-ci/harness-core';
 import type { Db } from '../adapters/sqlite/database.js';
 import { httpLink } from '../domain/links.js';
+import type { RunView } from '../domain/run-view.js';
 
 export interface RunRow {
   readonly run_id: string;
@@ -31,6 +32,36 @@ export interface RunRow {
   readonly updated_at: string;
   /** Live tier progress (JSON {tier: status}) while the run is going. */
   readonly progress: string | null;
+  readonly drone_finished_at: string | null;
+  readonly drone_waiting_since: string | null;
+}
+
+/** A row of `runs` → the domain's view of the run. */
+export function toRunView(r: RunRow): RunView {
+  return {
+    runId: r.run_id,
+    triggerId: r.trigger_id,
+    recipe: r.recipe,
+    repo: r.repo,
+    pr: r.pr,
+    ref: r.ref,
+    headSha: r.head_sha,
+    quick: r.quick === 1,
+    status: r.status,
+    droneStatus: r.drone_status,
+    buildLink: r.build_link,
+    verdict: r.verdict,
+    level: r.level,
+    version: r.version,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    updatedAt: r.updated_at,
+    progress: r.progress,
+    droneFinishedAt: r.drone_finished_at,
+    droneWaitingSince: r.drone_waiting_since,
+  };
 }
 
 /** Runs whose level is public: finished with a verdict (an `error` is infrastructure or a cancel). */
@@ -267,6 +298,12 @@ export class RunsStore {
     );
   }
 
+  /** The run as the status page shows it. */
+  runView(runId: string): RunView | null {
+    const row = this.getRun(runId);
+    return row ? toRunView(row) : null;
+  }
+
   getArtifacts(runId: string): StoredArtifacts | null {
     const row = this.db
       .prepare('SELECT results_json, junit_json, log FROM run_results WHERE run_id = ?')
@@ -284,8 +321,8 @@ export class RunsStore {
    * counts (pass/fail). A cancelled or infrastructure-errored run (verdict `error`) stays in the
    * history but never becomes a recipe's latest or public level (issue 18).
    */
-  latestPerRecipe(): RunRow[] {
-    return this.db
+  latestPerRecipe(): RunView[] {
+    const rows = this.db
       .prepare(
         `SELECT r.* FROM runs r
          JOIN (SELECT recipe, MAX(created_at || ' ' || run_id) AS k FROM runs
@@ -294,22 +331,22 @@ export class RunsStore {
          ORDER BY r.recipe`,
       )
       .all() as RunRow[];
+    return rows.map(toRunView);
   }
 
   /** The newest run of a recipe that finished with pass or fail: its level is the public one. */
-  latestFinished(recipe: string): RunRow | null {
-    return (
-      (this.db
-        .prepare(
-          `SELECT * FROM runs WHERE recipe = ? AND ${COUNTED} ORDER BY created_at DESC, run_id DESC LIMIT 1`,
-        )
-        .get(recipe) as RunRow | undefined) ?? null
-    );
+  latestFinished(recipe: string): RunView | null {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM runs WHERE recipe = ? AND ${COUNTED} ORDER BY created_at DESC, run_id DESC LIMIT 1`,
+      )
+      .get(recipe) as RunRow | undefined;
+    return row ? toRunView(row) : null;
   }
 
   /** Keyset pagination, newest first. The cursor is the last row's `created_at|run_id`. */
   listRuns(opts: { recipe?: string | undefined; limit: number; cursor?: string | undefined }): {
-    runs: RunRow[];
+    runs: RunView[];
     next: string | null;
   } {
     const where: string[] = [];
@@ -331,7 +368,7 @@ export class RunsStore {
     const page = rows.slice(0, opts.limit);
     const last = page.at(-1);
     return {
-      runs: page,
+      runs: page.map(toRunView),
       next: rows.length > opts.limit && last ? `${last.created_at}|${last.run_id}` : null,
     };
   }

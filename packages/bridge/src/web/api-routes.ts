@@ -7,6 +7,7 @@ import type { BridgeMetrics } from '../metrics.js';
 import type { RunsStore } from '../store/runs-store.js';
 import { OPENAPI } from './openapi.js';
 import { cursorParam, enrolledRecipes } from './responses.js';
+import { runJson } from './run-json.js';
 
 export interface ApiRoutesDeps {
   readonly store: Pick<RunsStore, 'latestPerRecipe' | 'listRuns' | 'ping'>;
@@ -59,12 +60,12 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Prom
           enrolled: enrolled().includes(recipe),
           latest: l
             ? {
-                run_id: l.run_id,
+                run_id: l.runId,
                 status: l.status,
                 verdict: l.verdict,
                 level: l.level,
                 version: l.version,
-                finished_at: l.finished_at,
+                finished_at: l.finishedAt,
               }
             : null,
         };
@@ -83,7 +84,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Prom
       const c = cursorParam(req.query.cursor);
       if (!c.ok) return sendError(reply, 'BAD_QUERY', c.error);
       const page = store.listRuns({ recipe: req.query.recipe, limit, cursor: c.cursor });
-      return { runs: page.runs, next_cursor: page.next };
+      return { runs: page.runs.map(runJson), next_cursor: page.next };
     },
   );
 

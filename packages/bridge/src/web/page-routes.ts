@@ -13,7 +13,8 @@ import {
   type RecipeListItem,
 } from '../domain/html.js';
 import type { IntakeStore } from '../intake/intake-store.js';
-import type { RunRow, RunsStore } from '../store/runs-store.js';
+import type { RunView } from '../domain/run-view.js';
+import type { RunsStore } from '../store/runs-store.js';
 import { CSP, JUNIT_FILE, RUN_ID, cursorParam, enrolledRecipes, html } from './responses.js';
 
 /** A badge file: `<recipe>.svg` or `<recipe>.json`. */
@@ -23,7 +24,7 @@ const NO_RECIPE = '<!doctype html><title>not found</title><p>No such recipe.</p>
 export interface PageRoutesDeps {
   readonly store: Pick<
     RunsStore,
-    'latestPerRecipe' | 'listRuns' | 'getRun' | 'getArtifacts' | 'latestFinished'
+    'latestPerRecipe' | 'listRuns' | 'runView' | 'getArtifacts' | 'latestFinished'
   >;
   readonly intakeStore: Pick<IntakeStore, 'recentTriggers'>;
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
@@ -34,8 +35,8 @@ export interface PageRoutesDeps {
 export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Promise<void> {
   const { store, now } = deps;
   const enrolled = () => enrolledRecipes(deps.repos);
-  const findRun = (runId: string): RunRow | null =>
-    RUN_ID.test(runId) ? store.getRun(runId) : null;
+  const findRun = (runId: string): RunView | null =>
+    RUN_ID.test(runId) ? store.runView(runId) : null;
 
   app.get('/triggers', async (_req, reply) =>
     html(reply, renderTriggers(deps.intakeStore.recentTriggers(200), now())),
@@ -92,7 +93,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
   app.get<{ Params: { runId: string } }>('/runs/:runId', async (req, reply) => {
     const run = findRun(req.params.runId);
     if (!run) return html(reply, '<!doctype html><title>not found</title><p>No such run.</p>', 404);
-    const artifacts = store.getArtifacts(run.run_id);
+    const artifacts = store.getArtifacts(run.runId);
     return html(
       reply,
       renderRun(
