@@ -5,6 +5,7 @@
  */
 import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
 import type { RunView } from './run-view.js';
+import type { TriggerView } from './trigger-view.js';
 import { httpLink } from './links.js';
 
 export function esc(value: unknown): string {
@@ -217,23 +218,12 @@ footer { color: var(--muted); border-top: 1px solid var(--line); }
 
 export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1a7f37"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#fff" stroke-width="2" fill="none"/></svg>`;
 
-export interface TriggerListItem {
-  readonly id: number;
-  readonly repo: string;
-  readonly pr: number;
-  readonly commenter: string;
-  readonly state: string;
-  readonly reason: string | null;
-  readonly build_number: number | null;
-  readonly created_at: string;
-}
-
 /** Recent triggers, refused and unknown-repository ones included: nothing is silent. */
-export function renderTriggers(items: readonly TriggerListItem[], now: Date): string {
+export function renderTriggers(items: readonly TriggerView[], now: Date): string {
   const rows = items
     .map(
       (t) =>
-        `<tr class="trigger-${esc(t.state)}"><td>${esc(t.id)}</td><td>${esc(t.repo)} #${esc(t.pr)}</td><td>${esc(t.commenter)}</td><td>${esc(t.state)}</td><td>${t.build_number !== null ? `<a href="/runs/${seg(String(t.build_number))}">${esc(t.build_number)}</a>` : ''}</td><td>${esc(t.reason ?? '')}</td><td>${esc(age(t.created_at, now))}</td></tr>`,
+        `<tr class="trigger-${esc(t.state)}"><td>${esc(t.id)}</td><td>${esc(t.repo)} #${esc(t.pr)}</td><td>${esc(t.commenter)}</td><td>${esc(t.state)}</td><td>${t.buildNumber !== null ? `<a href="/runs/${seg(String(t.buildNumber))}">${esc(t.buildNumber)}</a>` : ''}</td><td>${esc(t.reason ?? '')}</td><td>${esc(age(t.createdAt, now))}</td></tr>`,
     )
     .join('\n');
   return layout(

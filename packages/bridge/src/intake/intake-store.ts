@@ -6,6 +6,7 @@
  * transactions.
  */
 import type { Db } from '../adapters/sqlite/database.js';
+import type { TriggerView } from '../domain/trigger-view.js';
 import { RunsStore, type ForeignRun, type UnfinishedRun } from '../store/runs-store.js';
 
 export type TriggerState =
@@ -345,6 +346,20 @@ export class IntakeStore {
     return this.db
       .prepare('SELECT * FROM triggers ORDER BY id DESC LIMIT ?')
       .all(limit) as TriggerRow[];
+  }
+
+  /** Recent triggers as the status page lists them, newest first. */
+  recentTriggerViews(limit: number): TriggerView[] {
+    return this.recentTriggers(limit).map((t) => ({
+      id: t.id,
+      repo: t.repo,
+      pr: t.pr,
+      commenter: t.commenter,
+      state: t.state,
+      reason: t.reason,
+      buildNumber: t.build_number,
+      createdAt: t.created_at,
+    }));
   }
 
   /** Persist a failed attempt and when to try again. */

@@ -26,7 +26,7 @@ export interface PageRoutesDeps {
     RunsStore,
     'latestPerRecipe' | 'listRuns' | 'runView' | 'getArtifacts' | 'latestFinished'
   >;
-  readonly intakeStore: Pick<IntakeStore, 'recentTriggers'>;
+  readonly intakeStore: Pick<IntakeStore, 'recentTriggerViews'>;
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
   readonly repos: readonly string[];
   readonly now: () => Date;
@@ -39,7 +39,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
     RUN_ID.test(runId) ? store.runView(runId) : null;
 
   app.get('/triggers', async (_req, reply) =>
-    html(reply, renderTriggers(deps.intakeStore.recentTriggers(200), now())),
+    html(reply, renderTriggers(deps.intakeStore.recentTriggerViews(200), now())),
   );
 
   app.get('/static/style.css', async (_req, reply) =>
