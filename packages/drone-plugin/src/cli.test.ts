@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError, outDirProblem, parseCommand } from './cli.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -182,6 +185,52 @@ describe('sweep command', () => {
       only: ['notes', 'keycloak'],
       stateDir: '/s',
     });
+  });
+
+  it("takes the mirrors' upstream and Gitea, the token from CCCI_SWEEP_GITEA_TOKEN(_FILE)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccci-cli-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 's3cret\n');
+    const env = {
+      CCCI_SWEEP_SRC_BASE: 'https://git.example/coop-cloud',
+      CCCI_SWEEP_UPSTREAM_BASE: 'https://upstream.example/recipes',
+      CCCI_SWEEP_GITEA_URL: 'https://git.example',
+    };
+    expect(
+      parseCommand(['sweep'], { ...env, CCCI_SWEEP_GITEA_TOKEN_FILE: tokenFile }),
+    ).toMatchObject({
+      upstreamBase: 'https://upstream.example/recipes',
+      gitea: { url: 'https://git.example', owner: 'coop-cloud', token: 's3cret' },
+    });
+    expect(
+      parseCommand(['sweep', '--gitea-owner', 'mirrors'], { ...env, CCCI_SWEEP_GITEA_TOKEN: 't' }),
+    ).toMatchObject({ gitea: { owner: 'mirrors', token: 't' } });
+    // Without a Gitea: the mirrors are synced, no PR is looked at.
+    expect(
+      parseCommand(['sweep', '--upstream-base', '/srv/up'], { CCCI_SWEEP_SRC_BASE: '/srv/m' }),
+    ).toMatchObject({ upstreamBase: '/srv/up', gitea: undefined });
+    expect(() => parseCommand(['sweep'], env)).toThrow(/CCCI_SWEEP_GITEA_TOKEN_FILE/);
+    expect(() =>
+      parseCommand(['sweep'], {
+        ...env,
+        CCCI_SWEEP_GITEA_TOKEN: 't',
+        CCCI_SWEEP_GITEA_TOKEN_FILE: tokenFile,
+      }),
+    ).toThrow(/both set/);
+    expect(() =>
+      parseCommand(['sweep', '--gitea-url', 'https://git.example'], {
+        CCCI_SWEEP_SRC_BASE: '/srv/m',
+        CCCI_SWEEP_GITEA_TOKEN: 't',
+      }),
+    ).toThrow(/without --upstream-base[\s\S]*--gitea-owner/);
+    // The token is never in a message.
+    try {
+      parseCommand(['sweep', '--gitea-url', 'ftp://x'], { ...env, CCCI_SWEEP_GITEA_TOKEN: 'zz9' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/not an http/);
+      expect((err as Error).message).not.toMatch(/zz9/);
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

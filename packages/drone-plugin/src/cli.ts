@@ -22,6 +22,7 @@ import {
   pathDirs,
   readEnv,
   readImageEnv,
+  readSecret,
 } from './config.js';
 
 export class UsageError extends Error {}
@@ -88,6 +89,14 @@ export interface SweepCommand {
   readonly runsDir: string;
   readonly stateDir: string;
   readonly domainSuffix: string;
+  /**
+   * Set when the repositories under srcBase are mirrors: `<upstreamBase>/<recipe>` (a directory)
+   * or `<upstreamBase>/<recipe>.git` (a URL) is each one's upstream, synced first.
+   */
+  readonly upstreamBase: string | undefined;
+  /** The mirrors' Gitea (PRs of `<owner>/<recipe>` are closed when merged upstream). */
+  readonly gitea:
+    { readonly url: string; readonly owner: string; readonly token: string } | undefined;
 }
 
 export type Command =
@@ -106,7 +115,8 @@ export const USAGE = `usage:
   cc-ci janitor [--dry-run]
   cc-ci prune [--dry-run] [--min-free-gib N] [--min-free-percent N] [--image-min-age-hours N]
   cc-ci sweep [--dry-run] [--src-base URL_OR_DIR] [--recipe NAME]... [--config-dir DIR]
-              [--domain-suffix SUFFIX]
+              [--domain-suffix SUFFIX] [--upstream-base URL_OR_DIR]
+              [--gitea-url URL] [--gitea-owner OWNER]
   cc-ci vip-guard [--dry-run] [--proxy-network NAME] [--prune-networks] [--restart-daemon]
   cc-ci --help | --version
 
@@ -441,6 +451,37 @@ function parseHostCare(
   };
 }
 
+/**
+ * The mirror settings of `cc-ci sweep`: the upstream base, and the mirrors' Gitea (URL, owner —
+ * by default the last path segment of a URL src-base — and the token, CCCI_SWEEP_GITEA_TOKEN or
+ * CCCI_SWEEP_GITEA_TOKEN_FILE).
+ */
+function parseSweepMirror(
+  values: { 'upstream-base'?: string; 'gitea-url'?: string; 'gitea-owner'?: string },
+  srcBase: string | undefined,
+  rawEnv: NodeJS.ProcessEnv,
+): Checked<Pick<SweepCommand, 'upstreamBase' | 'gitea'>> {
+  const problems: string[] = [];
+  const upstreamBase = values['upstream-base'] ?? (rawEnv.CCCI_SWEEP_UPSTREAM_BASE || undefined);
+  const url = values['gitea-url'] ?? (rawEnv.CCCI_SWEEP_GITEA_URL || undefined);
+  if (!url) return { value: { upstreamBase, gitea: undefined }, problems };
+  if (!/^https?:\/\/[^/\s]+/i.test(url))
+    problems.push(`--gitea-url ${JSON.stringify(url)} is not an http(s) URL`);
+  if (!upstreamBase) problems.push('--gitea-url without --upstream-base: the PRs of what mirror?');
+  const fromBase = /^[a-z][a-z0-9+.-]*:\/\//i.test(srcBase ?? '')
+    ? (srcBase ?? '').replace(/\/+$/, '').split('/').pop()
+    : undefined;
+  const owner = values['gitea-owner'] ?? (rawEnv.CCCI_SWEEP_GITEA_OWNER || fromBase);
+  if (!owner || !/^[A-Za-z0-9_.-]{1,100}$/.test(owner))
+    problems.push('no --gitea-owner (or CCCI_SWEEP_GITEA_OWNER): who owns the mirrors on Gitea');
+  const token = readSecret('CCCI_SWEEP_GITEA_TOKEN', rawEnv);
+  if (token.problem) problems.push(token.problem);
+  else if (!token.value)
+    problems.push('--gitea-url needs CCCI_SWEEP_GITEA_TOKEN or CCCI_SWEEP_GITEA_TOKEN_FILE');
+  const gitea = token.value && owner ? { url, owner, token: token.value } : undefined;
+  return { value: { upstreamBase, gitea }, problems };
+}
+
 function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCommand {
   const values = parseFlags(rest, {
     'dry-run': { type: 'boolean' },
@@ -448,6 +489,9 @@ function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCo
     recipe: { type: 'string', multiple: true },
     'config-dir': { type: 'string' },
     'domain-suffix': { type: 'string' },
+    'upstream-base': { type: 'string' },
+    'gitea-url': { type: 'string' },
+    'gitea-owner': { type: 'string' },
   });
   const problems: string[] = [];
   const srcBase = values['src-base'] ?? rawEnv.CCCI_SWEEP_SRC_BASE;
@@ -461,9 +505,12 @@ function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCo
       problems.push((err as Error).message);
     }
   }
+  const mirror = parseSweepMirror(values, srcBase, rawEnv);
+  problems.push(...mirror.problems);
   if (problems.length) throw new UsageError(problems.map((p) => `  - ${p}`).join('\n'));
   return {
     kind: 'sweep',
+    ...mirror.value,
     dryRun: Boolean(values['dry-run']),
     srcBase: srcBase!,
     only,

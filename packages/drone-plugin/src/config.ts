@@ -192,3 +192,31 @@ export function imageEnvProblems(
   }
   return problems;
 }
+
+/**
+ * A secret from the operator's environment: `<NAME>` or `<NAME>_FILE` (a file holding it, e.g. a
+ * systemd credential or Docker secret; one trailing newline is dropped). Both set is a problem, so
+ * is an unreadable or empty file. The value is never put in a message.
+ */
+export function readSecret(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { value: string | undefined; problem: string | undefined } {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && direct !== '' && file)
+    return { value: undefined, problem: `${name} and ${name}_FILE are both set; keep one` };
+  if (!file) return { value: direct || undefined, problem: undefined };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    return {
+      value: undefined,
+      problem: `${name}_FILE: cannot read ${file}: ${(err as Error).message}`,
+    };
+  }
+  if (!text || /[\r\n\0]/.test(text))
+    return { value: undefined, problem: `${name}_FILE: ${file} is empty or not a single line` };
+  return { value: text, problem: undefined };
+}

@@ -29,6 +29,8 @@ import {
   runProcess,
   runPrune,
   runSweep,
+  type SweepRecipe,
+  type MirrorSyncOutcome,
   runVipGuard,
   loadRecipeConfig,
   type Results,
@@ -172,6 +174,41 @@ async function enrolledForSweep(configDir: string): Promise<string[]> {
   return out;
 }
 
+/** One line of what the mirror sync did (or, in a dry run, would do). */
+function syncSummary(s: MirrorSyncOutcome): string {
+  const n = (l: readonly unknown[], what: string) => (l.length ? [`${l.length} ${what}`] : []);
+  const parts = [
+    `main ${s.main?.slice(0, 10)}${s.mainMoved ? ' (moved)' : ''}`,
+    ...n(s.tagsAdded, 'tag(s) added'),
+    ...n(s.tagsMoved, 'tag(s) moved'),
+    ...n(s.tagsRemoved, 'tag(s) removed'),
+    ...s.closedPrs.map((p) => `PR #${p.number} ${s.dryRun ? 'would be ' : ''}closed`),
+    ...n(s.keptPrs, 'PR(s) left open'),
+    ...(s.prError ? [`PRs not handled: ${s.prError.message}`] : []),
+  ];
+  return `${s.dryRun ? 'would sync: ' : 'synced: '}${parts.join(', ')}`;
+}
+
+/** `<base>/<recipe>` for a directory, `<base>/<recipe>.git` for a URL. */
+function repoUnder(base: string, recipe: string): string {
+  const b = base.replace(/\/+$/, '');
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(b) ? `${b}/${recipe}.git` : join(b, recipe);
+}
+
+/** The recipe's repository, and its upstream and Gitea when the repositories are mirrors. */
+function sweepRecipeOf(cmd: SweepCommand, recipe: string): SweepRecipe {
+  const src = repoUnder(cmd.srcBase, recipe);
+  if (!cmd.upstreamBase) return { recipe, src };
+  const gitea = cmd.gitea
+    ? { url: cmd.gitea.url, token: cmd.gitea.token, repo: `${cmd.gitea.owner}/${recipe}` }
+    : undefined;
+  return {
+    recipe,
+    src,
+    mirror: { upstream: repoUnder(cmd.upstreamBase, recipe), ...(gitea ? { gitea } : {}) },
+  };
+}
+
 async function sweep(cmd: SweepCommand): Promise<number> {
   const enrolled = await enrolledForSweep(cmd.configDir);
   const recipes = cmd.only.length ? cmd.only : enrolled;
@@ -187,18 +224,13 @@ async function sweep(cmd: SweepCommand): Promise<number> {
     );
     return 2;
   }
-  const base = cmd.srcBase.replace(/\/+$/, '');
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(base);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const sweepDocker = new DockerCli();
   const outcomes = await runSweep({
-    recipes: recipes.map((recipe) => ({
-      recipe,
-      src: isUrl ? `${base}/${recipe}.git` : join(base, recipe),
-    })),
+    recipes: recipes.map((recipe) => sweepRecipeOf(cmd, recipe)),
     stateDir: cmd.stateDir,
     locks: await locksFor(sweepDocker, cmd.stateDir),
     probeImage: await probeImage(sweepDocker),
@@ -210,13 +242,17 @@ async function sweep(cmd: SweepCommand): Promise<number> {
     log: consoleLogger(),
     signal: controller.signal,
   });
-  for (const o of outcomes) out(`sweep: ${o.recipe}: ${o.label} — ${o.detail}`);
+  for (const o of outcomes) {
+    if (o.sync?.synced) out(`sweep: ${o.recipe}: mirror — ${syncSummary(o.sync)}`);
+    out(`sweep: ${o.recipe}: ${o.label} — ${o.detail}`);
+  }
   const count = (l: string) => outcomes.filter((o) => o.label === l).length;
   const bad = outcomes.filter((o) => !['promoted', 'up to date', 'would test'].includes(o.label));
+  const syncFailed = count('sync failed');
   out(
-    `sweep: ${outcomes.length} recipe(s): ${count('promoted')} promoted, ${count('up to date')} up to date, ${cmd.dryRun ? `${count('would test')} would be tested, ` : ''}${bad.length} failed or not promoted`,
+    `sweep: ${outcomes.length} recipe(s): ${count('promoted')} promoted, ${count('up to date')} up to date, ${cmd.dryRun ? `${count('would test')} would be tested, ` : ''}${syncFailed ? `${syncFailed} not tested (mirror sync failed), ` : ''}${bad.length - syncFailed} failed or not promoted`,
   );
-  return bad.some((o) => o.label === 'error') ? 3 : bad.length ? 1 : 0;
+  return bad.some((o) => o.label === 'error' || o.label === 'sync failed') ? 3 : bad.length ? 1 : 0;
 }
 
 async function run(cmd: RunCommand): Promise<number> {

@@ -166,6 +166,18 @@ export const ERROR_CODES = {
     means: 'a git operation on the recipe repository failed',
     fix: 'check that the repository is reachable and the ref exists; re-run',
   },
+  MIRROR_SYNC_FAILED: {
+    kind: 'infra',
+    means:
+      'the recipe mirror could not be made to follow upstream (upstream unreachable or without main, push refused)',
+    fix: 'check the upstream URL, the token’s push rights on the mirror and any protection of main; the sweep did not test the recipe',
+  },
+  MIRROR_PR_FAILED: {
+    kind: 'infra',
+    means:
+      'listing, commenting on or closing the mirror’s pull requests through the Gitea API failed',
+    fix: 'check the Gitea URL and the token’s rights on the mirror; the mirror itself was synced',
+  },
   TASKS_STUCK: {
     kind: 'infra',
     means: 'tasks stayed in new/pending/assigned: the swarm could not schedule them',

@@ -43,7 +43,7 @@ export {
 export { silentLogger } from './lifecycle/run-logger.js';
 export * from './lifecycle/labels.js';
 export { DockerCli } from './adapters/docker/docker-cli.js';
-export { createGit, type Git } from './adapters/git/git.js';
+export { createGit, createMirrorGit, type Git, type MirrorGit } from './adapters/git/git.js';
 export {
   runProcess,
   type ProcessRunner,
@@ -78,3 +78,12 @@ export {
 export { runSweep, type SweepOutcome, type SweepRecipe, type SweepLabel } from './sweep/sweep.js';
 export { sweepDecision, promotionDecision, type Canonical } from './sweep/decisions.js';
 export { canonicalStore, type CanonicalStore } from './sweep/canonicals.js';
+export {
+  syncMirror,
+  planSync,
+  MIRROR_BRANCH,
+  type MirrorGiteaConfig,
+  type MirrorSyncOutcome,
+  type MirrorPrDecision,
+  type SyncMirrorInput,
+} from './sweep/mirror-sync.js';

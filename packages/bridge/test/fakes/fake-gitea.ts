@@ -42,6 +42,8 @@ interface Pull {
   locked: boolean;
   headSha: string;
   headRef: string;
+  /** the branch it would merge into */
+  baseRef: string;
   /** full name of the head repository (the fork), or null when the fork was deleted */
   headRepo: string | null;
   created: number;
@@ -182,7 +184,7 @@ export class FakeGitea {
 
   openPull(
     repo: string,
-    opts: { author: string; headSha?: string; headRef?: string; fork?: string },
+    opts: { author: string; headSha?: string; headRef?: string; fork?: string; baseRef?: string },
   ): number {
     const r = this.repo(repo)!;
     const n = r.nextIndex++;
@@ -196,6 +198,7 @@ export class FakeGitea {
       locked: false,
       headSha: opts.headSha ?? createHash('sha1').update(`${repo}#${n}`).digest('hex'),
       headRef: opts.headRef ?? `pr-${n}`,
+      baseRef: opts.baseRef ?? 'main',
       headRepo: opts.fork ?? `${r.owner}/${r.name}`,
       created: t,
       updated: t,
@@ -398,7 +401,11 @@ export class FakeGitea {
       merged: p.merged,
       allow_maintainer_edit: false,
       head: this.branchJson(p.headRepo, p.headRef, p.headSha),
-      base: this.branchJson(full, 'main', createHash('sha1').update(`${full}:main`).digest('hex')),
+      base: this.branchJson(
+        full,
+        p.baseRef,
+        createHash('sha1').update(`${full}:${p.baseRef}`).digest('hex'),
+      ),
       merge_base: createHash('sha1').update(`${full}:main`).digest('hex'),
       created_at: iso(p.created),
       updated_at: iso(p.updated),
@@ -664,6 +671,72 @@ export class FakeGitea {
         const pull = r ? this.pull(`${r.owner}/${r.name}`, Number(p.index)) : undefined;
         if (!r || !pull) return notFound;
         return { status: 200, body: this.pullJson(r, pull) };
+      }),
+    );
+
+    // GET /repos/{o}/{r}/pulls: `state` open (default) | closed | all; paged like every Gitea
+    // list (limit capped at 50), with X-Total-Count and a Link header [G routers/api/v1/repo/pull.go].
+    h.route(
+      'GET',
+      '/repos/{owner}/{repo}/pulls',
+      authed((ex, p) => {
+        const r = repoOf(p);
+        if (!r) return notFound;
+        const state = ex.query.get('state') ?? 'open';
+        const all = [...this.pulls.get(`${r.owner}/${r.name}`.toLowerCase())!.values()]
+          .filter((pr) => state === 'all' || pr.state === state)
+          .sort((a, b) => b.number - a.number);
+        const limit = Math.min(50, Math.max(1, Number(ex.query.get('limit') ?? 30) || 30));
+        const n = Math.max(1, Number(ex.query.get('page') ?? 1) || 1);
+        const last = Math.max(1, Math.ceil(all.length / limit));
+        const link = (page: number, rel: string) =>
+          `<${this.url}/api/v1/repos/${r.owner}/${r.name}/pulls?limit=${limit}&page=${page}&state=${state}>; rel="${rel}"`;
+        const links = [
+          ...(n < last ? [link(n + 1, 'next'), link(last, 'last')] : []),
+          ...(n > 1 ? [link(1, 'first'), link(n - 1, 'prev')] : []),
+        ];
+        return {
+          status: 200,
+          body: all.slice((n - 1) * limit, n * limit).map((pr) => this.pullJson(r, pr)),
+          headers: {
+            'x-total-count': String(all.length),
+            ...(links.length ? { link: links.join(',') } : {}),
+            'access-control-expose-headers': 'X-Total-Count, Link',
+          },
+        };
+      }),
+    );
+
+    // PATCH /repos/{o}/{r}/pulls/{n} `{state}`: the poster or a writer may close or reopen; a merged
+    // PR's state cannot change (412); the edited PR comes back with 201 [G routers/api/v1/repo/pull.go].
+    h.route(
+      'PATCH',
+      '/repos/{owner}/{repo}/pulls/{index}',
+      authed((ex, p, me) => {
+        const r = repoOf(p);
+        const pull = r ? this.pull(`${r.owner}/${r.name}`, Number(p.index)) : undefined;
+        if (!r || !pull) return notFound;
+        if (
+          pull.author.toLowerCase() !== me.login.toLowerCase() &&
+          !['write', 'admin', 'owner'].includes(this.perm(r, me.login))
+        )
+          return { status: 403 }; // Gitea answers ctx.Status(403): no body
+        const state = (ex.body as { state?: unknown } | undefined)?.state;
+        if (state === 'open' || state === 'closed') {
+          if (pull.merged && state !== pull.state)
+            return {
+              status: 412,
+              body: {
+                message: 'cannot change state of this pull request, it was already merged',
+                url: '',
+              },
+            };
+          if (state !== pull.state) {
+            pull.state = state;
+            pull.updated = this.now();
+          }
+        }
+        return { status: 201, body: this.pullJson(r, pull) };
       }),
     );
 

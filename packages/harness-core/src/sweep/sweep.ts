@@ -21,15 +21,28 @@ import { teardown } from '../lifecycle/teardown.js';
 import type { RunLogger } from '../tiers/types.js';
 import { canonicalStore } from './canonicals.js';
 import { promotionDecision, sweepDecision, type Canonical } from './decisions.js';
+import { syncMirror, type MirrorGiteaConfig, type MirrorSyncOutcome } from './mirror-sync.js';
 
 export interface SweepRecipe {
   readonly recipe: string;
   /** Git URL or path of the recipe repository (release tags are read from it). */
   readonly src: string;
+  /**
+   * `src` is a mirror of this upstream: before anything else the mirror's main and tags are
+   * synced from it (mirror-sync.ts); a failed sync stops the recipe (`sync failed`).
+   */
+  readonly mirror?: { readonly upstream: string; readonly gitea?: MirrorGiteaConfig };
 }
 
 export type SweepLabel =
-  'promoted' | 'up to date' | 'not promoted' | 'promote failed' | 'failed' | 'error' | 'would test';
+  | 'promoted'
+  | 'up to date'
+  | 'not promoted'
+  | 'promote failed'
+  | 'failed'
+  | 'error'
+  | 'would test'
+  | 'sync failed';
 
 export interface SweepOutcome {
   readonly recipe: string;
@@ -39,6 +52,8 @@ export interface SweepOutcome {
   readonly results: Results | null;
   /** The canonical record after the sweep handled this recipe. */
   readonly canonical: Canonical | null;
+  /** The mirror sync that ran first, when the recipe has an upstream. */
+  readonly sync?: MirrorSyncOutcome;
 }
 
 export interface SweepInput {
@@ -101,19 +116,55 @@ export async function runSweep(input: SweepInput): Promise<SweepOutcome[]> {
   return outcomes;
 }
 
+/**
+ * Sync the recipe's mirror from upstream, when it has one. Returns the sync, and the outcome
+ * that stops the recipe when the sync failed (it is never tested against an unsynced mirror).
+ */
+async function syncFirst(
+  ctx: SweepContext,
+  entry: SweepRecipe,
+  workDir: string,
+  log: RunLogger,
+  out: Outcome,
+): Promise<{ sync?: MirrorSyncOutcome; stop?: SweepOutcome }> {
+  if (!entry.mirror) return {};
+  const { input } = ctx;
+  const sync = await syncMirror({
+    recipe: entry.recipe,
+    upstream: entry.mirror.upstream,
+    mirror: entry.src,
+    ...(entry.mirror.gitea ? { gitea: entry.mirror.gitea } : {}),
+    workDir,
+    signal: input.signal,
+    log,
+    dryRun: input.dryRun,
+  });
+  if (sync.synced) return { sync };
+  const canonical = await ctx.store.get(entry.recipe).catch(() => null);
+  const why = sync.error?.message ?? 'the mirror does not follow upstream';
+  return { sync, stop: out('sync failed', `${why}; not tested`, { canonical, sync }) };
+}
+
 /** Decide, test cold and promote one recipe; any error becomes its `error` outcome. */
-async function sweepRecipe(ctx: SweepContext, { recipe, src }: SweepRecipe): Promise<SweepOutcome> {
+async function sweepRecipe(ctx: SweepContext, entry: SweepRecipe): Promise<SweepOutcome> {
   const { input, git, store } = ctx;
+  const { recipe, src } = entry;
   const log = input.log.child({ recipe });
+  let sync: MirrorSyncOutcome | undefined;
   const out: Outcome = (label, detail, extra = {}) => {
     log.info(`${label}: ${detail}`);
-    return { recipe, label, detail, tag: null, results: null, canonical: null, ...extra };
+    const base = { recipe, label, detail, tag: null, results: null, canonical: null };
+    return { ...base, ...(sync ? { sync } : {}), ...extra };
   };
   const clone = await mkdtemp(join(tmpdir(), `cc-ci-sweep-${recipe}-`));
   try {
+    const synced = await syncFirst(ctx, entry, clone, log, out);
+    if (synced.stop) return synced.stop;
+    sync = synced.sync;
     const config = await loadRecipeConfig(input.configDir, recipe);
     const repo = join(clone, 'repo');
-    await git.clone(src, repo, input.signal);
+    // A dry run pushed nothing to the mirror: read the tags the sync would have given it.
+    await git.clone(input.dryRun && entry.mirror ? entry.mirror.upstream : src, repo, input.signal);
     const before = await store.get(recipe);
     const decision = sweepDecision(before, await git.tags(repo));
     if (decision.action === 'error') return out('error', decision.reason, { canonical: before });
