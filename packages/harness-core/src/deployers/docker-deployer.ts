@@ -217,6 +217,10 @@ export class DockerDeployer implements Deployer {
   async undeploy(stack: string, signal?: AbortSignal): Promise<void> {
     const docker = this.opts.docker;
     await docker.removeStack(stack);
+    // A CI app's data is thrown away: its tasks need no stop grace period (a PID 1 that ignores
+    // SIGTERM would hold teardown for its whole stop_grace_period). The verification below is
+    // unchanged: services, containers and networks must all be gone.
+    await docker.killStackContainers(stack).catch(() => 0);
     await waitUntil(
       async () => {
         const [svcs, ctrs, nets] = await Promise.all([

@@ -136,6 +136,11 @@ export interface DockerPort {
   ): Promise<void>;
   /** Ask the swarm to remove a stack; returns before its objects are gone. */
   removeStack(stack: string): Promise<void>;
+  /**
+   * SIGKILL this daemon's containers of a stack, at once (no stop grace period). Only for apps
+   * whose data is thrown away; returns how many were killed.
+   */
+  killStackContainers(stack: string): Promise<number>;
   /** Add (or overwrite) labels on a service's spec without redeploying its tasks. */
   addServiceLabels(service: string, labels: Readonly<Record<string, string>>): Promise<void>;
   /** Daemon events between two times whose labels match, one formatted line each. */

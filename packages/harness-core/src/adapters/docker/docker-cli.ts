@@ -503,6 +503,21 @@ export class DockerCli implements DockerPort {
       throw new InfraError('DOCKER_FAILED', `docker stack rm ${stack}: ${res.stderr.trim()}`);
   }
 
+  async killStackContainers(stack: string): Promise<number> {
+    const ids = await this.listIds('container', [
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+      '--filter',
+      'status=running',
+    ]);
+    if (ids.length === 0) return 0;
+    // A container that exits meanwhile is not an error: it is what we want.
+    const res = await this.docker(['kill', ...ids], { allowFail: true });
+    if (res.exitCode !== 0 && !/is not running|no such container/i.test(res.stderr))
+      throw new InfraError('DOCKER_FAILED', `docker kill: ${res.stderr.trim().slice(0, 500)}`);
+    return ids.length;
+  }
+
   async addServiceLabels(service: string, labels: Readonly<Record<string, string>>): Promise<void> {
     await this.docker([
       'service',
