@@ -124,6 +124,20 @@ describe('renderCard', () => {
     expect(body).not.toMatch(/reattached a warm deploy/);
   });
 
+  it('shows every upgrade path when there are several', () => {
+    const r = failing('from 0.1.0+1.0: rolled back');
+    r.upgrade_paths = [
+      { base_version: '0.1.0+1.0', status: 'fail', duration_ms: 20_000, reason: 'rolled back' },
+      { base_version: '0.2.0+1.0', status: 'pass', duration_ms: 18_000 },
+    ];
+    const body = renderCard(run, { kind: 'result', results: r });
+    expect(body).toContain(
+      'Upgrade paths: 0\\.1\\.0\\+1\\.0 → head ❌ fail · 0\\.2\\.0\\+1\\.0 → head ✅ pass',
+    );
+    r.upgrade_paths = r.upgrade_paths.slice(1);
+    expect(renderCard(run, { kind: 'result', results: r })).not.toContain('Upgrade paths');
+  });
+
   it('puts the error code of a failed or unverified tier before its reason', () => {
     const r = failing('the head is not running');
     r.stages.upgrade = { ...r.stages.upgrade!, code: 'UPGRADE_FAILED' };

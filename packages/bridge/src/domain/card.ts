@@ -147,6 +147,12 @@ function renderResult(run: CardRun, results: Results): string {
     ? `${md(results.base_version)} → ${md(results.version ?? 'unversioned')}`
     : md(results.version ?? 'unversioned');
   lines.push(`Version: ${versions}`, '');
+  const paths = results.upgrade_paths ?? [];
+  if (paths.length > 1)
+    lines.push(
+      `Upgrade paths: ${paths.map((p) => `${md(p.base_version)} → head ${MARK[p.status] ?? ''} ${p.status}`).join(' · ')}`,
+      '',
+    );
   if (results.mode === 'quick')
     lines.push('> Quick run: reattached a warm deploy; lower confidence than a cold run.', '');
   else if (run.quick)

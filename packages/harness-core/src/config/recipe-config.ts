@@ -51,6 +51,15 @@ export const RecipeConfigSchema = z
       .describe(
         'Env added for the upgrade *base* deploy only (e.g. a setting the old release needs).',
       ),
+    upgrade_paths: z
+      .number()
+      .int()
+      .min(1)
+      .max(5)
+      .default(1)
+      .describe(
+        'How many upgrade paths to test: the head is upgraded from each of the N newest releases older than it (oldest first), each from a fresh deploy with seeded data; the upgrade passes only when every path does.',
+      ),
     skip: z
       .partialRecord(z.enum(TIER_NAMES), z.string().min(3, 'give a reason'))
       .default({})
@@ -181,6 +190,7 @@ export async function loadRecipeConfig(
     httpTimeoutS: raw.http_timeout_s,
     extraEnv: raw.extra_env,
     upgradeExtraEnv: raw.upgrade_extra_env,
+    upgradePaths: raw.upgrade_paths,
     skip: raw.skip,
     backup: raw.backup,
     backupVerify: raw.backup_verify,

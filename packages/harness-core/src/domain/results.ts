@@ -87,6 +87,21 @@ export const ResultsSchema = z
     version: z.string().nullable(),
     /** The version the upgrade tier started from, when it ran. */
     base_version: z.string().nullable().optional(),
+    /** One row per upgrade path that ran, oldest base first (cc-ci.yml `upgrade_paths`). */
+    upgrade_paths: z
+      .array(
+        z
+          .object({
+            base_version: z.string(),
+            status: RungStatusSchema,
+            duration_ms: z.number().int().nonnegative(),
+            reason: z.string().optional(),
+            code: ErrorCodeSchema.optional(),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('each upgrade path that ran: its base, status, duration, reason and code'),
     pr: z.number().int().positive().nullable(),
     ref: z.string().min(1),
     /** The full commit sha the ref resolved to. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { chooseUpgradeBase } from './upgrade-base.js';
+import { chooseUpgradeBase, chooseUpgradeBases } from './upgrade-base.js';
 
 const releases = ['1.0.0+1.0', '1.1.0+1.0', '2.0.0+2.0'];
 
@@ -46,5 +46,28 @@ describe('chooseUpgradeBase', () => {
     const choice = chooseUpgradeBase({ headVersion: head, releases });
     expect(choice.kind).toBe('skip');
     expect(choice.kind === 'skip' && choice.reason).toMatch(reason);
+  });
+});
+
+describe('chooseUpgradeBases (upgrade_paths)', () => {
+  const releases = ['0.1.0+1.0', '0.2.0+1.1', '0.2.1+1.1', '0.3.0+1.2'];
+  it.each([
+    [1, ['0.2.1+1.1'], false],
+    [2, ['0.2.0+1.1', '0.2.1+1.1'], false],
+    [3, ['0.1.0+1.0', '0.2.0+1.1', '0.2.1+1.1'], false],
+    [5, ['0.1.0+1.0', '0.2.0+1.1', '0.2.1+1.1'], true],
+  ])('%i path(s) from head 0.3.0+1.2 → %j, oldest first', (paths, want, short) => {
+    const c = chooseUpgradeBases({ headVersion: '0.3.0+1.2', releases, paths });
+    expect(c.kind).toBe('bases');
+    if (c.kind !== 'bases') return;
+    expect(c.bases.map((b) => b.version)).toEqual(want);
+    expect(Boolean(c.short)).toBe(short);
+  });
+  it('never takes the head version or a newer release as a base', () => {
+    const c = chooseUpgradeBases({ headVersion: '0.2.0+1.1', releases, paths: 3 });
+    expect(c.kind === 'bases' && c.bases.map((b) => b.version)).toEqual(['0.1.0+1.0']);
+  });
+  it('skips as chooseUpgradeBase does without an older release', () => {
+    expect(chooseUpgradeBases({ headVersion: '0.1.0+1.0', releases, paths: 2 }).kind).toBe('skip');
   });
 });

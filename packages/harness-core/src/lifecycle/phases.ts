@@ -12,7 +12,14 @@ import type { TestRow } from '../domain/results.js';
 import type { DeployedApp } from '../ports/deployer.js';
 import type { UpgradeBase } from '../tiers/types.js';
 import { baseEnv } from './prepare.js';
-import { classify, gateTier, skipReason, stageOf } from './rungs.js';
+import {
+  classify,
+  combinePaths,
+  gateTier,
+  skipReason,
+  stageOf,
+  type UpgradePath,
+} from './rungs.js';
 import type { RunSession } from './session.js';
 
 export async function runPhases(s: RunSession): Promise<void> {
@@ -51,8 +58,8 @@ async function prerequisites(s: RunSession): Promise<void> {
     );
 }
 
-/** The base to upgrade from, or null (the upgrade's stage is then decided here). */
-async function resolveBase(s: RunSession): Promise<UpgradeBase | null> {
+/** The bases of the upgrade paths, or null (the upgrade's stage is then decided here). */
+async function resolveBases(s: RunSession): Promise<readonly UpgradeBase[] | null> {
   const { state, tiers } = s.parts;
   const skip = skipOf(s, 'upgrade');
   if (skip) {
@@ -72,31 +79,51 @@ async function resolveBase(s: RunSession): Promise<UpgradeBase | null> {
     waitReady: _w,
     ...pre
   } = s.tierContext('upgrade', null as unknown as DeployedApp);
-  const resolved = await tiers.upgrade.resolveBase(pre);
-  if (resolved.kind === 'base') return resolved.value;
+  const resolved = await tiers.upgrade.resolveBases(pre);
+  if (resolved.kind === 'bases') return resolved.value;
   state.setStage('upgrade', stageOf('skip', Date.now() - t0, [], { reason: resolved.reason }));
   return null;
 }
 
 /**
- * With a base: the run's one fresh deploy is the base; then seed, chaos-redeploy the head and
- * prove it. A base that does not start makes the upgrade unverified (not the head's fault). A
- * failed upgrade that leaves the base running starts over with a fresh deploy of the head, so
- * install is proven on the head.
+ * With bases: each upgrade path is a fresh deploy of its base, seeded, then the head
+ * chaos-redeployed over it and proven (oldest base first; the newest is the run's base
+ * version). The upgrade passes only when every path does. A failed last path that leaves the
+ * base running starts over with a fresh deploy of the head, so install is proven on the head.
  */
 async function upgradePhase(s: RunSession): Promise<void> {
+  const { state } = s.parts;
+  const t0 = Date.now();
+  const bases = await resolveBases(s);
+  state.progress(bases ? 'upgrade' : 'install', 'running');
+  if (!bases) return;
+  const paths: UpgradePath[] = [];
+  for (const [i, base] of bases.entries()) {
+    if (i > 0) await startOver(s, `the next upgrade path starts from a fresh ${base.base.version}`);
+    paths.push(await upgradePath(s, base));
+  }
+  state.upgradePaths = paths;
+  state.setStage('upgrade', combinePaths(paths, Date.now() - t0));
+  // The last path's upgrade proved the head runs; else ask the swarm.
+  if (paths.at(-1)!.stage.status === 'pass' || (state.app && (await s.headIsRunning()))) return;
+  await startOver(
+    s,
+    'the head is not what runs after the failed upgrade: redeploying the head fresh to verify install',
+  );
+}
+
+/** One upgrade path: a fresh deploy of the base (unverified when it does not start), then the tier. */
+async function upgradePath(s: RunSession, base: UpgradeBase): Promise<UpgradePath> {
   const { state, deployer, prepared, tiers } = s.parts;
   const t0 = Date.now();
-  const base = await resolveBase(s);
-  state.progress(base ? 'upgrade' : 'install', 'running');
-  if (!base) return;
   const log = s.tierLog('upgrade');
+  const version = base.base.version ?? 'unversioned';
   state.baseVersion = base.base.version;
   try {
     const env = await baseEnv(prepared, base);
     const deployed = await s.freshDeploy(
       { ...s.headRequest, recipe: base.base, env, chaos: false },
-      `upgrade base ${base.base.version}`,
+      `upgrade base ${version}`,
       log,
     );
     state.app = deployed.app;
@@ -110,30 +137,34 @@ async function upgradePhase(s: RunSession): Promise<void> {
       message: c.reason,
       code: c.code,
     };
-    state.setStage(
-      'upgrade',
-      stageOf('unver', Date.now() - t0, [row], {
-        reason: `base ${base.base.version} did not become ready: ${c.reason}`,
+    await deployer.undeploy(prepared.stack).catch(() => undefined);
+    state.app = null;
+    return {
+      base_version: version,
+      stage: stageOf('unver', Date.now() - t0, [row], {
+        reason: `base ${version} did not become ready: ${c.reason}`,
         code: c.code,
       }),
-    );
-    await deployer.undeploy(prepared.stack).catch(() => undefined);
-    return;
+    };
   }
   const ctx = s.tierContext('upgrade', state.app);
-  await s.runTier('upgrade', async () => {
+  const stage = await s.tierStage('upgrade', async () => {
     await tiers.upgrade!.seed(ctx, base);
     return tiers.upgrade!.upgrade(ctx, base);
   });
-  state.setStage('upgrade', { ...state.stages.upgrade!, duration_ms: Date.now() - t0 });
   state.app = state.currentApp(state.app);
-  if (state.stages.upgrade!.status === 'pass' || (await s.headIsRunning())) return;
-  log.warn(
-    'the head is not what runs after the failed upgrade: redeploying the head fresh to verify install',
-  );
+  return { base_version: version, stage: { ...stage, duration_ms: Date.now() - t0 } };
+}
+
+/** Remove the app and its data and make the head's secrets again: the next deploy is fresh. */
+async function startOver(s: RunSession, why: string): Promise<void> {
+  const { state, deployer, prepared } = s.parts;
+  s.tierLog('upgrade').warn(why);
   await deployer.undeploy(prepared.stack).catch(() => undefined);
   await deployer.removeData(prepared.stack).catch(() => undefined);
   delete state.shared.upgradedApp;
+  delete state.shared.upgradeSeed;
+  delete state.shared.upgradeRow;
   state.app = null;
   for (const secret of await deployer.createSecrets(s.headRequest))
     prepared.redactor.add(secret.name, secret.value);

@@ -44,6 +44,17 @@ export function buildResults(input: ReportInput): Results {
     recipe: options.recipe,
     version: head.version,
     base_version: state.baseVersion,
+    ...(state.upgradePaths.length
+      ? {
+          upgrade_paths: state.upgradePaths.map((p) => ({
+            base_version: p.base_version,
+            status: p.stage.status,
+            duration_ms: p.stage.duration_ms,
+            ...(p.stage.reason ? { reason: p.stage.reason } : {}),
+            ...(p.stage.code ? { code: p.stage.code } : {}),
+          })),
+        }
+      : {}),
     pr: options.pr,
     ref: input.ref,
     commit: head.commit,

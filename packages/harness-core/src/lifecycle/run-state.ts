@@ -6,7 +6,7 @@ import type { ErrorCode } from '../errors.js';
 import type { DeployedApp } from '../ports/deployer.js';
 import type { Stage, TierName } from '../domain/results.js';
 import type { RunShared } from '../tiers/types.js';
-import type { Stages } from './rungs.js';
+import type { Stages, UpgradePath } from './rungs.js';
 import type { TeardownResult } from './teardown.js';
 
 export type TierProgress = Stage['status'] | 'running';
@@ -21,6 +21,8 @@ export class RunState {
   errorCode: ErrorCode | undefined;
   aborted = false;
   baseVersion: string | null = null;
+  /** The upgrade paths that ran, oldest base first (results.json `upgrade_paths`). */
+  upgradePaths: UpgradePath[] = [];
   /** What runs now: the base, then the head. */
   app: DeployedApp | null = null;
   diagnostics: string[] = [];

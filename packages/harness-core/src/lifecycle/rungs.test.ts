@@ -1,7 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { InfraError, InputError, RecipeError } from '../errors.js';
 import type { Stage } from '../domain/results.js';
-import { classify, combine, gateTier, rungsOf, skipReason, stageOf, type Stages } from './rungs.js';
+import {
+  classify,
+  combine,
+  combinePaths,
+  gateTier,
+  rungsOf,
+  skipReason,
+  stageOf,
+  type Stages,
+} from './rungs.js';
 
 const st = (status: Stage['status'], reason?: string): Stage => stageOf(status, 10, [], { reason });
 
@@ -109,5 +118,41 @@ describe('rungsOf', () => {
     expect(rungs.upgrade).toEqual({ status: 'skip', reason: 'not requested' });
     expect(rungs.functional).toEqual({ status: 'fail', reason: 'a test failed', duration_ms: 10 });
     expect(rungs.backup_restore.status).toBe('skip');
+  });
+});
+
+describe('combinePaths (upgrade_paths)', () => {
+  const path = (base: string, status: Stage['status'], reason?: string) => ({
+    base_version: base,
+    stage: stageOf(status, 10, [{ name: 'head is deployed', status, ms: 5 }], {
+      reason,
+      code: status === 'pass' ? undefined : status === 'fail' ? 'UPGRADE_FAILED' : 'DOCKER_FAILED',
+    }),
+  });
+  it('is the path’s own stage when there is one', () => {
+    const one = path('0.2.0', 'fail', 'rolled back');
+    expect(combinePaths([one], 30)).toEqual({ ...one.stage, duration_ms: 30 });
+  });
+  it.each<[Stage['status'][], Stage['status'], string | undefined]>([
+    [['pass', 'pass'], 'pass', undefined],
+    [['fail', 'pass'], 'fail', 'from 0.1.0: x'],
+    [['pass', 'unver'], 'unver', 'from 0.2.0: x'],
+    [['unver', 'fail'], 'fail', 'from 0.1.0: x; from 0.2.0: x'],
+  ])('%j → %s', (statuses, want, reason) => {
+    const stage = combinePaths(
+      statuses.map((st, i) =>
+        path(i === 0 ? '0.1.0' : '0.2.0', st, st === 'pass' ? undefined : 'x'),
+      ),
+      40,
+    );
+    expect(stage.status).toBe(want);
+    expect(stage.reason).toBe(reason);
+    expect(stage.tests.map((t) => t.name)).toEqual([
+      'from 0.1.0: head is deployed',
+      'from 0.2.0: head is deployed',
+    ]);
+    expect(stage.code).toBe(
+      want === 'fail' ? 'UPGRADE_FAILED' : want === 'unver' ? 'DOCKER_FAILED' : undefined,
+    );
   });
 });

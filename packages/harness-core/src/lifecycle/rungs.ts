@@ -108,6 +108,37 @@ export function gateTier(
   return null;
 }
 
+/** One upgrade path's outcome: its base and the stage the upgrade tier gave it. */
+export interface UpgradePath {
+  readonly base_version: string;
+  readonly stage: Stage;
+}
+
+/**
+ * The upgrade stage of all paths: one path is its own stage; with several, every row is named
+ * by its path ("from 0.1.0+1.0: …"), the stage passes only when every path passed, fails when
+ * any failed (else is unverified), and its reason and code are the first such path's.
+ */
+export function combinePaths(paths: readonly UpgradePath[], durationMs: number): Stage {
+  if (paths.length === 1) return { ...paths[0]!.stage, duration_ms: Math.round(durationMs) };
+  const tests = paths.flatMap((p) =>
+    p.stage.tests.map((t) => ({ ...t, name: `from ${p.base_version}: ${t.name}` })),
+  );
+  const worst =
+    paths.find((p) => p.stage.status === 'fail') ??
+    paths.find((p) => p.stage.status === 'unver') ??
+    null;
+  const notPassed = paths.filter((p) => p.stage.status !== 'pass');
+  const reason = notPassed
+    .map((p) => `from ${p.base_version}: ${p.stage.reason ?? p.stage.status}`)
+    .join('; ');
+  return stageOf(worst?.stage.status ?? 'pass', durationMs, tests, {
+    reason: worst ? reason : undefined,
+    code: worst?.stage.code,
+    retried: paths.some((p) => p.stage.retried),
+  });
+}
+
 /** Combine backup and restore into the backup_restore rung. */
 export function combine(a: Stage | undefined, b: Stage | undefined): Rung {
   const stages = [a, b].filter((s): s is Stage => Boolean(s));

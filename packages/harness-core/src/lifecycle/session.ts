@@ -8,7 +8,7 @@ import { chaosVersion } from '../domain/versions.js';
 import { join } from 'node:path';
 import { AbortedError, InfraError, RecipeError } from '../errors.js';
 import { computeVerdict } from '../domain/level.js';
-import type { TierName } from '../domain/results.js';
+import type { Stage, TierName } from '../domain/results.js';
 import type { DockerPort } from '../ports/docker.js';
 import type { ProxyProbe } from '../ports/proxy-probe.js';
 import { PROXY_NETWORK } from '../domain/traefik.js';
@@ -211,17 +211,19 @@ export class RunSession {
 
   /** Run a tier (classified, one retry when unverified) and record its stage. */
   async runTier(tier: TierName, fn: () => Promise<TierOutcome>): Promise<void> {
-    const { state, deps, prepared } = this.parts;
-    state.progress(tier, 'running');
-    state.setStage(
-      tier,
-      await runTierWithRetry(tier, fn, {
-        log: this.tierLog(tier),
-        signal: deps.signal,
-        redact: (t) => prepared.redactor.redact(t),
-        now: Date.now,
-      }),
-    );
+    this.parts.state.progress(tier, 'running');
+    this.parts.state.setStage(tier, await this.tierStage(tier, fn));
+  }
+
+  /** One tier run (classified, retried once when unverified) as a stage, not yet recorded. */
+  tierStage(tier: TierName, fn: () => Promise<TierOutcome>): Promise<Stage> {
+    const { deps, prepared } = this.parts;
+    return runTierWithRetry(tier, fn, {
+      log: this.tierLog(tier),
+      signal: deps.signal,
+      redact: (t) => prepared.redactor.redact(t),
+      now: Date.now,
+    });
   }
 
   /**

@@ -42,6 +42,8 @@ export interface RecipeCiConfigView {
   readonly extraEnv: Readonly<Record<string, string>>;
   /** Extra env applied to the upgrade base deploy only. */
   readonly upgradeExtraEnv: Readonly<Record<string, string>>;
+  /** How many upgrade paths to test (the N newest releases older than the head). */
+  readonly upgradePaths: number;
   /** Intentional skips: tier → reason. */
   readonly skip: Readonly<Partial<Record<TierName, string>>>;
   /** Backup capability override: true/false forces, undefined = from backupbot labels. */
@@ -110,7 +112,7 @@ export interface Tier {
 
 /**
  * The upgrade tier drives the deploy order, so it has a richer interface:
- * 1. `resolveBase` (before any deploy): a base checkout, or a structural skip;
+ * 1. `resolveBases` (before any deploy): a base checkout per upgrade path, or a structural skip;
  * 2. the orchestrator deploys the base (the run's one fresh deploy) and waits until ready;
  * 3. `seed` writes data into the base;
  * 4. `upgrade` redeploys the head in chaos mode and proves it (labels moved, no rollback,
@@ -124,9 +126,10 @@ export interface UpgradeBase {
 
 export interface UpgradeTier {
   readonly name: 'upgrade';
-  resolveBase(
+  /** The bases of the upgrade paths, oldest first (one unless cc-ci.yml sets upgrade_paths). */
+  resolveBases(
     ctx: Omit<TierContext, 'app' | 'waitReady'>,
-  ): Promise<{ kind: 'base'; value: UpgradeBase } | { kind: 'skip'; reason: string }>;
+  ): Promise<{ kind: 'bases'; value: readonly UpgradeBase[] } | { kind: 'skip'; reason: string }>;
   seed(ctx: TierContext, base: UpgradeBase): Promise<void>;
   upgrade(ctx: TierContext, base: UpgradeBase): Promise<TierOutcome>;
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import { createGit } from '../adapters/git/git.js';
-import { chooseUpgradeBase } from '../domain/upgrade-base.js';
+import { chooseUpgradeBases } from '../domain/upgrade-base.js';
 import { judgeUpdate, proveUpgrade } from '../domain/rollback.js';
 import type { TestRow } from '../domain/results.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
@@ -30,35 +30,39 @@ export interface UpgradeSeed {
 export const upgradeTier: UpgradeTier = {
   name: 'upgrade',
 
-  async resolveBase(ctx) {
-    // Cold runs upgrade from a release tag; a warm canonical as the base needs a quick run.
-    const choice = chooseUpgradeBase({
+  async resolveBases(ctx) {
+    // Cold runs upgrade from release tags; a warm canonical as the base needs a quick run.
+    const choice = chooseUpgradeBases({
       headVersion: ctx.head.version,
       releases: ctx.head.releases,
       canonical: null,
+      paths: ctx.config.upgradePaths,
     });
     if (choice.kind === 'skip') return { kind: 'skip', reason: choice.reason };
+    if (choice.short) ctx.log.warn(`${choice.short}: testing ${choice.bases.length} path(s)`);
     const git = createGit();
-    const sha = await git.resolveCommit(ctx.head.dir, `refs/tags/${choice.version}`);
-    if (!sha)
-      throw new InfraError(
-        'GIT_FAILED',
-        `release tag ${choice.version} does not resolve to a commit`,
+    const bases: UpgradeBase[] = [];
+    for (const [i, { version, source }] of choice.bases.entries()) {
+      const sha = await git.resolveCommit(ctx.head.dir, `refs/tags/${version}`);
+      if (!sha)
+        throw new InfraError('GIT_FAILED', `release tag ${version} does not resolve to a commit`);
+      // The newest base (the single path's) keeps the run directory's `base/`.
+      const dir = join(ctx.runDir, i === choice.bases.length - 1 ? 'base' : `base-${version}`);
+      await git.cloneLocal(ctx.head.dir, dir, sha);
+      const base: RecipeCheckout = {
+        name: ctx.head.name,
+        dir,
+        commit: sha,
+        dirty: false,
+        version,
+        releases: ctx.head.releases,
+      };
+      ctx.log.info(
+        `upgrade base: ${version} (${source === 'canonical' ? 'the warm canonical' : i === choice.bases.length - 1 ? 'newest older release' : 'an older release'}) → head ${ctx.head.version}`,
       );
-    const dir = join(ctx.runDir, 'base');
-    await git.cloneLocal(ctx.head.dir, dir, sha);
-    const base: RecipeCheckout = {
-      name: ctx.head.name,
-      dir,
-      commit: sha,
-      dirty: false,
-      version: choice.version,
-      releases: ctx.head.releases,
-    };
-    ctx.log.info(
-      `upgrade base: ${choice.version} (${choice.source === 'canonical' ? 'the warm canonical' : 'newest older release'}) → head ${ctx.head.version}`,
-    );
-    return { kind: 'base', value: { base, env: ctx.config.upgradeExtraEnv } };
+      bases.push({ base, env: ctx.config.upgradeExtraEnv });
+    }
+    return { kind: 'bases', value: bases };
   },
 
   async seed(ctx: TierContext, _base: UpgradeBase) {

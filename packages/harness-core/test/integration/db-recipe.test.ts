@@ -79,10 +79,16 @@ describe('the ledger recipe (app + PostgreSQL) on the local swarm', () => {
     expect(verdictOf(r)).toEqual({ verdict: 'pass', failing: {} });
     expect(r.level).toBe(4);
     expect(r.base_version).toBe('0.2.0+1.1');
-    expect(tests('upgrade')).toMatchObject({
-      'rows written on the old release survived': 'pass',
-      [`head is deployed (chaos-version = ${repo.head.slice(0, 8)})`]: 'pass',
-    });
+    // Two upgrade paths (recipes/ledger/cc-ci.yml upgrade_paths: 2), oldest first, both green.
+    expect(r.upgrade_paths?.map((p) => [p.base_version, p.status])).toEqual([
+      ['0.1.0+1.0', 'pass'],
+      ['0.2.0+1.1', 'pass'],
+    ]);
+    for (const from of ['0.1.0+1.0', '0.2.0+1.1'])
+      expect(tests('upgrade')).toMatchObject({
+        [`from ${from}: rows written on the old release survived`]: 'pass',
+        [`from ${from}: head is deployed (chaos-version = ${repo.head.slice(0, 8)})`]: 'pass',
+      });
     expect(tests('backup')[`backup pre-hook of ${stack}_db`]).toBe('pass');
     expect(tests('restore')).toMatchObject({
       'rows written before the backup are back': 'pass',
@@ -108,6 +114,32 @@ describe('the ledger recipe (app + PostgreSQL) on the local swarm', () => {
 });
 
 describe('database canaries that must turn red', () => {
+  it('fails the upgrade on the path from the oldest release when the migration relies on a newer one', async () => {
+    const repo = await variantRepo(ledger, fixture('canary-db-upgrade-path'), [
+      '0.1.0+1.0',
+      '0.2.0+1.1',
+    ]);
+    const { r, stack } = await runRecipe({
+      src: repo.path,
+      ref: repo.head,
+      recipe: 'ledger',
+      stages: ['install', 'upgrade'],
+      configDir,
+      stacks,
+    });
+    expect(await stackObjects(stack)).toEqual([]);
+    expect(r.upgrade_paths?.map((p) => [p.base_version, p.status])).toEqual([
+      ['0.1.0+1.0', 'fail'],
+      ['0.2.0+1.1', 'pass'],
+    ]);
+    expect(r.stages.upgrade).toMatchObject({ status: 'fail' });
+    expect(r.stages.upgrade!.reason).toMatch(/^from 0\.1\.0\+1\.0: /);
+    expect(r.stages.upgrade!.reason).not.toMatch(/from 0\.2\.0/);
+    expect(r.rungs.upgrade.status).toBe('fail');
+    // The newest path left the head running on a schema that has the column: install holds.
+    expect(r.stages.install!.status).toBe('pass');
+  }, 420_000);
+
   const canary = async (name: string) => {
     const repo = await variantRepo(ledger, fixture(name));
     const { r, stack } = await runRecipe({

@@ -42,12 +42,16 @@ interface Script {
   deploy?: (n: number) => Promise<void>;
   ready?: (n: number) => Promise<void>;
   upgrade?: TierOutcome;
+  /** The upgrade paths' bases (default one: 0.1.0+1.35.0) and each path's outcome. */
+  bases?: string[];
+  upgrades?: TierOutcome[];
 }
 
 function world(script: Script = {}) {
   const events: string[] = [];
   let deploys = 0;
   let readies = 0;
+  let upgrades = 0;
   const app = (req: DeployRequest): DeployedApp => ({
     domain: req.domain,
     stack: req.stack,
@@ -87,9 +91,15 @@ function world(script: Script = {}) {
   const tiers: TierRegistry = {
     upgrade: {
       name: 'upgrade',
-      async resolveBase(ctx) {
-        events.push('resolveBase');
-        return { kind: 'base', value: { base: { ...ctx.head, version: '0.1.0+1.35.0' }, env: {} } };
+      async resolveBases(ctx) {
+        events.push('resolveBases');
+        return {
+          kind: 'bases',
+          value: (script.bases ?? ['0.1.0+1.35.0']).map((version) => ({
+            base: { ...ctx.head, version },
+            env: {},
+          })),
+        };
       },
       async seed() {
         events.push('seed');
@@ -97,7 +107,7 @@ function world(script: Script = {}) {
       async upgrade(ctx) {
         events.push('upgrade');
         await ctx.deployer.deploy({ ...ctx.headRequest, chaos: true });
-        return script.upgrade ?? { status: 'pass', tests: [] };
+        return script.upgrades?.[upgrades++] ?? script.upgrade ?? { status: 'pass', tests: [] };
       },
     },
     others: {
@@ -169,7 +179,7 @@ describe('runLifecycle phases (no Docker)', () => {
       'lock',
       'validate',
       'createSecrets',
-      'resolveBase',
+      'resolveBases',
       'deploy 0.1.0+1.35.0',
       'ready',
       'seed',
@@ -248,6 +258,57 @@ describe('runLifecycle phases (no Docker)', () => {
     expect(results.stages.upgrade).toMatchObject({ status: 'fail', reason: 'rolled back' });
     expect(results.stages.install?.status).toBe('pass');
     expect(results.deploy_count).toBe(2);
+  });
+
+  it('tests each upgrade path from a fresh deploy of its base, and fails the upgrade naming the path that failed', async () => {
+    const { events, adapters } = world({
+      bases: ['0.1.0+1.35.0', '0.2.0+1.35.0'],
+      upgrades: [
+        {
+          status: 'fail',
+          reason: 'the seeded rows are gone',
+          tests: [{ name: 'rows survived', status: 'fail', ms: 1 }],
+        },
+        { status: 'pass', tests: [{ name: 'rows survived', status: 'pass', ms: 1 }] },
+      ],
+    });
+    const { results } = await lifecycle(adapters, ['install', 'upgrade']);
+    expect(events.slice(events.indexOf('resolveBases'))).toEqual([
+      'resolveBases',
+      'deploy 0.1.0+1.35.0',
+      'ready',
+      'seed',
+      'upgrade',
+      'deploy 0.3.0+1.35.0 chaos',
+      'undeploy',
+      'removeData',
+      'createSecrets',
+      'deploy 0.2.0+1.35.0',
+      'ready',
+      'seed',
+      'upgrade',
+      'deploy 0.3.0+1.35.0 chaos',
+      'ready',
+      'undeploy',
+      'removeData',
+      'release',
+    ]);
+    expect(results.stages.upgrade).toMatchObject({
+      status: 'fail',
+      reason: 'from 0.1.0+1.35.0: the seeded rows are gone',
+      code: 'UPGRADE_FAILED',
+    });
+    expect(results.stages.upgrade!.tests.map((t) => [t.name, t.status])).toEqual([
+      ['from 0.1.0+1.35.0: rows survived', 'fail'],
+      ['from 0.2.0+1.35.0: rows survived', 'pass'],
+    ]);
+    expect(results.upgrade_paths).toEqual([
+      expect.objectContaining({ base_version: '0.1.0+1.35.0', status: 'fail' }),
+      expect.objectContaining({ base_version: '0.2.0+1.35.0', status: 'pass' }),
+    ]);
+    expect(results.base_version).toBe('0.2.0+1.35.0');
+    expect(results.rungs.upgrade.status).toBe('fail');
+    expect(results.stages.install?.status).toBe('pass'); // the newest path left the head running
   });
 
   it('bad input found before the first deploy: rethrown, torn down and unlocked exactly once', async () => {
