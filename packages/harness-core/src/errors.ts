@@ -86,6 +86,12 @@ export const ERROR_CODES = {
       'a Docker object name built from the app domain and a recipe name exceeds Docker’s limit',
     fix: 'shorten the secret or service name in the recipe, or use a shorter --domain-suffix',
   },
+  WARM_DOMAIN_TAKEN: {
+    kind: 'input',
+    means:
+      'the warm deploy’s domain is already used by a live service (its stack, label or router rule)',
+    fix: 'remove or rename the live service named in the message, or set another --domain-suffix for the sweep',
+  },
   USAGE: {
     kind: 'input',
     means: 'the command line or the plugin settings are not understood',

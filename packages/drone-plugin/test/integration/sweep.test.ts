@@ -10,6 +10,7 @@ import { appendFile, cp, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { warmDomain } from '../../../harness-core/src/domain/naming.js';
 import { forceRemoveStack, stackObjects } from '../../../harness-core/test/support/fixtures.js';
 
 const exec = promisify(execFile);
@@ -163,6 +164,13 @@ describe('cc-ci sweep', () => {
     const c1 = await canonical();
     stacks.push(c1.stack);
     expect(c1.version).toBe('0.2.0+1.35.0');
+    // The warm namespace, one domain per release (never a PR app's `<4 letters>-<hex>` domain).
+    expect(c1.stack).toBe(
+      warmDomain({ recipe: 'notes', version: '0.2.0+1.35.0', suffix: 'ci.localhost' }).replace(
+        /\./g,
+        '_',
+      ),
+    );
     const labels = await warmLabels(c1.stack);
     expect(labels.length).toBeGreaterThan(0);
     expect(labels.every((l) => l === 'true')).toBe(true);
@@ -203,4 +211,44 @@ describe('cc-ci sweep', () => {
       /sweep: 1 recipe\(s\): 1 promoted, 0 up to date, 0 failed or not promoted/,
     );
   }, 600_000);
+
+  it('refuses a warm deploy whose domain a live service is routed on, naming it, and touches nothing', async () => {
+    const before = await canonical();
+    await makeRepo('0.1.0+1.35.0', '0.2.0+1.35.0', '0.3.0+1.35.0', '0.4.0+1.35.0');
+    const domain = warmDomain({ recipe: 'notes', version: '0.4.0+1.35.0', suffix: 'ci.localhost' });
+    // A live SSO service already answers on that name (no replicas: only its labels matter).
+    const sso = `ccci-test-sso-${process.pid}`;
+    await exec('docker', [
+      'service',
+      'create',
+      '--detach',
+      '--quiet',
+      '--replicas',
+      '0',
+      '--name',
+      sso,
+      '--label',
+      `traefik.http.routers.sso.rule=Host(\`sso.example\`) || Host(\`${domain}\`)`,
+      'ccci/web:1',
+    ]);
+    try {
+      const r = await ccci([
+        'sweep',
+        '--src-base',
+        join(base, 'src'),
+        '--config-dir',
+        join(configBase, 'recipes'),
+      ]);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain(
+        `the warm domain ${domain} is already in use by the live service ${sso} (its router rule traefik.http.routers.sso.rule=`,
+      );
+      expect(await canonical()).toEqual(before);
+      expect(await stackObjects(domain.replace(/\./g, '_'))).toEqual([]);
+      const live = await exec('docker', ['service', 'inspect', '--format', '{{.Spec.Name}}', sso]);
+      expect(live.stdout.trim()).toBe(sso); // the live service is untouched
+    } finally {
+      await exec('docker', ['service', 'rm', sso]).catch(() => undefined);
+    }
+  }, 300_000);
 });

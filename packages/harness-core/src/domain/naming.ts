@@ -64,14 +64,30 @@ export function appDomain(input: {
     .update(`${input.recipe}|${input.pr ?? ''}|${input.ref}|${input.runId}`)
     .digest('hex')
     .slice(0, 6);
-  const suffix = input.suffix.replace(/^\.+|\.+$/g, '');
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(suffix)) {
-    throw new InputError(
-      'BAD_CONFIG',
-      `domain suffix ${JSON.stringify(input.suffix)} is not a DNS name`,
-    );
-  }
-  return `${input.recipe.slice(0, 4)}-${digest}.${suffix}`;
+  return `${input.recipe.slice(0, 4)}-${digest}.${dnsSuffix(input.suffix)}`;
+}
+
+/** The domain suffix without leading or trailing dots, refused unless it is a DNS name. */
+function dnsSuffix(raw: string): string {
+  const suffix = raw.replace(/^\.+|\.+$/g, '');
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(suffix))
+    throw new InputError('BAD_CONFIG', `domain suffix ${JSON.stringify(raw)} is not a DNS name`);
+  return suffix;
+}
+
+/**
+ * The domain of a warm deploy (a sweep run that may become the recipe's canonical): its own
+ * namespace, `warm-<recipe>-<6 hex of recipe and version>.<suffix>`, apart from PR apps
+ * (`<4 letters>-<6 hex>`) and from live services. One per release, so the next release's cold
+ * run never lands on the canonical it may replace, and the same release always gets the same
+ * domain (a collision check can name it before deploying).
+ */
+export function warmDomain(input: { recipe: string; version: string; suffix: string }): string {
+  const digest = createHash('sha256')
+    .update(`warm|${input.recipe}|${input.version}`)
+    .digest('hex')
+    .slice(0, 6);
+  return `warm-${input.recipe.slice(0, 16).replace(/-+$/, '')}-${digest}.${dnsSuffix(input.suffix)}`;
 }
 
 /** The stack name abra derives from an app domain: dots become underscores, cut to 45 chars. */

@@ -6,7 +6,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { appDomain, stackName, validateRecipeName, validateRunId } from '../domain/naming.js';
+import {
+  appDomain,
+  stackName,
+  validateRecipeName,
+  validateRunId,
+  warmDomain,
+} from '../domain/naming.js';
 import { composeFiles, parseAbraShExports, parseEnvFile } from '../domain/env-file.js';
 import { Redactor, displayUrl, urlCredentials } from '../domain/redactor.js';
 import { TIER_NAMES } from '../domain/results.js';
@@ -82,13 +88,18 @@ export async function prepareRun(
   );
 
   const ref = options.ref ?? head.commit;
-  const domain = appDomain({
-    recipe: options.recipe,
-    pr: options.pr,
-    ref,
-    runId: options.runId,
-    suffix: options.domainSuffix,
-  });
+  // A deploy that may stay warm gets the warm namespace (checked against live services before
+  // the run takes its lock); every other run a domain of its own.
+  const domain =
+    options.keepWarm && head.version
+      ? warmDomain({ recipe: options.recipe, version: head.version, suffix: options.domainSuffix })
+      : appDomain({
+          recipe: options.recipe,
+          pr: options.pr,
+          ref,
+          runId: options.runId,
+          suffix: options.domainSuffix,
+        });
   const stack = stackName(domain);
   const env = await headEnv(head.dir, config, options, domain, stack);
   await enforceComposePolicy(head.dir, composeFiles(env), config, log);

@@ -18,6 +18,7 @@ import type { DockerPort } from '../ports/docker.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import type { Deployer } from '../ports/deployer.js';
 import { defaultTiers, type TierRegistry } from '../tiers/index.js';
+import { domainUses } from '../domain/domain-collision.js';
 import { runLabels } from './labels.js';
 import { fileLocks, type RunLocks } from './locks.js';
 import { runPhases } from './phases.js';
@@ -106,6 +107,7 @@ async function lockAndOpen(
   started: Date,
 ): Promise<RunSession> {
   const { domain, stack, log } = prepared;
+  if (options.keepWarm) await refuseTakenDomain(docker, domain, stack);
   const locks =
     adapters.locks ?? fileLocks(adapters.stateDir ?? join(options.outDir, '..', '.state'));
   const labels = runLabels({
@@ -136,6 +138,19 @@ async function lockAndOpen(
     volumeHelperImage: adapters.volumeHelperImage ?? DEFAULT_VOLUME_HELPER_IMAGE,
     ...(adapters.readiness ? { readiness: adapters.readiness } : {}),
   });
+}
+
+/**
+ * A warm deploy never takes a domain a live service uses: refused before the lock and before
+ * any teardown exists, so nothing of the live service is touched.
+ */
+async function refuseTakenDomain(docker: DockerPort, domain: string, stack: string) {
+  const [use] = domainUses(await docker.listObjects('service', {}), domain, stack);
+  if (use)
+    throw new InputError(
+      'WARM_DOMAIN_TAKEN',
+      `the warm domain ${domain} is already in use by the live service ${use.service} (${use.how}); nothing was deployed and the promote is refused`,
+    );
 }
 
 /** A run that ended early: the error, and every requested tier not decided is unverified. */
