@@ -188,6 +188,51 @@ describe('cc-ci sweep', () => {
     );
     expect((await canonical()).stack).toBe(c1.stack);
 
+    // A PR run on this host upgrades from the canonical's release (0.2.0), not from the newest
+    // older release (0.2.1): the release people run here. It deploys the base fresh from its
+    // tag and leaves the warm deploy alone.
+    const prRepo = join(base, 'pr-notes');
+    const prHead = (
+      await exec('bash', [
+        join(root, 'scripts/make-recipe-repo.sh'),
+        join(root, 'examples/recipes/notes'),
+        prRepo,
+        '0.1.0+1.35.0',
+        '0.2.0+1.35.0',
+        '0.2.1+1.35.0',
+      ])
+    ).stdout.trim();
+    const out = join(base, 'pr-run');
+    const pr = await ccci([
+      'run',
+      prRepo,
+      '--recipe',
+      'notes',
+      '--ref',
+      prHead,
+      '--stages',
+      'install,upgrade',
+      '--config-dir',
+      join(configBase, 'recipes'),
+      '--out',
+      out,
+    ]);
+    expect({ code: pr.code, tail: pr.code === 0 ? '' : pr.out.slice(-3000) }).toEqual({
+      code: 0,
+      tail: '',
+    });
+    const prResults = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as {
+      base_version: string;
+      stages: { upgrade: { status: string } };
+    };
+    expect(prResults.base_version).toBe('0.2.0+1.35.0');
+    expect(prResults.stages.upgrade.status).toBe('pass');
+    expect(await readFile(join(out, 'run.log'), 'utf8')).toMatch(
+      /upgrade base: 0\.2\.0\+1\.35\.0 \(the warm canonical\) → head/,
+    );
+    expect((await warmLabels(c1.stack)).every((l) => l === 'true')).toBe(true);
+    expect(await canonical()).toMatchObject({ version: '0.2.0+1.35.0', stack: c1.stack });
+
     await makeRepo('0.1.0+1.35.0', '0.2.0+1.35.0', '0.3.0+1.35.0');
     const third = await ccci([
       'sweep',

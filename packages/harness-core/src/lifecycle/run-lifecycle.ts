@@ -19,6 +19,8 @@ import { createGit, type Git } from '../adapters/git/git.js';
 import type { Deployer } from '../ports/deployer.js';
 import { defaultTiers, type TierRegistry } from '../tiers/index.js';
 import { domainUses } from '../domain/domain-collision.js';
+import { canonicalStore } from '../sweep/canonicals.js';
+import type { RunLogger } from '../tiers/types.js';
 import { runLabels } from './labels.js';
 import { fileLocks, type RunLocks } from './locks.js';
 import { runPhases } from './phases.js';
@@ -108,8 +110,8 @@ async function lockAndOpen(
 ): Promise<RunSession> {
   const { domain, stack, log } = prepared;
   if (options.keepWarm) await refuseTakenDomain(docker, domain, stack);
-  const locks =
-    adapters.locks ?? fileLocks(adapters.stateDir ?? join(options.outDir, '..', '.state'));
+  const stateDir = adapters.stateDir ?? join(options.outDir, '..', '.state');
+  const locks = adapters.locks ?? fileLocks(stateDir);
   const labels = runLabels({
     runId: options.runId,
     domain,
@@ -136,8 +138,23 @@ async function lockAndOpen(
     started,
     probeImage: adapters.probeImage ?? DEFAULT_PROBE_IMAGE,
     volumeHelperImage: adapters.volumeHelperImage ?? DEFAULT_VOLUME_HELPER_IMAGE,
+    canonicalVersion: await canonicalVersionOf(stateDir, options.recipe, log),
     ...(adapters.readiness ? { readiness: adapters.readiness } : {}),
   });
+}
+
+/** The release of the recipe's canonical on this host; an unreadable record is said and ignored. */
+async function canonicalVersionOf(
+  stateDir: string,
+  recipe: string,
+  log: RunLogger,
+): Promise<string | null> {
+  try {
+    return (await canonicalStore(stateDir).get(recipe))?.version ?? null;
+  } catch (err) {
+    log.warn(`the canonical record of ${recipe} is unreadable (${errorMessage(err)}); ignoring it`);
+    return null;
+  }
 }
 
 /**

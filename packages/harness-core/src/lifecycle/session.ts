@@ -43,6 +43,8 @@ export interface SessionParts {
   readonly started: Date;
   readonly probeImage: string;
   readonly volumeHelperImage: string;
+  /** The release of this recipe's warm canonical on this host, or null (canonicals/<recipe>.json). */
+  readonly canonicalVersion: string | null;
   /** Replaces the readiness check (converged + HTTP over proxy); lifecycle unit tests only. */
   readonly readiness?: Readiness;
 }
@@ -202,6 +204,7 @@ export class RunSession {
       signal: deps.signal,
       redact: (text) => prepared.redactor.redact(text),
       volumeHelperImage: this.parts.volumeHelperImage,
+      canonicalVersion: this.parts.canonicalVersion,
       reach: this.reach,
       // After a redeploy (the upgrade) probe the latest deployment.
       waitReady: (opts) => this.ready(state.currentApp(target), this.tierLog(tier), opts?.timeoutS),

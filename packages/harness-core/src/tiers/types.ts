@@ -74,6 +74,11 @@ export interface TierContext {
   redact(text: string): string;
   /** Image of the helper containers that read and write the app's volumes (sh, tar, find, md5sum). */
   readonly volumeHelperImage: string;
+  /**
+   * The release this host keeps warm as the recipe's canonical (the release people run here), or
+   * null: the upgrade starts from it when it is an older release than the head.
+   */
+  readonly canonicalVersion: string | null;
   /** The run's probe container on the proxy network: how the app is reached (proxy-probe.ts). */
   reach(): Promise<ProxyProbe>;
   /** Wait until every service of the app is converged and the HTTP probe passes. */

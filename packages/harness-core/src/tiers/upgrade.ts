@@ -31,11 +31,12 @@ export const upgradeTier: UpgradeTier = {
   name: 'upgrade',
 
   async resolveBases(ctx) {
-    // Cold runs upgrade from release tags; a warm canonical as the base needs a quick run.
+    // The canonical's release (deployed fresh from its tag: a cold run never touches the warm
+    // deploy itself), else the newest older release; older ones follow for upgrade_paths > 1.
     const choice = chooseUpgradeBases({
       headVersion: ctx.head.version,
       releases: ctx.head.releases,
-      canonical: null,
+      canonical: ctx.canonicalVersion ? { version: ctx.canonicalVersion } : null,
       paths: ctx.config.upgradePaths,
     });
     if (choice.kind === 'skip') return { kind: 'skip', reason: choice.reason };
