@@ -71,6 +71,14 @@ export function createMetrics(store: RunsStore): BridgeMetrics {
         this.set({ verdict: row.verdict, level: String(row.level) }, row.n);
     },
   });
+  new Gauge({
+    name: 'ccci_regressions',
+    help: 'Recipes whose newest run that counts is a regression: its level is below the last green cold run of the previous release (GET /api/regressions lists them).',
+    registers: [registry],
+    collect() {
+      this.set(store.regressions().length);
+    },
+  });
   return metrics;
 }
 

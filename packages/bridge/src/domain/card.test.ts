@@ -13,6 +13,7 @@ import {
   type CardRun,
   type CardState,
 } from './card.js';
+import type { Regression } from './regression.js';
 
 const run: CardRun = {
   runId: '42',
@@ -225,5 +226,33 @@ describe('replies', () => {
     const refusal = renderRefusal('@mallory', 'the pull request is closed');
     expect(refusal).not.toMatch(/(^|[^\\])@mallory/);
     expect(md('a|b')).toBe('a\\|b');
+  });
+});
+
+describe('a regression on the result card', () => {
+  const regression: Regression = {
+    runId: '42',
+    level: 3,
+    version: '1.1.0+2.0',
+    previousVersion: '1.0.0+2.0<b>',
+    previousLevel: 5,
+    previousRunId: '40',
+    rung: 'backup_restore',
+    rungStatus: 'fail',
+  };
+  const results = makeResults({ run_id: '42', level: 3, version: '1.1.0+2.0', verdict: 'fail' });
+  it('says so under the version, naming the previous release and its run', () => {
+    const body = renderCard(run, { kind: 'result', results, regression });
+    expect(body).toContain(
+      '> ⚠️ **Regression:** level 3 — the last release reached 5: backup/restore now fails',
+    );
+    expect(body).toContain('reached 5 in run 40');
+    expect(body).not.toContain('<b>');
+  });
+  it('no regression, no line', () => {
+    expect(renderCard(run, { kind: 'result', results })).not.toContain('Regression');
+    expect(renderCard(run, { kind: 'result', results, regression: null })).not.toContain(
+      'Regression',
+    );
   });
 });

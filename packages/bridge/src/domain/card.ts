@@ -8,6 +8,7 @@
  */
 import { TIER_NAMES, TIER_PROGRESS_STATES, type Results, type TierName } from '@cc-ci/harness-core';
 import { httpLink } from './links.js';
+import { regressionSentence, type Regression } from './regression.js';
 
 /** Hidden marker that identifies the cc-ci comment on a PR; always the first line. */
 export const CARD_MARKER = '<!-- cc-ci:testme -->';
@@ -39,7 +40,12 @@ export type CardState =
   | { readonly kind: 'queued'; readonly position: number | null }
   | { readonly kind: 'started'; readonly note?: string }
   | { readonly kind: 'progress'; readonly tiers: Partial<Record<TierName, TierProgress>> }
-  | { readonly kind: 'result'; readonly results: Results }
+  | {
+      readonly kind: 'result';
+      readonly results: Results;
+      /** Set when the run's level is below the previous release's (domain/regression.ts). */
+      readonly regression?: Regression | null;
+    }
   | { readonly kind: 'error'; readonly message: string };
 
 const MARK: Record<string, string> = {
@@ -134,7 +140,12 @@ function tierNotes(results: Results, tier: TierName): string {
   return code ? `\`${code}\`${reason ? ` ${reason}` : ''}` : reason;
 }
 
-function renderResult(run: CardRun, results: Results): string {
+/** The regression line: our own words and numbers; the versions are untrusted. */
+function regressionLine(r: Regression): string {
+  return `> ⚠️ **Regression:** ${regressionSentence(r)} (${md(r.previousVersion)} reached ${r.previousLevel} in run ${md(r.previousRunId)}).`;
+}
+
+function renderResult(run: CardRun, results: Results, regression?: Regression | null): string {
   const v = results.verdict;
   const badgeUrl = safeUrl(run.links?.badgeUrl);
   const lines = header(
@@ -147,6 +158,7 @@ function renderResult(run: CardRun, results: Results): string {
     ? `${md(results.base_version)} → ${md(results.version ?? 'unversioned')}`
     : md(results.version ?? 'unversioned');
   lines.push(`Version: ${versions}`, '');
+  if (regression) lines.push(regressionLine(regression), '');
   const paths = results.upgrade_paths ?? [];
   if (paths.length > 1)
     lines.push(
@@ -216,7 +228,7 @@ function renderUnsafe(run: CardRun, state: CardState): string {
     case 'progress':
       return renderProgress(run, state.tiers);
     case 'result':
-      return renderResult(run, state.results);
+      return renderResult(run, state.results, state.regression);
     case 'error':
       return [
         ...header(run, '⚠️ error'),

@@ -7,6 +7,7 @@ import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
 import type { RunView } from './run-view.js';
 import type { TriggerView } from './trigger-view.js';
 import { httpLink } from './links.js';
+import { regressionSentence, type Regression } from './regression.js';
 
 export function esc(value: unknown): string {
   return String(value ?? '')
@@ -62,6 +63,13 @@ export function verdictCell(run: RunView | null): string {
 export interface RecipeListItem {
   readonly recipe: string;
   readonly latest: RunView | null;
+  /** Set when the recipe's newest run that counts is a regression (domain/regression.ts). */
+  readonly regression?: Regression | null;
+}
+
+/** The status page's regression mark: the sentence, the previous release and its run. */
+export function regressionMark(r: Regression): string {
+  return `<span class="regression" title="${esc(`${r.previousVersion} reached level ${r.previousLevel} in run ${r.previousRunId}`)}">regression: ${esc(regressionSentence(r))}</span>`;
 }
 
 export function renderIndex(
@@ -76,11 +84,11 @@ export function renderIndex(
     )
     .join(' ');
   const rows = items
-    .map(({ recipe, latest }) => {
+    .map(({ recipe, latest, regression }) => {
       const badge = `<img src="/badge/${seg(recipe)}.svg" alt="cc-ci level badge for ${esc(recipe)}" height="20">`;
       return `<tr>
 <td><a href="/recipes/${seg(recipe)}">${esc(recipe)}</a></td>
-<td>${verdictCell(latest)}</td>
+<td>${verdictCell(latest)}${regression ? ` ${regressionMark(regression)}` : ''}</td>
 <td>${badge}</td>
 <td>${esc(latest?.version ?? '')}</td>
 <td>${latest ? `<a href="/runs/${seg(latest.runId)}">${esc(age(latest.finishedAt ?? latest.createdAt, now))}</a>` : ''}</td>
@@ -206,6 +214,7 @@ th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid var
 .verdict { font-weight: 600; text-transform: uppercase; }
 .verdict.pass { color: var(--pass); } .verdict.fail { color: var(--fail); } .verdict.error { color: var(--error); }
 .running { color: var(--muted); font-style: italic; }
+.regression { color: var(--fail); font-size: 0.9em; }
 .filters a { margin-right: 0.5rem; } .filters a[aria-current] { font-weight: 700; }
 pre { white-space: pre-wrap; word-break: break-word; background: #f6f8fa; padding: 0.4rem; margin: 0.25rem 0; }
 ul.tests { margin: 0.25rem 0 0; padding-left: 1rem; }

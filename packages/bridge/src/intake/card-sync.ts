@@ -34,7 +34,7 @@ export interface CardSyncDeps {
     | 'cardRetry'
     | 'contact'
   >;
-  readonly runs: Pick<RunsStore, 'getRun' | 'getArtifacts'>;
+  readonly runs: Pick<RunsStore, 'getRun' | 'getArtifacts' | 'regressionOf'>;
   readonly bot: Pick<BotAccount, 'findOwnComment'>;
   readonly log: Pick<Logger, 'warn'>;
   readonly noteFailure: NoteFailure;
@@ -90,7 +90,11 @@ export class CardSync {
     else if (runRow.status === 'finished') {
       const artifacts = this.deps.runs.getArtifacts(runRow.run_id);
       state = artifacts
-        ? { kind: 'result', results: artifacts.results as Results }
+        ? {
+            kind: 'result',
+            results: artifacts.results as Results,
+            regression: this.deps.runs.regressionOf(runRow.run_id),
+          }
         : { kind: 'error', message: 'results missing from the store' };
     } else if (runRow.status === 'error')
       state = { kind: 'error', message: runRow.error ?? 'the run ended without results' };

@@ -7,6 +7,13 @@
 import type { Results } from '@cc-ci/harness-core';
 import type { Db } from '../adapters/sqlite/database.js';
 import { httpLink } from '../domain/links.js';
+import {
+  judgeRegression,
+  type GreenRun,
+  type JudgedRun,
+  type RecipeRegression,
+  type Regression,
+} from '../domain/regression.js';
 import type { RunView } from '../domain/run-view.js';
 import {
   toRunView,
@@ -282,6 +289,65 @@ export class RunsStore {
       runs: page.map(toRunView),
       next: rows.length > opts.limit && last ? `${last.created_at}|${last.run_id}` : null,
     };
+  }
+
+  /**
+   * The recipe's green cold runs: per version, its newest run with verdict pass, mode cold
+   * (domain/regression.ts picks the previous release's baseline from them).
+   */
+  greenRuns(recipe: string): GreenRun[] {
+    return this.db
+      .prepare(
+        `SELECT run_id AS runId, version, level, MAX(created_at || '|' || run_id) AS key FROM runs
+         WHERE recipe = ? AND verdict = 'pass' AND quick = 0 AND status = 'finished' AND version IS NOT NULL
+         GROUP BY version`,
+      )
+      .all(recipe) as GreenRun[];
+  }
+
+  private rungsOf(runId: string): JudgedRun['rungs'] {
+    const row = this.db
+      .prepare('SELECT results_json FROM run_results WHERE run_id = ?')
+      .get(runId) as { results_json: string } | undefined;
+    return row ? (JSON.parse(row.results_json) as Results).rungs : undefined;
+  }
+
+  private judge(row: RunRow): Regression | null {
+    return judgeRegression(
+      {
+        runId: row.run_id,
+        version: row.version,
+        verdict: row.verdict,
+        level: row.level,
+        rungs: this.rungsOf(row.run_id),
+      },
+      this.greenRuns(row.recipe),
+      (id) => this.rungsOf(id),
+    );
+  }
+
+  /** Whether this run is a regression against its recipe's previous release (the PR card). */
+  regressionOf(runId: string): Regression | null {
+    const row = this.getRun(runId);
+    return row ? this.judge(row) : null;
+  }
+
+  /** Current regressions: each recipe whose newest run that counts (pass/fail) is one. */
+  regressions(): RecipeRegression[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.* FROM runs r
+         JOIN (SELECT recipe, MAX(created_at || ' ' || run_id) AS k FROM runs WHERE ${COUNTED} GROUP BY recipe) m
+           ON m.recipe = r.recipe AND (r.created_at || ' ' || r.run_id) = m.k
+         ORDER BY r.recipe`,
+      )
+      .all() as RunRow[];
+    const out: RecipeRegression[] = [];
+    for (const row of rows) {
+      const r = this.judge(row);
+      if (r) out.push({ recipe: row.recipe, ...r });
+    }
+    return out;
   }
 
   countByVerdict(): Array<{ verdict: string; level: number; n: number }> {

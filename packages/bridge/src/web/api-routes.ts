@@ -1,4 +1,4 @@
-/** The JSON API (runs, recipes, triggers, the OpenAPI document), health and metrics. */
+/** The JSON API (runs, recipes, regressions, triggers, the OpenAPI document), health and metrics. */
 import { sendError } from './http-errors.js';
 import type { FastifyInstance } from 'fastify';
 import { isRecipeName } from '@cc-ci/harness-core';
@@ -10,7 +10,7 @@ import { cursorParam, enrolledRecipes } from './responses.js';
 import { runJson } from './run-json.js';
 
 export interface ApiRoutesDeps {
-  readonly store: Pick<RunsStore, 'latestPerRecipe' | 'listRuns' | 'ping'>;
+  readonly store: Pick<RunsStore, 'latestPerRecipe' | 'listRuns' | 'ping' | 'regressions'>;
   readonly intakeStore: Pick<IntakeStore, 'recentTriggers' | 'contacts'>;
   readonly registry: BridgeMetrics['registry'];
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
@@ -87,6 +87,20 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Prom
       return { runs: page.runs.map(runJson), next_cursor: page.next };
     },
   );
+
+  app.get('/api/regressions', async () => ({
+    regressions: store.regressions().map((r) => ({
+      recipe: r.recipe,
+      run_id: r.runId,
+      level: r.level,
+      version: r.version,
+      previous_version: r.previousVersion,
+      previous_level: r.previousLevel,
+      previous_run_id: r.previousRunId,
+      rung: r.rung,
+      rung_status: r.rungStatus,
+    })),
+  }));
 
   app.get('/healthz', async (_req, reply) => {
     let ok = false;

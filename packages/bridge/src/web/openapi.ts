@@ -3,7 +3,7 @@
  * Kept next to the routes; a test checks that every documented operation answers as documented.
  */
 import { HTTP_ERRORS } from './http-errors.js';
-import { RECIPE_NAME_PATTERN } from '@cc-ci/harness-core';
+import { RECIPE_NAME_PATTERN, RUNG_NAMES, RUNG_STATUSES } from '@cc-ci/harness-core';
 import { CARD_TIER_STATES } from '../domain/card.js';
 
 const runRow = {
@@ -28,6 +28,41 @@ const runRow = {
     created_at: { type: 'string', format: 'date-time' },
     started_at: { type: 'string', format: 'date-time', nullable: true },
     finished_at: { type: 'string', format: 'date-time', nullable: true },
+  },
+};
+const regression = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'recipe',
+    'run_id',
+    'level',
+    'version',
+    'previous_version',
+    'previous_level',
+    'previous_run_id',
+    'rung',
+    'rung_status',
+  ],
+  properties: {
+    recipe: { type: 'string' },
+    run_id: { type: 'string', description: "The recipe's newest run that counts (pass or fail)." },
+    level: { type: 'integer', minimum: 0, maximum: 4 },
+    version: { type: 'string', description: 'Its results.version (a release tag).' },
+    previous_version: {
+      type: 'string',
+      description:
+        "The previous release's version: the newest older release with a green cold run.",
+    },
+    previous_level: { type: 'integer', minimum: 1, maximum: 5 },
+    previous_run_id: { type: 'string', description: "That release's last green cold run." },
+    rung: {
+      type: 'string',
+      enum: [...RUNG_NAMES, null],
+      nullable: true,
+      description: 'The first rung that passed then and does not now; null when none can be named.',
+    },
+    rung_status: { type: 'string', enum: [...RUNG_STATUSES, null], nullable: true },
   },
 };
 const error = {
@@ -239,6 +274,20 @@ export const OPENAPI = {
           '400': json(error),
           '401': json(error),
           '413': { description: 'body too large' },
+        },
+      },
+    },
+    '/api/regressions': {
+      get: {
+        operationId: 'listRegressions',
+        summary:
+          "Recipes whose newest run that counts is below the level of the previous release's last green cold run (docs/api.md).",
+        responses: {
+          '200': json({
+            type: 'object',
+            required: ['regressions'],
+            properties: { regressions: { type: 'array', items: regression } },
+          }),
         },
       },
     },

@@ -24,7 +24,7 @@ const NO_RECIPE = '<!doctype html><title>not found</title><p>No such recipe.</p>
 export interface PageRoutesDeps {
   readonly store: Pick<
     RunsStore,
-    'latestPerRecipe' | 'listRuns' | 'runView' | 'getArtifacts' | 'latestFinished'
+    'latestPerRecipe' | 'listRuns' | 'runView' | 'getArtifacts' | 'latestFinished' | 'regressions'
   >;
   readonly intakeStore: Pick<IntakeStore, 'recentTriggerViews'>;
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
@@ -58,10 +58,15 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
 
   app.get<{ Querystring: { state?: string } }>('/', async (req, reply) => {
     const latest = new Map(store.latestPerRecipe().map((r) => [r.recipe, r]));
+    const regressions = new Map(store.regressions().map((r) => [r.recipe, r]));
     const names = [...new Set([...enrolled(), ...latest.keys()])].sort();
     const state = req.query.state && req.query.state !== 'all' ? req.query.state : null;
     const items: RecipeListItem[] = names
-      .map((recipe) => ({ recipe, latest: latest.get(recipe) ?? null }))
+      .map((recipe) => ({
+        recipe,
+        latest: latest.get(recipe) ?? null,
+        regression: regressions.get(recipe) ?? null,
+      }))
       .filter(({ latest: l }) => {
         if (!state) return true;
         if (state === 'none') return l === null;

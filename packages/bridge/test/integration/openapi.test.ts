@@ -47,7 +47,13 @@ describe('GET /api/openapi.json', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const ajv = new Ajv({ strict: false, allErrors: true });
     const checked: string[] = [];
-    for (const path of ['/api/recipes', '/api/runs', '/api/triggers', '/healthz']) {
+    for (const path of [
+      '/api/recipes',
+      '/api/runs',
+      '/api/regressions',
+      '/api/triggers',
+      '/healthz',
+    ]) {
       const schema = doc.paths[path]!.get!.responses['200']!.content!['application/json'].schema;
       const res = await fetch(`${bridge.url}${path}`);
       expect(res.status).toBe(200);
@@ -60,7 +66,26 @@ describe('GET /api/openapi.json', () => {
       });
       checked.push(path);
     }
-    expect(checked).toHaveLength(4);
+    expect(checked).toHaveLength(5);
+    // A regression as the route answers it matches the schema; one without its baseline does not.
+    const regressions = ajv.compile(
+      doc.paths['/api/regressions']!.get!.responses['200']!.content!['application/json'].schema,
+    );
+    const entry = {
+      recipe: 'notes',
+      run_id: '1',
+      level: 3,
+      version: '1.1.0+2.0',
+      previous_version: '1.0.0+2.0',
+      previous_level: 5,
+      previous_run_id: '100',
+      rung: 'functional',
+      rung_status: 'fail',
+    };
+    expect(regressions({ regressions: [entry, { ...entry, rung: null, rung_status: null }] })).toBe(
+      true,
+    );
+    expect(regressions({ regressions: [{ ...entry, previous_run_id: undefined }] })).toBe(false);
     // A wrong answer would be caught: the runs schema rejects a run without a status.
     const runs = ajv.compile(
       doc.paths['/api/runs']!.get!.responses['200']!.content!['application/json'].schema,

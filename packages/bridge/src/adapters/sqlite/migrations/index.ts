@@ -4,6 +4,7 @@ import { intakeMigration } from './0010-intake.js';
 import { boundedDeliveriesMigration } from './0011-bounded-deliveries.js';
 import { finalStatusesMigration } from './0015-final-statuses.js';
 import { runResultsMigration } from './0020-run-results.js';
+import { greenRunsMigration } from './0021-green-runs.js';
 
 export interface Migration {
   readonly version: number;
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly Migration[] = [
   boundedDeliveriesMigration,
   finalStatusesMigration,
   runResultsMigration,
+  greenRunsMigration,
 ];
