@@ -246,7 +246,7 @@ describe('a regression on the result card', () => {
     expect(body).toContain(
       '> ⚠️ **Regression:** level 3 — the last release reached 5: backup/restore now fails',
     );
-    expect(body).toContain('reached 5 in run 40');
+    expect(body).toContain('(last release: 1\\.0\\.0\\+2\\.0&lt;b&gt;, run 40)');
     expect(body).not.toContain('<b>');
   });
   it('no regression, no line', () => {

@@ -142,7 +142,7 @@ function tierNotes(results: Results, tier: TierName): string {
 
 /** The regression line: our own words and numbers; the versions are untrusted. */
 function regressionLine(r: Regression): string {
-  return `> ⚠️ **Regression:** ${regressionSentence(r)} (${md(r.previousVersion)} reached ${r.previousLevel} in run ${md(r.previousRunId)}).`;
+  return `> ⚠️ **Regression:** ${regressionSentence(r)} (last release: ${md(r.previousVersion)}, run ${md(r.previousRunId)}).`;
 }
 
 function renderResult(run: CardRun, results: Results, regression?: Regression | null): string {

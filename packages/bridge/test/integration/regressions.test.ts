@@ -108,7 +108,7 @@ describe('a PR below the previous release', () => {
     expect(card).toContain(
       '**Regression:** level 3 — the last release reached 5: functional now fails',
     );
-    expect(card).toContain('reached 5 in run 100');
+    expect(card).toContain('(last release: 1\\.0\\.0\\+2\\.0, run 100)');
     expect(await regressions(b)).toEqual([
       {
         recipe: 'notes',
