@@ -15,6 +15,8 @@ import {
   DockerHost,
   InputError,
   codeOf,
+  formatBytes,
+  warmDiskUsage,
   errorInfo,
   errorMessage,
   DEFAULT_PROBE_IMAGE,
@@ -246,6 +248,15 @@ async function sweep(cmd: SweepCommand): Promise<number> {
     if (o.sync?.synced) out(`sweep: ${o.recipe}: mirror — ${syncSummary(o.sync)}`);
     out(`sweep: ${o.recipe}: ${o.label} — ${o.detail}`);
   }
+  // What keeping deploys warm costs on this host (docs/runbook.md, "Disk").
+  const disk = await warmDiskUsage(sweepDocker, cmd.stateDir).catch((e: unknown) => {
+    err(`cc-ci sweep: could not measure the warm volumes: ${errorMessage(e)}`);
+    return [];
+  });
+  for (const d of disk)
+    out(
+      `sweep: warm disk: ${d.recipe} ${formatBytes(d.bytes)} in ${d.volumes} volume(s) (stack ${d.stack})`,
+    );
   const count = (l: string) => outcomes.filter((o) => o.label === l).length;
   const bad = outcomes.filter((o) => !['promoted', 'up to date', 'would test'].includes(o.label));
   const syncFailed = count('sync failed');

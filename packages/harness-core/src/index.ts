@@ -87,3 +87,4 @@ export {
   type MirrorPrDecision,
   type SyncMirrorInput,
 } from './sweep/mirror-sync.js';
+export { formatBytes, warmDiskUsage, type WarmDisk } from './sweep/disk.js';

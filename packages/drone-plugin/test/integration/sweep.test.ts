@@ -161,6 +161,10 @@ describe('cc-ci sweep', () => {
       tail: '',
     });
     expect(first.out).toMatch(/sweep: notes: promoted — 0\.2\.0\+1\.35\.0: pass/);
+    // The disk budget: what the warm canonical's volumes use on this host.
+    expect(first.out).toMatch(
+      /sweep: warm disk: notes [0-9.]+ (B|kB|MB|GB) in [1-9][0-9]* volume\(s\) \(stack warm-notes-[0-9a-f]{6}_ci_localhost\)/,
+    );
     const c1 = await canonical();
     stacks.push(c1.stack);
     expect(c1.version).toBe('0.2.0+1.35.0');

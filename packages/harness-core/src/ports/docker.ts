@@ -56,6 +56,12 @@ export interface SwarmObject {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+export interface VolumeUsage {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly bytes: number;
+}
+
 export interface MountInfo {
   readonly type: string;
   /** Volume name (for volumes), or source path (binds). */
@@ -147,6 +153,8 @@ export interface DockerPort {
   events(labels: Readonly<Record<string, string>>, since: Date, until: Date): Promise<string[]>;
   /** The image a container was started from, or null when there is no such container. */
   containerImage(idOrName: string): Promise<string | null>;
+  /** Every local volume with its labels and the disk it uses (`docker system df -v`). */
+  volumeUsage(): Promise<VolumeUsage[]>;
   /** Start the run's probe container on the proxy network (ports/proxy-probe.ts). */
   openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe>;
 }

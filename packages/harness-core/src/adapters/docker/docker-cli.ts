@@ -13,6 +13,7 @@ import type {
   SwarmObjectKind,
   TaskInfo,
   VolumeHelper,
+  VolumeUsage,
 } from '../../ports/docker.js';
 import type { ProxyProbe, ProxyProbeOptions } from '../../ports/proxy-probe.js';
 import { runProcess, type ProcessRunner } from '../process/run-process.js';
@@ -66,6 +67,24 @@ const versionVarOf = (stack: string, objectName: string) => {
 /** What `docker stack deploy` says when it refuses the compose files themselves. */
 const COMPOSE_REFUSAL =
   /yaml|compose|additional propert|unsupported|invalid|undefined (volume|network|secret|config)|must be a/i;
+
+/** `docker system df` sizes: "307.2kB", "1.5GB", "0B" (decimal units); unknown → 0. */
+export function parseDockerSize(text: string): number {
+  const m = /^([0-9.]+)\s*([kMGTP]?)B$/.exec(text.trim());
+  if (!m) return 0;
+  const power = ['', 'k', 'M', 'G', 'T', 'P'].indexOf(m[2]!);
+  return Math.round(Number(m[1]) * 1000 ** power);
+}
+
+/** The CLI's `k=v,k2=v2` label list. */
+function parseLabelList(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const i = pair.indexOf('=');
+    if (i > 0) labels[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return labels;
+}
 
 const labelArgs = (flag: string, labels: Readonly<Record<string, string>>) =>
   Object.entries(labels).flatMap(([k, v]) => [flag, `${k}=${v}`]);
@@ -548,6 +567,22 @@ export class DockerCli implements DockerPort {
       { allowFail: true, timeoutMs: 15_000 },
     );
     return res.stdout.split('\n').filter(Boolean);
+  }
+
+  async volumeUsage(): Promise<VolumeUsage[]> {
+    const res = await this.docker(['system', 'df', '-v', '--format', '{{json .Volumes}}'], {
+      timeoutMs: 120_000,
+    });
+    const raw = JSON.parse(res.stdout.trim() || '[]') as Array<{
+      Name: string;
+      Labels?: string;
+      Size?: string;
+    }>;
+    return raw.map((v) => ({
+      name: v.Name,
+      labels: parseLabelList(v.Labels ?? ''),
+      bytes: parseDockerSize(v.Size ?? ''),
+    }));
   }
 
   openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe> {
