@@ -37,7 +37,7 @@ const get = (port, host) =>
     req.end();
   });
 
-async function rawFloor(repo) {
+export async function rawFloor(repo) {
   const stack = `benchraw${Math.floor(Math.random() * 1e6)}`;
   const port = await freePort();
   const overlay = join(await mkdtemp(join(tmpdir(), 'ccci-bench-')), 'ports.yml');
@@ -118,7 +118,7 @@ async function rawCycle(stack, port, overlay, repo) {
   return { total: end - t0, toHttp: up - t0 };
 }
 
-async function ccciRun(repo, head) {
+export async function ccciRun(repo, head, stages = 'install') {
   const dir = await mkdtemp(join(tmpdir(), 'ccci-bench-run-'));
   const t0 = performance.now();
   await run(
@@ -132,7 +132,7 @@ async function ccciRun(repo, head) {
       '--ref',
       head,
       '--stages',
-      'install',
+      stages,
       '--no-janitor',
       '--out',
       join(dir, 'out'),
@@ -147,7 +147,21 @@ async function ccciRun(repo, head) {
   return { total };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** A notes repository with two releases; resolves to {repo, head}. */
+export async function notesRepo() {
+  const parent = await mkdtemp(join(tmpdir(), 'ccci-bench-repo-'));
+  const repo = join(parent, 'notes');
+  const { stdout } = await run('bash', [
+    join(root, 'scripts/make-recipe-repo.sh'),
+    join(root, 'examples/recipes/notes'),
+    repo,
+    '0.1.0+1.35.0',
+    '0.2.0+1.35.0',
+  ]);
+  return { repo, head: stdout.trim() };
+}
 
 export default async function bench({ log }) {
   const parent = await mkdtemp(join(tmpdir(), 'ccci-bench-repo-'));
