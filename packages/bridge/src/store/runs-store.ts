@@ -28,6 +28,8 @@ export type { ForeignRun, RunRow, StartedRun, StoredArtifacts, UnfinishedRun } f
 
 /** Runs whose level is public: finished with a verdict (an `error` is infrastructure or a cancel). */
 const COUNTED = `verdict IN ('pass', 'fail')`;
+/** A green run: a baseline a later release's level is compared with. */
+const GREEN = `verdict = 'pass' AND quick = 0 AND status = 'finished' AND version IS NOT NULL`;
 
 export class RunsStore {
   constructor(
@@ -299,10 +301,17 @@ export class RunsStore {
     return this.db
       .prepare(
         `SELECT run_id AS runId, version, level, MAX(created_at || '|' || run_id) AS key FROM runs
-         WHERE recipe = ? AND verdict = 'pass' AND quick = 0 AND status = 'finished' AND version IS NOT NULL
-         GROUP BY version`,
+         WHERE recipe = ? AND ${GREEN} GROUP BY version`,
       )
       .all(recipe) as GreenRun[];
+  }
+
+  /** Each recipe's highest green level: a run at or above it cannot be a regression. */
+  private topGreenLevels(): Map<string, number> {
+    const rows = this.db
+      .prepare(`SELECT recipe, MAX(level) AS top FROM runs WHERE ${GREEN} GROUP BY recipe`)
+      .all() as Array<{ recipe: string; top: number }>;
+    return new Map(rows.map((r) => [r.recipe, r.top]));
   }
 
   private rungsOf(runId: string): JudgedRun['rungs'] {
@@ -313,16 +322,12 @@ export class RunsStore {
   }
 
   private judge(row: RunRow): Regression | null {
-    return judgeRegression(
-      {
-        runId: row.run_id,
-        version: row.version,
-        verdict: row.verdict,
-        level: row.level,
-        rungs: this.rungsOf(row.run_id),
-      },
-      this.greenRuns(row.recipe),
-      (id) => this.rungsOf(id),
+    const greens = this.greenRuns(row.recipe);
+    const run = { runId: row.run_id, version: row.version, verdict: row.verdict, level: row.level };
+    // Levels decide; stored results are parsed only to name the lost rung of a regression.
+    if (!judgeRegression(run, greens, () => undefined)) return null;
+    return judgeRegression({ ...run, rungs: this.rungsOf(row.run_id) }, greens, (id) =>
+      this.rungsOf(id),
     );
   }
 
@@ -332,18 +337,38 @@ export class RunsStore {
     return row ? this.judge(row) : null;
   }
 
-  /** Current regressions: each recipe whose newest run that counts (pass/fail) is one. */
+  /**
+   * Current regressions: each recipe whose newest run that counts (pass/fail) is one. Judging
+   * reads every recipe's stored results, so the answer is kept until the database changes:
+   * `total_changes()` counts every write on this connection, which every store of the bridge
+   * shares (the status page, /api/regressions and the gauge ask on every request).
+   */
   regressions(): RecipeRegression[] {
+    const key = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    if (this.regressionCache?.key === key) return this.regressionCache.value;
+    const value = this.judgeRegressions();
+    this.regressionCache = { key, value };
+    return value;
+  }
+
+  private regressionCache: { key: number; value: RecipeRegression[] } | null = null;
+
+  private judgeRegressions(): RecipeRegression[] {
+    // Each recipe's newest counted run, found through the (recipe, created_at) index.
     const rows = this.db
       .prepare(
-        `SELECT r.* FROM runs r
-         JOIN (SELECT recipe, MAX(created_at || ' ' || run_id) AS k FROM runs WHERE ${COUNTED} GROUP BY recipe) m
-           ON m.recipe = r.recipe AND (r.created_at || ' ' || r.run_id) = m.k
+        `SELECT r.* FROM (SELECT DISTINCT recipe FROM runs) d
+         JOIN runs r ON r.run_id = (
+           SELECT x.run_id FROM runs x WHERE x.recipe = d.recipe AND x.verdict IN ('pass', 'fail')
+           ORDER BY x.created_at DESC, x.run_id DESC LIMIT 1)
          ORDER BY r.recipe`,
       )
       .all() as RunRow[];
+    const top = this.topGreenLevels();
     const out: RecipeRegression[] = [];
     for (const row of rows) {
+      // Only a run below the recipe's best green level can be below its previous release's.
+      if (row.level === null || row.level >= (top.get(row.recipe) ?? 0)) continue;
       const r = this.judge(row);
       if (r) out.push({ recipe: row.recipe, ...r });
     }
