@@ -164,16 +164,7 @@ export async function notesRepo() {
 }
 
 export default async function bench({ log }) {
-  const parent = await mkdtemp(join(tmpdir(), 'ccci-bench-repo-'));
-  const repo = join(parent, 'notes');
-  const { stdout } = await run('bash', [
-    join(root, 'scripts/make-recipe-repo.sh'),
-    join(root, 'examples/recipes/notes'),
-    repo,
-    '0.1.0+1.35.0',
-    '0.2.0+1.35.0',
-  ]);
-  const head = stdout.trim();
+  const { repo, head } = await notesRepo();
   const raw = [];
   const ccci = [];
   for (let i = 0; i < ROUNDS; i++) {
