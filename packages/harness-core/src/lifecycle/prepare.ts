@@ -86,6 +86,10 @@ export async function prepareRun(
   log.info(
     `checked out ${head.commit.slice(0, 12)}${head.dirty ? ' (+ uncommitted changes)' : ''}, version ${head.version ?? 'unknown'}, ${head.releases.length} release tag(s)`,
   );
+  if (options.quick)
+    log.info(
+      'quick run asked for: this build does not reattach a warm canonical, so the run is cold (results.json mode: cold)',
+    );
 
   const ref = options.ref ?? head.commit;
   // A deploy that may stay warm gets the warm namespace (checked against live services before

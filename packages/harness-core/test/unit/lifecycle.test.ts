@@ -8,11 +8,11 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DockerCli } from '../../src/adapters/docker/docker-cli.js';
+import type { DockerPort } from '../../src/ports/docker.js';
 import { InfraError, InputError, RecipeError } from '../../src/errors.js';
 import type { TierName } from '../../src/domain/results.js';
 import { runLifecycle, type LifecycleAdapters } from '../../src/lifecycle/run-lifecycle.js';
@@ -122,7 +122,7 @@ function world(script: Script = {}) {
     listServices: async () => [],
     listObjects: async () => [],
     listObjectsByPrefix: async () => [],
-  } as unknown as DockerCli;
+  } as unknown as DockerPort;
   const locks: RunLocks = {
     scope: 'unit',
     async acquire() {
@@ -147,7 +147,7 @@ function world(script: Script = {}) {
   return { events, adapters };
 }
 
-async function lifecycle(adapters: LifecycleAdapters, stages: TierName[]) {
+async function lifecycle(adapters: LifecycleAdapters, stages: TierName[], quick = false) {
   const repo = await notesRepo();
   const dir = await mkdtemp(join(tmpdir(), 'ccci-unit-run-'));
   return runLifecycle(
@@ -157,7 +157,7 @@ async function lifecycle(adapters: LifecycleAdapters, stages: TierName[]) {
       ref: repo.head,
       pr: null,
       stages,
-      quick: false,
+      quick,
       outDir: join(dir, 'out'),
       runId: 'unit1',
       configDir: join(dir, 'recipes'),
@@ -309,6 +309,14 @@ describe('runLifecycle phases (no Docker)', () => {
     expect(results.base_version).toBe('0.2.0+1.35.0');
     expect(results.rungs.upgrade.status).toBe('fail');
     expect(results.stages.install?.status).toBe('pass'); // the newest path left the head running
+  });
+
+  it('says a quick run runs cold, and records what ran', async () => {
+    const { adapters } = world();
+    const { results, resultsPath } = await lifecycle(adapters, ['install'], true);
+    expect(results.mode).toBe('cold');
+    const log = await readFile(join(dirname(resultsPath), 'run.log'), 'utf8');
+    expect(log).toContain('quick run asked for: this build does not reattach a warm canonical');
   });
 
   it('bad input found before the first deploy: rethrown, torn down and unlocked exactly once', async () => {
