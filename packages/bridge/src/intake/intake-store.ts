@@ -575,10 +575,13 @@ export class IntakeStore {
 
   /** `buildLink`: the DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins. */
   setProgress(runId: string, progress: Record<string, string>, buildLink?: string): boolean {
-    if (!this.runs.setProgress(runId, progress, buildLink)) return false;
-    const triggerId = this.runs.triggerOf(runId);
-    if (triggerId) this.bumpCardFor(triggerId);
-    return true;
+    // The progress and the card bump together, or neither (one transaction, as failRun).
+    return this.db.transaction(() => {
+      if (!this.runs.setProgress(runId, progress, buildLink)) return false;
+      const triggerId = this.runs.triggerOf(runId);
+      if (triggerId) this.bumpCardFor(triggerId);
+      return true;
+    })();
   }
 
   // ---- PR cards -------------------------------------------------------------------------------

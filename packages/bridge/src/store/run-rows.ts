@@ -1,6 +1,7 @@
 /**
- * The `runs` table's rows and what RunsStore is given to write them; rows become the domain's
- * RunView here and go no further than the stores.
+ * The `runs` table's rows and what RunsStore is given to write them. The status page and
+ * `/api/runs` see only the domain's RunView; intake workers and the upload gate still read a
+ * run's row through `getRun`.
  */
 import type { Results } from '@cc-ci/harness-core';
 import type { RunView } from '../domain/run-view.js';

@@ -31,6 +31,13 @@ const COUNTED = `verdict IN ('pass', 'fail')`;
 /** A green run: a baseline a later release's level is compared with. */
 const GREEN = `verdict = 'pass' AND quick = 0 AND status = 'finished' AND version IS NOT NULL`;
 
+/**
+ * Writes that can change what a run judges as (verdict, level, version, status), per database
+ * connection: every RunsStore on the same connection shares the count, so a cache keyed on it
+ * is exact (runs has one owner: RunsStore).
+ */
+const runWrites = new WeakMap<object, number>();
+
 export class RunsStore {
   constructor(
     private readonly db: Db,
@@ -49,6 +56,7 @@ export class RunsStore {
    * write (docs/security.md#uploads).
    */
   recordStarted(r: StartedRun, ts: string = this.ts()): string {
+    this.changedRuns();
     return this.db.transaction(() => {
       if (this.triggerOf(r.runId) === null && this.hasRun(r.runId)) {
         this.db.prepare('DELETE FROM run_results WHERE run_id = ?').run(r.runId);
@@ -85,6 +93,7 @@ export class RunsStore {
 
   /** A build the bridge did not start: tracked from its params (never replaces a known run). */
   insertForeign(r: ForeignRun): void {
+    this.changedRuns();
     this.db
       .prepare(
         `INSERT OR IGNORE INTO runs (run_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
@@ -113,6 +122,7 @@ export class RunsStore {
     status: 'queued' | 'running',
     finishedAt: string | null,
   ): void {
+    this.changedRuns();
     this.db
       .prepare(
         `UPDATE runs SET drone_status = ?, status = ?, drone_finished_at = COALESCE(drone_finished_at, ?), started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
@@ -129,6 +139,7 @@ export class RunsStore {
 
   /** An unfinished run's build ended and no results came: a truthful final state. */
   fail(runId: string, droneStatus: string, message: string): void {
+    this.changedRuns();
     const ts = this.ts();
     this.db
       .prepare(
@@ -171,6 +182,7 @@ export class RunsStore {
 
   /** Store an uploaded run (insert or replace the run's results; the run row is upserted). */
   saveResults(runId: string, a: StoredArtifacts): void {
+    this.changedRuns();
     const r = a.results;
     const ts = this.now().toISOString();
     this.db.transaction(() => {
@@ -339,12 +351,12 @@ export class RunsStore {
 
   /**
    * Current regressions: each recipe whose newest run that counts (pass/fail) is one. Judging
-   * reads every recipe's stored results, so the answer is kept until the database changes:
-   * `total_changes()` counts every write on this connection, which every store of the bridge
-   * shares (the status page, /api/regressions and the gauge ask on every request).
+   * reads every recipe's stored results, so the answer is kept until a run's verdict, level,
+   * version or status changes: every such write (all through a RunsStore on this connection)
+   * counts in `runWrites` (the status page, /api/regressions and the gauge ask on every request).
    */
   regressions(): RecipeRegression[] {
-    const key = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const key = runWrites.get(this.db) ?? 0;
     if (this.regressionCache?.key === key) return this.regressionCache.value;
     const value = this.judgeRegressions();
     this.regressionCache = { key, value };
@@ -352,6 +364,10 @@ export class RunsStore {
   }
 
   private regressionCache: { key: number; value: RecipeRegression[] } | null = null;
+
+  private changedRuns(): void {
+    runWrites.set(this.db, (runWrites.get(this.db) ?? 0) + 1);
+  }
 
   private judgeRegressions(): RecipeRegression[] {
     // Each recipe's newest counted run, found through the (recipe, created_at) index.

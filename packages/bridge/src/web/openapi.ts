@@ -8,9 +8,15 @@ import { CARD_TIER_STATES } from '../domain/card.js';
 
 const runRow = {
   type: 'object',
+  additionalProperties: false,
   required: ['run_id', 'recipe', 'status', 'created_at'],
   properties: {
     run_id: { type: 'string', description: 'The Drone build number.' },
+    trigger_id: {
+      type: 'integer',
+      nullable: true,
+      description: 'The trigger that started the run; null for a run the bridge did not start.',
+    },
     recipe: { type: 'string' },
     repo: { type: 'string', nullable: true },
     pr: { type: 'integer', nullable: true },
@@ -28,6 +34,14 @@ const runRow = {
     created_at: { type: 'string', format: 'date-time' },
     started_at: { type: 'string', format: 'date-time', nullable: true },
     finished_at: { type: 'string', format: 'date-time', nullable: true },
+    updated_at: { type: 'string', format: 'date-time' },
+    drone_finished_at: { type: 'string', format: 'date-time', nullable: true },
+    drone_waiting_since: {
+      type: 'string',
+      format: 'date-time',
+      nullable: true,
+      description: 'Since when the Drone build has ended without results (the watcher waits).',
+    },
   },
 };
 const regression = {
