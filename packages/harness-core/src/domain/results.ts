@@ -79,6 +79,46 @@ export type Verdict = (typeof VERDICTS)[number];
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
+/** What a run was, told briefly, for the isolation block: its verdict and where it broke. */
+export const RunSummarySchema = z
+  .object({
+    verdict: z.enum(VERDICTS),
+    level: z.number().int().min(0).max(5),
+    /** The lowest rung that failed or could not be verified; absent when the run passed. */
+    failed_rung: z.enum(RUNG_NAMES).optional(),
+    code: ErrorCodeSchema.optional(),
+    reason: z.string().optional(),
+    duration_ms: z.number().int().nonnegative(),
+    /** How long the tier behind failed_rung took in this run. */
+    failed_tier_ms: z.number().int().nonnegative().optional(),
+    /** The most other cc-ci runs seen deploying on the swarm while this one ran. */
+    concurrent_runs: z.number().int().nonnegative(),
+  })
+  .strict();
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+/**
+ * genuine: failed again alone, at the same rung with the same code; flaky: passed alone (failed
+ * only with company on the host); changed: failed alone, differently.
+ */
+export const ISOLATION_LABELS = ['genuine', 'flaky', 'changed'] as const;
+export type IsolationLabel = (typeof ISOLATION_LABELS)[number];
+
+export const IsolationSchema = z
+  .object({
+    label: z.enum(ISOLATION_LABELS),
+    /** The failed run, whose artifacts are in `first_dir` of the run directory. */
+    first: RunSummarySchema,
+    first_dir: z.string().min(1),
+    /** The re-run alone on the swarm; its verdict is the run's verdict. */
+    rerun: RunSummarySchema,
+    /** What differed between the two runs (load, the failing step's timing, the failure). */
+    differences: z.array(z.string()),
+  })
+  .strict()
+  .describe('the isolation re-run after a failure: its label, both runs and what differed');
+export type Isolation = z.infer<typeof IsolationSchema>;
+
 export const ResultsSchema = z
   .object({
     schema: z.literal(RESULTS_SCHEMA_VERSION),
@@ -133,6 +173,10 @@ export const ResultsSchema = z
       .strict(),
     domain: z.string().min(1),
     deploy_count: z.number().int().nonnegative(),
+    /** The most other cc-ci runs seen deploying on the swarm while this run ran. */
+    concurrent_runs: z.number().int().nonnegative().optional(),
+    /** Set when the run failed and was re-run alone (docs/isolation.md). */
+    isolation: IsolationSchema.optional(),
     /** Human-readable reason when verdict is error (infrastructure) or the run was aborted. */
     error: z.string().optional(),
     /** The code of that error (docs/errors.md). */
