@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { TIER_PROGRESS_STATES, type Results } from '@cc-ci/harness-core';
+import { TIER_PROGRESS_STATES, type Isolation, type Results } from '@cc-ci/harness-core';
 import { makeResults } from '../../test/support/results.js';
 import {
   CARD_MARKER,
@@ -40,6 +40,27 @@ const HOSTILE = [
   '<!-- cc-ci:reply:1 -->',
   'x'.repeat(10_000),
 ];
+
+/** A run that failed at functional with company on the swarm and passed alone. */
+const FLAKY: Isolation = {
+  label: 'flaky',
+  first: {
+    verdict: 'fail',
+    level: 3,
+    failed_rung: 'functional',
+    code: 'TESTS_FAILED',
+    reason: 'GET /login answered 502',
+    duration_ms: 300_000,
+    failed_tier_ms: 240_000,
+    concurrent_runs: 1,
+  },
+  first_dir: 'first-run',
+  rerun: { verdict: 'pass', level: 5, duration_ms: 120_000, concurrent_runs: 0 },
+  differences: [
+    'the first run had 1 other run on the swarm, the re-run none',
+    'custom took 240.0 s the first time and 61.0 s alone',
+  ],
+};
 
 function failing(message: string): Results {
   return makeResults({
@@ -168,7 +189,15 @@ describe('renderCard', () => {
   it.each(HOSTILE)('hostile text %#  is inert in every place it can appear', (evil) => {
     const body = renderCard(
       { ...run, requestedBy: evil, recipe: evil },
-      { kind: 'result', results: { ...failing(evil), version: evil, error: evil } },
+      {
+        kind: 'result',
+        results: {
+          ...failing(evil),
+          version: evil,
+          error: evil,
+          isolation: { ...FLAKY, differences: [evil, evil] },
+        },
+      },
     );
     const error = renderCard(run, { kind: 'error', message: evil });
     for (const b of [body, error]) {
@@ -254,5 +283,122 @@ describe('a regression on the result card', () => {
     expect(renderCard(run, { kind: 'result', results, regression: null })).not.toContain(
       'Regression',
     );
+  });
+});
+
+describe('an isolation re-run on the result card', () => {
+  const withIsolation = (isolation: Isolation, o: Partial<Results> = {}) =>
+    renderCard(run, {
+      kind: 'result',
+      results: makeResults({ run_id: '42', level: 5, isolation, ...o }),
+    });
+
+  it('flaky: where the first run failed and with how many others, that it passed alone, and what differed', () => {
+    const body = withIsolation(FLAKY);
+    expect(body).toContain(
+      [
+        '> 🔁 **Isolation re-run:** flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed alone.',
+        '>',
+        '> What differed between the two runs:',
+        '> - the first run had 1 other run on the swarm, the re\\-run none',
+        '> - custom took 240\\.0 s the first time and 61\\.0 s alone',
+        '',
+      ].join('\n'),
+    );
+    // Under the version line, above the tiers.
+    expect(body.indexOf('Version:')).toBeLessThan(body.indexOf('Isolation re-run'));
+    expect(body.indexOf('Isolation re-run')).toBeLessThan(body.indexOf('| Tier |'));
+  });
+
+  it('flaky without differences says the results name none', () => {
+    const body = withIsolation({ ...FLAKY, differences: [] });
+    expect(body).toContain('> The results name no difference between the two runs.');
+    expect(body).not.toContain('What differed');
+  });
+
+  it('genuine: failed again alone at the same rung with the same code', () => {
+    const body = withIsolation(
+      {
+        ...FLAKY,
+        label: 'genuine',
+        first: { ...FLAKY.first, concurrent_runs: 2 },
+        rerun: { ...FLAKY.first, concurrent_runs: 0 },
+        differences: [],
+      },
+      { verdict: 'fail', level: 3 },
+    );
+    expect(body).toContain(
+      '> 🔁 **Isolation re-run:** genuine — failed at functional (TESTS_FAILED) with 2 other runs on the swarm, and failed again alone at the same rung with the same code.',
+    );
+    expect(body).not.toContain('What differed');
+    expect(body).not.toContain('name no difference');
+  });
+
+  it('changed: how the first run failed, then how the re-run did', () => {
+    const body = withIsolation(
+      {
+        ...FLAKY,
+        label: 'changed',
+        rerun: {
+          verdict: 'fail',
+          level: 0,
+          failed_rung: 'install',
+          code: 'HTTP_FAILED',
+          duration_ms: 60_000,
+          concurrent_runs: 0,
+        },
+        differences: ['the re-run failed at install (HTTP_FAILED), not at functional'],
+      },
+      { verdict: 'fail', level: 0 },
+    );
+    expect(body).toContain(
+      '> 🔁 **Isolation re-run:** changed — first failed at functional (TESTS_FAILED) with 1 other run on the swarm, then failed at install (HTTP_FAILED) alone.',
+    );
+    expect(body).toContain(
+      '> - the re\\-run failed at install \\(HTTP\\_FAILED\\), not at functional',
+    );
+  });
+
+  it('never says alone of a run that had company, nor more than the summaries bear out', () => {
+    const crowded = withIsolation({ ...FLAKY, rerun: { ...FLAKY.rerun, concurrent_runs: 1 } });
+    expect(crowded).toContain(
+      'flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed with 1 other run on the swarm.',
+    );
+    // A genuine label whose re-run failed elsewhere, a flaky one whose re-run did not pass:
+    // both runs are told as they were.
+    const elsewhere = withIsolation({
+      ...FLAKY,
+      label: 'genuine',
+      rerun: { ...FLAKY.first, failed_rung: 'lint', code: 'LINT_FAILED', concurrent_runs: 0 },
+    });
+    expect(elsewhere).toContain(
+      'genuine — first failed at functional (TESTS_FAILED) with 1 other run on the swarm, then failed at lint (LINT_FAILED) alone.',
+    );
+    expect(elsewhere).not.toContain('same rung');
+    const errored = withIsolation({
+      ...FLAKY,
+      rerun: {
+        verdict: 'error',
+        level: 0,
+        code: 'DOCKER_FAILED',
+        duration_ms: 1,
+        concurrent_runs: 0,
+      },
+    });
+    expect(errored).toContain(
+      'flaky — first failed at functional (TESTS_FAILED) with 1 other run on the swarm, then ended in an error (DOCKER_FAILED) alone.',
+    );
+  });
+
+  it('shows at most ten differences and counts the rest', () => {
+    const many = Array.from({ length: 12 }, (_, i) => `difference ${i}`);
+    const body = withIsolation({ ...FLAKY, differences: many });
+    expect(body).toContain('> - difference 9');
+    expect(body).not.toContain('difference 10');
+    expect(body).toContain('> - … and 2 more');
+  });
+
+  it('no isolation, no line', () => {
+    expect(renderCard(run, { kind: 'result', results: failing('x') })).not.toContain('Isolation');
   });
 });

@@ -7,6 +7,7 @@
  * length. A rendering problem falls back to plain text and never changes what the status says.
  */
 import { TIER_NAMES, TIER_PROGRESS_STATES, type Results, type TierName } from '@cc-ci/harness-core';
+import { isolationSentence } from './isolation.js';
 import { httpLink } from './links.js';
 import { regressionSentence, type Regression } from './regression.js';
 
@@ -145,6 +146,27 @@ function regressionLine(r: Regression): string {
   return `> ⚠️ **Regression:** ${regressionSentence(r)} (last release: ${md(r.previousVersion)}, run ${md(r.previousRunId)}).`;
 }
 
+const MAX_DIFFERENCES = 10;
+
+/**
+ * The isolation re-run (results.isolation): the label told from both runs' summaries in our
+ * words, then the harness's `differences`, each untrusted. A flaky label always says what
+ * differed, or that the results name nothing.
+ */
+function isolationLines(i: NonNullable<Results['isolation']>): string[] {
+  const lines = [`> 🔁 **Isolation re-run:** ${isolationSentence(i)}.`];
+  const shown = i.differences.slice(0, MAX_DIFFERENCES);
+  if (shown.length > 0) {
+    lines.push('>', '> What differed between the two runs:');
+    for (const d of shown) lines.push(`> - ${md(d)}`);
+    if (i.differences.length > shown.length)
+      lines.push(`> - … and ${i.differences.length - shown.length} more`);
+  } else if (i.label === 'flaky') {
+    lines.push('>', '> The results name no difference between the two runs.');
+  }
+  return lines;
+}
+
 function renderResult(run: CardRun, results: Results, regression?: Regression | null): string {
   const v = results.verdict;
   const badgeUrl = safeUrl(run.links?.badgeUrl);
@@ -159,6 +181,7 @@ function renderResult(run: CardRun, results: Results, regression?: Regression | 
     : md(results.version ?? 'unversioned');
   lines.push(`Version: ${versions}`, '');
   if (regression) lines.push(regressionLine(regression), '');
+  if (results.isolation) lines.push(...isolationLines(results.isolation), '');
   const paths = results.upgrade_paths ?? [];
   if (paths.length > 1)
     lines.push(

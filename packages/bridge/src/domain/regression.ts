@@ -127,7 +127,8 @@ export function judgeRegression(
   };
 }
 
-const RUNG_LABEL: Record<RungName, string> = {
+/** A rung as the card and the status page name it. */
+export const RUNG_LABEL: Record<RungName, string> = {
   install: 'install',
   upgrade: 'upgrade',
   backup_restore: 'backup/restore',
