@@ -26,6 +26,7 @@ const view = (runId: string, level: number | null, verdict: string | null = 'pas
   progress: null,
   droneFinishedAt: null,
   droneWaitingSince: null,
+  isolation: null,
 });
 const now = new Date('2026-11-22T10:00:00Z');
 

@@ -1,3 +1,5 @@
+import type { IsolationLabel } from '@cc-ci/harness-core';
+
 /**
  * A run as the status page and the API show it: the domain's view, mapped from the store's rows
  * in store/runs-store.ts (the SQLite row type stays in the store).
@@ -32,4 +34,6 @@ export interface RunView {
   readonly progress: string | null;
   readonly droneFinishedAt: string | null;
   readonly droneWaitingSince: string | null;
+  /** The isolation re-run's label (results.isolation.label); null when the run has none. */
+  readonly isolation: IsolationLabel | null;
 }

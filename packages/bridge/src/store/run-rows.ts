@@ -3,7 +3,7 @@
  * `/api/runs` see only the domain's RunView; intake workers and the upload gate still read a
  * run's row through `getRun`.
  */
-import type { Results } from '@cc-ci/harness-core';
+import { ISOLATION_LABELS, type IsolationLabel, type Results } from '@cc-ci/harness-core';
 import type { RunView } from '../domain/run-view.js';
 
 export interface RunRow {
@@ -31,7 +31,12 @@ export interface RunRow {
   readonly progress: string | null;
   readonly drone_finished_at: string | null;
   readonly drone_waiting_since: string | null;
+  /** results.isolation.label (genuine | flaky | changed), filled on upload; null without one. */
+  readonly isolation: string | null;
 }
+
+const isLabel = (s: string | null): s is IsolationLabel =>
+  (ISOLATION_LABELS as readonly (string | null)[]).includes(s);
 
 /** A row of `runs` → the domain's view of the run. */
 export function toRunView(r: RunRow): RunView {
@@ -58,6 +63,7 @@ export function toRunView(r: RunRow): RunView {
     progress: r.progress,
     droneFinishedAt: r.drone_finished_at,
     droneWaitingSince: r.drone_waiting_since,
+    isolation: isLabel(r.isolation) ? r.isolation : null,
   };
 }
 

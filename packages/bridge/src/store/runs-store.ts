@@ -6,6 +6,7 @@
  */
 import type { Results } from '@cc-ci/harness-core';
 import type { Db } from '../adapters/sqlite/database.js';
+import { FLAKY_WINDOW, type FlakyRecipe } from '../domain/isolation.js';
 import { httpLink } from '../domain/links.js';
 import {
   judgeRegression,
@@ -188,12 +189,12 @@ export class RunsStore {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO runs (run_id, recipe, pr, ref, head_sha, quick, status, build_link, verdict, level, version, error, created_at, started_at, finished_at, updated_at)
-           VALUES (@run_id, @recipe, @pr, @ref, @head_sha, @quick, 'finished', @build_link, @verdict, @level, @version, @error, @created_at, @started_at, @finished_at, @updated_at)
+          `INSERT INTO runs (run_id, recipe, pr, ref, head_sha, quick, status, build_link, verdict, level, version, error, isolation, created_at, started_at, finished_at, updated_at)
+           VALUES (@run_id, @recipe, @pr, @ref, @head_sha, @quick, 'finished', @build_link, @verdict, @level, @version, @error, @isolation, @created_at, @started_at, @finished_at, @updated_at)
            ON CONFLICT (run_id) DO UPDATE SET recipe = excluded.recipe, pr = COALESCE(excluded.pr, runs.pr), ref = excluded.ref,
              head_sha = COALESCE(excluded.head_sha, runs.head_sha), quick = excluded.quick, status = 'finished',
              build_link = COALESCE(excluded.build_link, runs.build_link), verdict = excluded.verdict, level = excluded.level,
-             version = excluded.version, error = excluded.error, started_at = excluded.started_at,
+             version = excluded.version, error = excluded.error, isolation = excluded.isolation, started_at = excluded.started_at,
              finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
         )
         .run({
@@ -209,6 +210,7 @@ export class RunsStore {
           level: r.level,
           version: r.version,
           error: r.error ?? null,
+          isolation: r.isolation?.label ?? null,
           created_at: r.started,
           started_at: r.started,
           finished_at: r.finished,
@@ -389,6 +391,26 @@ export class RunsStore {
       if (r) out.push({ recipe: row.recipe, ...r });
     }
     return out;
+  }
+
+  /**
+   * "Flaky recently": each recipe with a run labelled flaky among its last FLAKY_WINDOW runs
+   * (newest by created_at, then run id; every run of its history counts), with how many, by
+   * recipe. One query: the recipes with a flaky run come from the partial index runs_flaky, and
+   * only their newest runs are read (through runs_recipe): well under a millisecond with 1,000
+   * recipes × 30 runs and a few flaky ones, about 11 ms when every recipe has one.
+   */
+  flakyRecently(window: number = FLAKY_WINDOW): FlakyRecipe[] {
+    return this.db
+      .prepare(
+        `SELECT f.recipe, SUM(l.isolation = 'flaky') AS flaky, COUNT(*) AS runs
+         FROM (SELECT DISTINCT recipe FROM runs WHERE isolation = 'flaky') f
+         JOIN runs l ON l.run_id IN (
+           SELECT x.run_id FROM runs x WHERE x.recipe = f.recipe
+           ORDER BY x.created_at DESC, x.run_id DESC LIMIT ?)
+         GROUP BY f.recipe HAVING flaky > 0 ORDER BY f.recipe`,
+      )
+      .all(window) as FlakyRecipe[];
   }
 
   countByVerdict(): Array<{ verdict: string; level: number; n: number }> {

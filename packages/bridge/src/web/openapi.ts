@@ -3,7 +3,12 @@
  * Kept next to the routes; a test checks that every documented operation answers as documented.
  */
 import { HTTP_ERRORS } from './http-errors.js';
-import { RECIPE_NAME_PATTERN, RUNG_NAMES, RUNG_STATUSES } from '@cc-ci/harness-core';
+import {
+  ISOLATION_LABELS,
+  RECIPE_NAME_PATTERN,
+  RUNG_NAMES,
+  RUNG_STATUSES,
+} from '@cc-ci/harness-core';
 import { CARD_TIER_STATES } from '../domain/card.js';
 
 const runRow = {
@@ -41,6 +46,13 @@ const runRow = {
       format: 'date-time',
       nullable: true,
       description: 'Since when the Drone build has ended without results (the watcher waits).',
+    },
+    isolation: {
+      type: 'string',
+      enum: [...ISOLATION_LABELS, null],
+      nullable: true,
+      description:
+        'The isolation re-run after a failure (results.isolation.label): genuine (failed again alone, same rung and code), flaky (passed alone) or changed (failed alone, differently); null when the run was not re-run.',
     },
   },
 };

@@ -2,6 +2,7 @@
  * A run in the JSON API (`GET /api/runs`): the field names and order the API has always
  * answered with (docs/api.md, the OpenAPI `runRow` schema), built from the domain's RunView.
  */
+import type { IsolationLabel } from '@cc-ci/harness-core';
 import type { RunView } from '../domain/run-view.js';
 
 export interface RunJson {
@@ -27,6 +28,7 @@ export interface RunJson {
   readonly progress: string | null;
   readonly drone_finished_at: string | null;
   readonly drone_waiting_since: string | null;
+  readonly isolation: IsolationLabel | null;
 }
 
 export function runJson(r: RunView): RunJson {
@@ -53,5 +55,6 @@ export function runJson(r: RunView): RunJson {
     progress: r.progress,
     drone_finished_at: r.droneFinishedAt,
     drone_waiting_since: r.droneWaitingSince,
+    isolation: r.isolation,
   };
 }

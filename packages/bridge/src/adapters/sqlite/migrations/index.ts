@@ -5,6 +5,7 @@ import { boundedDeliveriesMigration } from './0011-bounded-deliveries.js';
 import { finalStatusesMigration } from './0015-final-statuses.js';
 import { runResultsMigration } from './0020-run-results.js';
 import { greenRunsMigration } from './0021-green-runs.js';
+import { isolationMigration } from './0022-isolation.js';
 
 export interface Migration {
   readonly version: number;
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   finalStatusesMigration,
   runResultsMigration,
   greenRunsMigration,
+  isolationMigration,
 ];

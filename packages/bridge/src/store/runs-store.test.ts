@@ -1,0 +1,142 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Isolation } from '@cc-ci/harness-core';
+import { makeResults } from '../../test/support/results.js';
+import { migrate, openDatabase, type Db } from '../adapters/sqlite/database.js';
+import { MIGRATIONS } from '../adapters/sqlite/migrations/index.js';
+import { RunsStore } from './runs-store.js';
+
+let db: Db | null = null;
+afterEach(() => {
+  db?.close();
+  db = null;
+});
+
+const isolation = (label: Isolation['label']): Isolation => ({
+  label,
+  first: {
+    verdict: 'fail',
+    level: 3,
+    failed_rung: 'functional',
+    code: 'TESTS_FAILED',
+    duration_ms: 1000,
+    concurrent_runs: 1,
+  },
+  first_dir: 'first-run',
+  rerun:
+    label === 'flaky'
+      ? { verdict: 'pass', level: 5, duration_ms: 900, concurrent_runs: 0 }
+      : {
+          verdict: 'fail',
+          level: 3,
+          failed_rung: 'functional',
+          code: 'TESTS_FAILED',
+          duration_ms: 900,
+          concurrent_runs: 0,
+        },
+  differences: [],
+});
+
+/** Run `n` of `recipe`, started n minutes into the day. */
+function results(recipe: string, n: number, label?: Isolation['label']) {
+  const started = new Date(Date.UTC(2026, 10, 22, 8, n)).toISOString();
+  return makeResults({
+    run_id: `${recipe}-${n}`,
+    recipe,
+    started,
+    finished: started,
+    ...(label ? { isolation: isolation(label) } : {}),
+  });
+}
+
+function save(store: RunsStore, recipe: string, n: number, label?: Isolation['label']) {
+  store.saveResults(`${recipe}-${n}`, { results: results(recipe, n, label), junit: {}, log: '' });
+}
+
+describe("a run's isolation label", () => {
+  it('is stored from results.isolation.label on upload, and a replaced upload replaces it', () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    save(store, 'notes', 1, 'flaky');
+    save(store, 'notes', 2);
+    save(store, 'notes', 3, 'changed');
+    expect(store.runView('notes-1')?.isolation).toBe('flaky');
+    expect(store.runView('notes-2')?.isolation).toBeNull();
+    expect(store.runView('notes-3')?.isolation).toBe('changed');
+    expect(store.listRuns({ limit: 10 }).runs.map((r) => r.isolation)).toEqual([
+      'changed',
+      null,
+      'flaky',
+    ]);
+    save(store, 'notes', 1);
+    expect(store.runView('notes-1')?.isolation).toBeNull();
+    save(store, 'notes', 2, 'genuine');
+    expect(store.getRun('notes-2')?.isolation).toBe('genuine');
+  });
+
+  it('is backfilled by the migration from results stored before it', () => {
+    db = openDatabase({ path: ':memory:', migrations: MIGRATIONS.filter((m) => m.version < 22) });
+    const insert = db.prepare(
+      `INSERT INTO runs (run_id, recipe, status, created_at, updated_at) VALUES (?, 'notes', 'finished', ?, ?)`,
+    );
+    const stored = db.prepare(
+      `INSERT INTO run_results (run_id, results_json, junit_json, log, received_at) VALUES (?, ?, '{}', '', ?)`,
+    );
+    const ts = '2026-11-22T08:00:00.000Z';
+    for (const [id, label] of [
+      ['1', 'flaky'],
+      ['2', undefined],
+      ['3', 'genuine'],
+    ] as const) {
+      insert.run(id, ts, ts);
+      stored.run(id, JSON.stringify(results('notes', Number(id), label)), ts);
+    }
+    insert.run('4', ts, ts); // no results: stays null
+    expect(migrate(db, MIGRATIONS)).toEqual([22]);
+    const rows = db.prepare('SELECT run_id, isolation FROM runs ORDER BY run_id').all();
+    expect(rows).toEqual([
+      { run_id: '1', isolation: 'flaky' },
+      { run_id: '2', isolation: null },
+      { run_id: '3', isolation: 'genuine' },
+      { run_id: '4', isolation: null },
+    ]);
+  });
+});
+
+describe('flaky recently', () => {
+  it("counts flaky labels among each recipe's last 10 runs, by recipe", () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    // notes: 12 runs; flaky at 0 (out of the window), 5 and 11.
+    for (let n = 0; n < 12; n++)
+      save(store, 'notes', n, [0, 5, 11].includes(n) ? 'flaky' : undefined);
+    // keycloak: 3 runs, one flaky, one genuine (not flaky).
+    save(store, 'keycloak', 0, 'flaky');
+    save(store, 'keycloak', 1, 'genuine');
+    save(store, 'keycloak', 2);
+    // gitea: its only flaky run is older than its last 10.
+    for (let n = 0; n < 11; n++) save(store, 'gitea', n, n === 0 ? 'flaky' : undefined);
+    // wiki: genuine and changed only.
+    save(store, 'wiki', 0, 'genuine');
+    save(store, 'wiki', 1, 'changed');
+    expect(store.flakyRecently()).toEqual([
+      { recipe: 'keycloak', flaky: 1, runs: 3 },
+      { recipe: 'notes', flaky: 2, runs: 10 },
+    ]);
+    expect(store.flakyRecently(12)).toEqual([
+      { recipe: 'gitea', flaky: 1, runs: 11 },
+      { recipe: 'keycloak', flaky: 1, runs: 3 },
+      { recipe: 'notes', flaky: 3, runs: 12 },
+    ]);
+  });
+
+  it('is empty without flaky runs; the partial index runs_flaky answers which recipes have one', () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    save(store, 'notes', 0, 'genuine');
+    expect(store.flakyRecently()).toEqual([]);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN SELECT DISTINCT recipe FROM runs WHERE isolation = 'flaky'`)
+      .all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join('\n')).toContain('runs_flaky');
+  });
+});
