@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { levelTrend, regressionMark, renderIndex, renderRecipe } from './html.js';
+import { makeResults } from '../../test/support/results.js';
+import {
+  flakySection,
+  isolationMark,
+  levelTrend,
+  regressionMark,
+  renderIndex,
+  renderRecipe,
+  renderRun,
+} from './html.js';
 import type { RunView } from './run-view.js';
 import { trendBars } from '../../test/support/trend.js';
 
@@ -72,5 +81,79 @@ describe('the regression mark', () => {
     );
     const plain = renderIndex([{ recipe: 'notes', latest: view('9', 3) }], null, now);
     expect(plain).not.toContain('class="regression"');
+  });
+});
+
+describe('the isolation label', () => {
+  const flaky = { ...view('9', 5), isolation: 'flaky' as const };
+  it("marks the recipe's latest run on the index and each run of its history, with what it means", () => {
+    const page = renderIndex([{ recipe: 'notes', latest: flaky }], null, now);
+    expect(page).toContain(
+      '<span class="verdict pass">pass</span> <span class="isolation flaky" title="Isolation re-run: The run failed, then passed when re-run alone on the swarm; its verdict is the re-run’s. What differed is what to stabilise.">flaky</span>',
+    );
+    const history = renderRecipe(
+      'notes',
+      [flaky, { ...view('8', 3, 'fail'), isolation: 'genuine' }, view('7', 5)],
+      null,
+      now,
+    );
+    expect(history.match(/class="isolation (\w+)"/g)).toEqual([
+      'class="isolation flaky"',
+      'class="isolation genuine"',
+    ]);
+    expect(isolationMark('changed')).toContain('failed differently when re-run alone');
+    expect(isolationMark(null)).toBe('');
+    const plain = renderIndex([{ recipe: 'notes', latest: view('9', 5) }], null, now);
+    expect(plain).not.toContain('class="isolation');
+  });
+
+  it('lists the recipes flaky recently with their count, and nothing when there are none', () => {
+    const page = renderIndex([{ recipe: 'notes', latest: flaky }], null, now, [
+      { recipe: 'notes', flaky: 2, runs: 10 },
+      { recipe: '"><script>', flaky: 1, runs: 1 },
+    ]);
+    expect(page).toContain('<h2 id="flaky-recent">Flaky recently</h2>');
+    expect(page).toContain(
+      '<li><a href="/recipes/notes">notes</a>: flaky in 2 of the last 10 runs</li>',
+    );
+    expect(page).toContain('&quot;&gt;&lt;script&gt;</a>: flaky in its only run');
+    expect(page).not.toContain('<script>');
+    expect(flakySection([{ recipe: 'notes', flaky: 1, runs: 4 }])).toContain(
+      '1 of the last 4 runs',
+    );
+    expect(flakySection([])).toBe('');
+    expect(renderIndex([{ recipe: 'notes', latest: flaky }], null, now)).not.toContain(
+      'Flaky recently',
+    );
+  });
+
+  it("tells the run page what the re-run found, escaping the harness's differences", () => {
+    const results = makeResults({
+      run_id: '9',
+      level: 5,
+      isolation: {
+        label: 'flaky',
+        first: {
+          verdict: 'fail',
+          level: 3,
+          failed_rung: 'functional',
+          code: 'TESTS_FAILED',
+          duration_ms: 1000,
+          concurrent_runs: 1,
+        },
+        first_dir: 'first-run',
+        rerun: { verdict: 'pass', level: 5, duration_ms: 900, concurrent_runs: 0 },
+        differences: ['custom took 240.0 s the first time and 61.0 s alone', '<img src=x>'],
+      },
+    });
+    const page = renderRun(flaky, results, [], false);
+    expect(page).toContain(
+      'flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed alone. What differed:<ul class="differences"><li>custom took 240.0 s the first time and 61.0 s alone</li><li>&lt;img src=x&gt;</li></ul>',
+    );
+    expect(page).toContain('<code>first-run</code> of the run directory');
+    expect(page).not.toContain('<img src=x>');
+    expect(renderRun(view('9', 5), makeResults({ run_id: '9' }), [], false)).not.toContain(
+      'isolation re-run',
+    );
   });
 });

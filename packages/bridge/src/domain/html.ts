@@ -3,9 +3,15 @@
  * the store goes through `esc` (text and attribute contexts), so hostile test names or failure
  * messages stay text. No JavaScript; styles come from /static/style.css (strict CSP).
  */
-import { TIER_NAMES, type Results } from '@cc-ci/harness-core';
+import { TIER_NAMES, type IsolationLabel, type Results } from '@cc-ci/harness-core';
 import type { RunView } from './run-view.js';
 import type { TriggerView } from './trigger-view.js';
+import {
+  FLAKY_WINDOW,
+  ISOLATION_MEANING,
+  isolationSentence,
+  type FlakyRecipe,
+} from './isolation.js';
 import { httpLink } from './links.js';
 import { regressionSentence, type Regression } from './regression.js';
 
@@ -72,10 +78,41 @@ export function regressionMark(r: Regression): string {
   return `<span class="regression" title="${esc(`${r.previousVersion} reached level ${r.previousLevel} in run ${r.previousRunId}`)}">regression: ${esc(regressionSentence(r))}</span>`;
 }
 
+/** A run's isolation label (docs/status-page.md): the label, what it means in its tooltip. */
+export function isolationMark(label: IsolationLabel | null): string {
+  if (!label) return '';
+  return ` <span class="isolation ${esc(label)}" title="${esc(`Isolation re-run: ${ISOLATION_MEANING[label]}`)}">${esc(label)}</span>`;
+}
+
+/** "2 of the last 10 runs"; "its only run". */
+function flakyCount(f: FlakyRecipe): string {
+  if (f.runs === 1) return 'its only run';
+  return `${f.flaky} of the last ${f.runs} runs`;
+}
+
+/** Recipes with a flaky label among their last runs; nothing when there are none. */
+export function flakySection(flaky: readonly FlakyRecipe[]): string {
+  if (flaky.length === 0) return '';
+  const items = flaky
+    .map(
+      (f) =>
+        `<li><a href="/recipes/${seg(f.recipe)}">${esc(f.recipe)}</a>: flaky in ${esc(flakyCount(f))}</li>`,
+    )
+    .join('\n');
+  return `<section class="flaky-recent" aria-labelledby="flaky-recent">
+<h2 id="flaky-recent">Flaky recently</h2>
+<p class="muted">Recipes with a run among their last ${FLAKY_WINDOW} that failed, then passed when re-run alone on the swarm: the run page says what differed.</p>
+<ul>
+${items}
+</ul>
+</section>`;
+}
+
 export function renderIndex(
   items: readonly RecipeListItem[],
   filter: string | null,
   now: Date,
+  flaky: readonly FlakyRecipe[] = [],
 ): string {
   const filters = ['all', 'pass', 'fail', 'error', 'running', 'none']
     .map(
@@ -88,7 +125,7 @@ export function renderIndex(
       const badge = `<img src="/badge/${seg(recipe)}.svg" alt="cc-ci level badge for ${esc(recipe)}" height="20">`;
       return `<tr>
 <td><a href="/recipes/${seg(recipe)}">${esc(recipe)}</a></td>
-<td>${verdictCell(latest)}${regression ? ` ${regressionMark(regression)}` : ''}</td>
+<td>${verdictCell(latest)}${isolationMark(latest?.isolation ?? null)}${regression ? ` ${regressionMark(regression)}` : ''}</td>
 <td>${badge}</td>
 <td>${esc(latest?.version ?? '')}</td>
 <td>${latest ? `<a href="/runs/${seg(latest.runId)}">${esc(age(latest.finishedAt ?? latest.createdAt, now))}</a>` : ''}</td>
@@ -98,6 +135,7 @@ export function renderIndex(
   return layout(
     'Recipes',
     `<h1>Recipes</h1>
+${flakySection(flaky)}
 <nav class="filters" aria-label="Filter by state">${filters}</nav>
 <table>
 <thead><tr><th>recipe</th><th>latest</th><th>level</th><th>version</th><th>when</th></tr></thead>
@@ -131,7 +169,7 @@ export function renderRecipe(
     .map(
       (r) => `<tr>
 <td><a href="/runs/${seg(r.runId)}">${esc(r.runId)}</a></td>
-<td>${verdictCell(r)}</td>
+<td>${verdictCell(r)}${isolationMark(r.isolation)}</td>
 <td>${r.level ?? ''}</td>
 <td>${esc(r.version ?? '')}</td>
 <td>${r.pr ? `#${esc(r.pr)}` : ''}</td>
@@ -156,6 +194,12 @@ ${rows || '<tr><td colspan="6" class="muted">No runs yet.</td></tr>'}
 </table>
 ${next ? `<p><a rel="next" href="/recipes/${seg(recipe)}?cursor=${encodeURIComponent(next)}">older runs →</a></p>` : ''}`,
   );
+}
+
+/** The run page's account of the isolation re-run: the sentence, what differed, where. */
+function isolationDetails(i: NonNullable<Results['isolation']>): string {
+  const differences = i.differences.map((d) => `<li>${esc(d)}</li>`).join('');
+  return `<dt>isolation re-run</dt><dd>${isolationMark(i.label).trim()} ${esc(isolationSentence(i))}.${differences ? ` What differed:<ul class="differences">${differences}</ul>` : i.label === 'flaky' ? ' The results name no difference between the two runs.' : ''} <span class="muted">The verdict and tiers shown are the re-run's; the first run's artifacts are in <code>${esc(i.first_dir)}</code> of the run directory.</span></dd>`;
 }
 
 export function renderRun(
@@ -195,6 +239,7 @@ export function renderRun(
 ${run.pr ? `<dt>PR</dt><dd>#${esc(run.pr)}</dd>` : ''}
 ${httpLink(run.buildLink) ? `<dt>build</dt><dd><a href="${esc(httpLink(run.buildLink))}">${esc(run.buildLink)}</a></dd>` : ''}
 ${results ? `<dt>teardown</dt><dd>${results.flags.clean_teardown ? 'clean' : 'left objects behind'}; secrets ${results.flags.no_secret_leak ? 'not leaked' : 'leaked'}</dd>` : ''}
+${results?.isolation ? isolationDetails(results.isolation) : ''}
 ${run.error ? `<dt>error</dt><dd><pre>${esc(run.error)}</pre></dd>` : ''}
 </dl>
 ${results ? `<table><thead><tr><th>tier</th><th>status</th><th>time</th><th>details</th></tr></thead><tbody>${tiers}</tbody></table>` : '<p class="muted">No results uploaded for this run.</p>'}
@@ -215,6 +260,8 @@ th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid var
 .verdict.pass { color: var(--pass); } .verdict.fail { color: var(--fail); } .verdict.error { color: var(--error); }
 .running { color: var(--muted); font-style: italic; }
 .regression { color: var(--fail); font-size: 0.9em; }
+.isolation { font-size: 0.8em; border: 1px solid currentColor; border-radius: 0.6em; padding: 0 0.4em; }
+.isolation.flaky { color: var(--error); } .isolation.genuine { color: var(--fail); } .isolation.changed { color: var(--muted); }
 .filters a { margin-right: 0.5rem; } .filters a[aria-current] { font-weight: 700; }
 pre { white-space: pre-wrap; word-break: break-word; background: #f6f8fa; padding: 0.4rem; margin: 0.25rem 0; }
 ul.tests { margin: 0.25rem 0 0; padding-left: 1rem; }

@@ -24,7 +24,13 @@ const NO_RECIPE = '<!doctype html><title>not found</title><p>No such recipe.</p>
 export interface PageRoutesDeps {
   readonly store: Pick<
     RunsStore,
-    'latestPerRecipe' | 'listRuns' | 'runView' | 'getArtifacts' | 'latestFinished' | 'regressions'
+    | 'latestPerRecipe'
+    | 'listRuns'
+    | 'runView'
+    | 'getArtifacts'
+    | 'latestFinished'
+    | 'regressions'
+    | 'flakyRecently'
   >;
   readonly intakeStore: Pick<IntakeStore, 'recentTriggerViews'>;
   /** Enrolled repositories (owner/name); the recipe name is the repository name. */
@@ -73,7 +79,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
         if (state === 'running') return l !== null && l.verdict === null;
         return l?.verdict === state;
       });
-    return html(reply, renderIndex(items, state, now()));
+    return html(reply, renderIndex(items, state, now(), store.flakyRecently()));
   });
 
   app.get<{ Params: { recipe: string }; Querystring: { cursor?: string | string[] } }>(
