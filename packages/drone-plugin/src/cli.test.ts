@@ -8,6 +8,31 @@ const run = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
   parseCommand(['run', ...argv], { PATH: '/nonexistent', ...env });
 
 describe('cc-ci run command line', () => {
+  it('re-runs failed runs alone: when shared in Drone, on every failure when asked, never when told', () => {
+    const drone = { DRONE: 'true', RECIPE: 'notes', SRC: '/srv/r/notes' };
+    expect(run(['/srv/r/notes'])).toMatchObject({ isolation: 'off' });
+    expect(run([], drone)).toMatchObject({ isolation: 'when-shared' });
+    expect(run(['--isolate-on-failure', '/srv/r/notes'])).toMatchObject({
+      isolation: 'on-failure',
+    });
+    expect(run(['--no-isolation'], drone)).toMatchObject({ isolation: 'off' });
+    expect(run([], { ...drone, PLUGIN_ISOLATION_RERUN: 'off' })).toMatchObject({
+      isolation: 'off',
+    });
+    expect(run([], { ...drone, PLUGIN_ISOLATION_RERUN: 'on-failure' })).toMatchObject({
+      isolation: 'on-failure',
+    });
+    expect(() => run(['--isolate-on-failure', '--no-isolation', '/srv/r/notes'])).toThrow(
+      /contradict each other/,
+    );
+    expect(() => run([], { ...drone, PLUGIN_ISOLATION_RERUN: 'sometimes' })).toThrow(
+      /PLUGIN_ISOLATION_RERUN/,
+    );
+    const sweep = (argv: string[]) =>
+      parseCommand(['sweep', '--src-base', '/srv/r', ...argv], { PATH: '/nonexistent' });
+    expect(sweep([])).toMatchObject({ isolation: 'on-failure' });
+    expect(sweep(['--no-isolation'])).toMatchObject({ isolation: 'off' });
+  });
   it('takes everything from Drone params when no flags are given', () => {
     const cmd = run([], {
       DRONE: 'true',

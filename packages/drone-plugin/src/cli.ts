@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import {
   TIER_NAMES,
   findOnPath,
+  type IsolationPolicy,
   type TierName,
   validateRecipeName,
   validateRef,
@@ -51,6 +52,8 @@ export interface RunCommand {
    */
   readonly uploadToken: string | undefined;
   readonly janitor: boolean;
+  /** When a failed run is re-run alone (docs/isolation.md). */
+  readonly isolation: IsolationPolicy;
 }
 
 export interface JanitorCommand {
@@ -97,6 +100,8 @@ export interface SweepCommand {
   /** The mirrors' Gitea (PRs of `<owner>/<recipe>` are closed when merged upstream). */
   readonly gitea:
     { readonly url: string; readonly owner: string; readonly token: string } | undefined;
+  /** A failed release run is re-run alone unless `--no-isolation` (docs/isolation.md). */
+  readonly isolation: IsolationPolicy;
 }
 
 export type Command =
@@ -112,11 +117,12 @@ export const USAGE = `usage:
   cc-ci run [PATH] [--recipe NAME] [--src GIT_URL_OR_PATH] [--ref COMMIT_OR_TAG] [--pr N]
             [--stages install,upgrade,backup,restore,custom,lint] [--quick] [--out DIR]
             [--config-dir DIR] [--deployer docker|abra] [--domain-suffix SUFFIX] [--no-janitor]
+            [--isolate-on-failure | --no-isolation]
   cc-ci janitor [--dry-run]
   cc-ci prune [--dry-run] [--min-free-gib N] [--min-free-percent N] [--image-min-age-hours N]
   cc-ci sweep [--dry-run] [--src-base URL_OR_DIR] [--recipe NAME]... [--config-dir DIR]
               [--domain-suffix SUFFIX] [--upstream-base URL_OR_DIR]
-              [--gitea-url URL] [--gitea-owner OWNER]
+              [--gitea-url URL] [--gitea-owner OWNER] [--no-isolation]
   cc-ci vip-guard [--dry-run] [--proxy-network NAME] [--prune-networks] [--restart-daemon]
   cc-ci --help | --version
 
@@ -204,6 +210,8 @@ const RUN_OPTIONS = {
   'domain-suffix': { type: 'string' },
   'run-id': { type: 'string' },
   'no-janitor': { type: 'boolean' },
+  'isolate-on-failure': { type: 'boolean' },
+  'no-isolation': { type: 'boolean' },
 } as const;
 
 /** parseArgs for `cc-ci run`: its flags and the recipe path; a bad flag is a UsageError. */
@@ -331,7 +339,9 @@ function parseRun(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): RunComman
   const stages = parseStages(values.stages ?? (env.STAGES || env.PLUGIN_STAGES || undefined));
   const deployer = parseDeployer(values.deployer ?? env.PLUGIN_DEPLOYER, rawEnv);
   const runId = values['run-id'] ?? env.DRONE_BUILD_NUMBER;
+  const isolation = isolationPolicy(values, env);
   problems.push(
+    ...isolation.problems,
     ...source.problems,
     ...pr.problems,
     ...stages.problems,
@@ -365,7 +375,28 @@ function parseRun(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): RunComman
     bridgeUrl: env.PLUGIN_BRIDGE_URL,
     uploadToken: env.CCCI_RUN_TOKEN || env.PLUGIN_RESULTS_TOKEN || undefined,
     janitor: !values['no-janitor'],
+    isolation: isolation.value,
   };
+}
+
+/**
+ * `--isolate-on-failure` (any failed run), `--no-isolation`, else PLUGIN_ISOLATION_RERUN; its
+ * default `auto` is "a failed run that shared the swarm" in Drone, off for local runs.
+ */
+function isolationPolicy(
+  values: { 'isolate-on-failure'?: boolean; 'no-isolation'?: boolean },
+  env: PluginEnv,
+): { value: IsolationPolicy; problems: string[] } {
+  if (values['isolate-on-failure'] && values['no-isolation'])
+    return {
+      value: 'off',
+      problems: ['--isolate-on-failure and --no-isolation contradict each other; give one'],
+    };
+  if (values['isolate-on-failure']) return { value: 'on-failure', problems: [] };
+  if (values['no-isolation']) return { value: 'off', problems: [] };
+  const setting = env.PLUGIN_ISOLATION_RERUN ?? 'auto';
+  if (setting !== 'auto') return { value: setting, problems: [] };
+  return { value: env.DRONE === 'true' ? 'when-shared' : 'off', problems: [] };
 }
 
 /**
@@ -492,6 +523,7 @@ function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCo
     'upstream-base': { type: 'string' },
     'gitea-url': { type: 'string' },
     'gitea-owner': { type: 'string' },
+    'no-isolation': { type: 'boolean' },
   });
   const problems: string[] = [];
   const srcBase = values['src-base'] ?? rawEnv.CCCI_SWEEP_SRC_BASE;
@@ -518,5 +550,6 @@ function parseSweep(rest: readonly string[], rawEnv: NodeJS.ProcessEnv): SweepCo
     runsDir: rawEnv.CCCI_RUNS_DIR ?? resolve('runs'),
     stateDir: defaultStateDir(rawEnv),
     domainSuffix: values['domain-suffix'] ?? 'ci.localhost',
+    isolation: values['no-isolation'] ? 'off' : 'on-failure',
   };
 }

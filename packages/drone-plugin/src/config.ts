@@ -60,6 +60,8 @@ export const EnvSchema = z.object({
   CCCI_CONFIG_DIR: singleLine(1024).optional(),
   PLUGIN_STAGES: singleLine(200).optional(),
   PLUGIN_DEPLOYER: z.enum(['docker', 'abra']).optional(),
+  /** The isolation re-run (docs/isolation.md): auto = when a failed run shared the swarm. */
+  PLUGIN_ISOLATION_RERUN: z.enum(['auto', 'on-failure', 'off']).optional(),
   PLUGIN_DOMAIN_SUFFIX: singleLine(200).optional(),
   PLUGIN_BRIDGE_URL: z.url().optional(),
   PLUGIN_RESULTS_TOKEN: singleLine(4096).optional(),
@@ -125,6 +127,7 @@ export const PLUGIN_SETTING_NAMES = [
   'PLUGIN_DOMAIN_SUFFIX',
   'PLUGIN_STAGES',
   'PLUGIN_DEPLOYER',
+  'PLUGIN_ISOLATION_RERUN',
   'PLUGIN_ALLOWED_ENV',
 ] as const;
 

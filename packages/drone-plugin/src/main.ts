@@ -27,7 +27,7 @@ import {
   runLocksFor,
   type RunLocks,
   runJanitor,
-  runLifecycle,
+  runWithIsolation,
   runProcess,
   runPrune,
   runSweep,
@@ -243,6 +243,7 @@ async function sweep(cmd: SweepCommand): Promise<number> {
     dryRun: cmd.dryRun,
     log: consoleLogger(),
     signal: controller.signal,
+    isolation: cmd.isolation,
   });
   for (const o of outcomes) {
     if (o.sync?.synced) out(`sweep: ${o.recipe}: mirror — ${syncSummary(o.sync)}`);
@@ -307,7 +308,7 @@ async function run(cmd: RunCommand): Promise<number> {
   let exitCode: number;
   const runDocker = new DockerCli();
   try {
-    const outcome = await runLifecycle(
+    const outcome = await runWithIsolation(
       {
         recipe: cmd.recipe,
         src: cmd.src,
@@ -329,6 +330,7 @@ async function run(cmd: RunCommand): Promise<number> {
         locks: await locksFor(runDocker, cmd.stateDir),
         probeImage: await probeImage(runDocker),
       },
+      cmd.isolation,
     );
     results = outcome.results;
     exitCode = outcome.exitCode;

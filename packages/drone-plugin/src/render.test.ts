@@ -30,4 +30,30 @@ describe('renderSummary', () => {
     });
     expect(renderSummary(r)).toContain('error: DOCKER_FAILED: daemon gone');
   });
+
+  it('says when a failed run was re-run alone, its label and what differed', () => {
+    const r = makeResults({ run_id: '1', verdict: 'pass', level: 4 });
+    const summary = {
+      verdict: 'fail' as const,
+      level: 3,
+      failed_rung: 'functional' as const,
+      code: 'TESTS_FAILED' as const,
+      duration_ms: 30_000,
+      concurrent_runs: 1,
+    };
+    r.isolation = {
+      label: 'flaky',
+      first: summary,
+      first_dir: 'first-run',
+      rerun: { ...summary, verdict: 'pass', level: 4, concurrent_runs: 0 },
+      differences: [
+        'load: the first run shared the swarm with 1 other run(s); the re-run had it alone',
+      ],
+    };
+    const text = renderSummary(r);
+    expect(text).toContain(
+      'isolation re-run: FLAKY — the first run (first-run/) ended fail at level 3; alone it ended pass at level 4',
+    );
+    expect(text).toContain('    load: the first run shared the swarm with 1 other run(s)');
+  });
 });

@@ -34,5 +34,13 @@ export function renderSummary(r: Results): string {
   if (r.error) lines.push(`  error: ${r.error_code ? `${r.error_code}: ` : ''}${r.error}`);
   const codes = [...new Set(TIER_NAMES.flatMap((t) => r.stages[t]?.code ?? []))];
   if (codes.length) lines.push(`  error codes (${codes.join(', ')}): see docs/errors.md`);
+  if (r.isolation) {
+    const { label, first, first_dir } = r.isolation;
+    lines.push(
+      '',
+      `  isolation re-run: ${label.toUpperCase()} — the first run (${first_dir}/) ended ${first.verdict} at level ${first.level}; alone it ended ${r.verdict} at level ${r.level}`,
+      ...r.isolation.differences.map((d) => `    ${d}`),
+    );
+  }
   return lines.join('\n');
 }

@@ -209,6 +209,12 @@ export const ERROR_CODES = {
     means: 'the run’s stack, volumes, secrets or networks were not all gone after teardown',
     fix: 'run `cc-ci janitor`; the run log names what was left',
   },
+  HOST_BUSY: {
+    kind: 'infra',
+    means:
+      'the host did not become free in time: a run waited for an isolation re-run to finish, or an isolation re-run waited for other runs',
+    fix: 'see `cc-ci janitor --dry-run` for the locks held; a dead holder’s lock expires with its lease',
+  },
   NOT_RUN: {
     kind: 'infra',
     means: 'the tier could not run because a tier it needs did not pass',

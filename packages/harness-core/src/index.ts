@@ -32,6 +32,14 @@ export {
   DEFAULT_PROBE_IMAGE,
   type LifecycleAdapters,
 } from './lifecycle/run-lifecycle.js';
+export { runWithIsolation, FIRST_RUN_DIR } from './lifecycle/isolation.js';
+export { ISOLATION_SLOT, acquireSlot, otherLiveRuns } from './lifecycle/host-slot.js';
+export {
+  ISOLATION_POLICIES,
+  rerunDecision,
+  isolationOf,
+  type IsolationPolicy,
+} from './domain/isolation.js';
 export { runJanitor, teardown, leftovers, type JanitorReport } from './lifecycle/teardown.js';
 export { fileLocks, type RunLocks, type LockInfo } from './lifecycle/locks.js';
 export {

@@ -98,6 +98,12 @@ export const RecipeConfigSchema = z
       .describe(
         'A command (argument array, run in the recipe checkout, no shell) run before the deploy.',
       ),
+    isolation_rerun: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Allow the isolation re-run: a failed run re-run once alone on the swarm and labelled genuine, flaky or changed (docs/isolation.md). `false` turns it off for this recipe.',
+      ),
     warm_canonical: z
       .boolean()
       .default(false)
@@ -131,6 +137,8 @@ export interface LoadedRecipeConfig extends RecipeCiConfigView {
   readonly overlay: string | null;
   readonly installHook: readonly string[] | null;
   readonly warmCanonical: boolean;
+  /** May a failed run be re-run alone (cc-ci.yml `isolation_rerun`)? */
+  readonly isolationRerun: boolean;
   /** Operator exceptions to the compose policy (docs/security.md, "Compose policy"). */
   readonly composePolicyExceptions: readonly ComposePolicyException[];
   readonly file: string | null;
@@ -197,6 +205,7 @@ export async function loadRecipeConfig(
     dataProbe: raw.data_probe,
     installHook: raw.install_hook ?? null,
     warmCanonical: raw.warm_canonical,
+    isolationRerun: raw.isolation_rerun,
     composePolicyExceptions: raw.compose_policy_exceptions,
   };
 }

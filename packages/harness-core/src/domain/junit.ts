@@ -76,3 +76,18 @@ export function renderJunit({ tier, recipe, stage, timestamp, hostname }: JunitI
     '',
   ].join('\n');
 }
+
+/**
+ * Add properties to a suite renderJunit wrote (after it, e.g. the isolation label known only
+ * once the re-run ended). Empty values are left out.
+ */
+export function withJunitProperties(xml: string, props: Record<string, string>): string {
+  const lines = Object.entries(props)
+    .filter(([, value]) => value !== '')
+    .map(
+      ([name, value]) => `    <property name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`,
+    );
+  return lines.length
+    ? xml.replace('  </properties>', () => [...lines, '  </properties>'].join('\n'))
+    : xml;
+}

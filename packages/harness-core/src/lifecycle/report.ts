@@ -73,6 +73,7 @@ export function buildResults(input: ReportInput): Results {
     flags: { clean_teardown: state.teardown.clean, no_secret_leak: true },
     domain: input.domain,
     deploy_count: state.deployCount,
+    concurrent_runs: state.concurrentRuns,
     ...(state.error ? { error: state.error } : {}),
     ...(state.errorCode ? { error_code: state.errorCode } : {}),
     ...(state.diagnostics.length ? { diagnostics: state.diagnostics } : {}),

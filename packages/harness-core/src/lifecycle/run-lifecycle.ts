@@ -21,6 +21,7 @@ import { defaultTiers, type TierRegistry } from '../tiers/index.js';
 import { domainUses } from '../domain/domain-collision.js';
 import { canonicalStore } from '../sweep/canonicals.js';
 import type { RunLogger } from '../tiers/types.js';
+import { acquireOutsideSlot, watchCompany } from './host-slot.js';
 import { runLabels } from './labels.js';
 import { fileLocks, type RunLocks } from './locks.js';
 import { runPhases } from './phases.js';
@@ -46,6 +47,8 @@ export interface LifecycleAdapters {
   readonly volumeHelperImage?: string;
   /** Replaces the readiness check (converged + HTTP over proxy): lifecycle unit tests only. */
   readonly readiness?: Readiness;
+  /** How often waits for the host slot poll and count other runs (tests shorten it). */
+  readonly slotPollMs?: number;
 }
 
 /** The local busybox image cc-ci's set-up builds (docker/build-local-images.sh). */
@@ -65,6 +68,12 @@ export async function runLifecycle(
   const prepared = await prepareRun(options, deps, adapters.git ?? createGit(), now);
   const session = await lockAndOpen(options, deps, adapters, prepared, docker, started);
   const { state } = session.parts;
+  const company = watchCompany(
+    session.parts.locks,
+    prepared.domain,
+    (others) => (state.concurrentRuns = Math.max(state.concurrentRuns, others)),
+    adapters.slotPollMs,
+  );
   try {
     await runPhases(session);
   } catch (err) {
@@ -75,6 +84,7 @@ export async function runLifecycle(
     }
     recordRunError(state, err, prepared);
   } finally {
+    await company.stop();
     await session.finish();
   }
 
@@ -99,6 +109,14 @@ export async function runLifecycle(
   return { ...report, exitCode: verdict === 'pass' ? 0 : verdict === 'fail' ? 1 : 3 };
 }
 
+/** The directory of locks and state shared by the runs on this host. */
+export const stateDirOf = (options: RunOptions, adapters: LifecycleAdapters): string =>
+  adapters.stateDir ?? join(options.outDir, '..', '.state');
+
+/** The run locks (and so the host slot) a run uses. */
+export const locksOf = (options: RunOptions, adapters: LifecycleAdapters): RunLocks =>
+  adapters.locks ?? fileLocks(stateDirOf(options, adapters));
+
 /** Take the domain's lock (a lease) and open the run's session with its deployer. */
 async function lockAndOpen(
   options: RunOptions,
@@ -110,8 +128,8 @@ async function lockAndOpen(
 ): Promise<RunSession> {
   const { domain, stack, log } = prepared;
   if (options.keepWarm) await refuseTakenDomain(docker, domain, stack);
-  const stateDir = adapters.stateDir ?? join(options.outDir, '..', '.state');
-  const locks = adapters.locks ?? fileLocks(stateDir);
+  const stateDir = stateDirOf(options, adapters);
+  const locks = locksOf(options, adapters);
   const labels = runLabels({
     runId: options.runId,
     domain,
@@ -119,11 +137,15 @@ async function lockAndOpen(
     started,
     lockScope: locks.scope,
   });
-  const lock = await locks.acquire({
-    domain,
-    runId: options.runId,
-    started: started.toISOString(),
-  });
+  const info = { domain, runId: options.runId, started: started.toISOString() };
+  // The isolation re-run holds the host slot itself; every other run waits while it is held.
+  const lock = options.isolated
+    ? await locks.acquire(info)
+    : await acquireOutsideSlot(locks, info, {
+        log,
+        signal: deps.signal,
+        ...(adapters.slotPollMs ? { pollMs: adapters.slotPollMs } : {}),
+      });
   log.info(`app domain ${domain}, stack ${stack} (lock held)`);
   return new RunSession({
     options,
@@ -134,6 +156,7 @@ async function lockAndOpen(
     deployer: chooseDeployer(options, docker, log, adapters.deployer),
     tiers: adapters.tiers ?? defaultTiers,
     lock,
+    locks,
     labels,
     started,
     probeImage: adapters.probeImage ?? DEFAULT_PROBE_IMAGE,

@@ -28,6 +28,8 @@ export class RunState {
   diagnostics: string[] = [];
   teardown: TeardownResult = { clean: false, leftovers: [], errors: [] };
   keptWarm = false;
+  /** The most other runs seen deploying on the swarm while this one held its lock. */
+  concurrentRuns = 0;
   readonly shared: RunShared = {};
 
   constructor(

@@ -39,6 +39,8 @@ export interface SessionParts {
   readonly deployer: Deployer;
   readonly tiers: TierRegistry;
   readonly lock: RunLock;
+  /** The run locks: the host slot and who else deploys (host-slot.ts). */
+  readonly locks: RunLocks;
   readonly labels: Readonly<Record<string, string>>;
   readonly started: Date;
   readonly probeImage: string;
@@ -267,6 +269,7 @@ export class RunSession {
         );
     } finally {
       await lock.release();
+      this.log.info('lock released');
     }
   }
 

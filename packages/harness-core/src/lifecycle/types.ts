@@ -29,6 +29,11 @@ export interface RunOptions {
    * so the janitor never reaps it. Recorded as `meta.kept_warm`.
    */
   readonly keepWarm?: boolean;
+  /**
+   * This run is an isolation re-run and holds the host slot (host-slot.ts): it takes its lock
+   * directly instead of waiting for the slot it holds itself.
+   */
+  readonly isolated?: boolean;
 }
 
 export interface RunDeps {

@@ -15,7 +15,8 @@ import { loadRecipeConfig } from '../config/recipe-config.js';
 import { DockerDeployer } from '../deployers/docker-deployer.js';
 import { TIER_NAMES, type Results } from '../domain/results.js';
 import { LABEL_WARM } from '../lifecycle/labels.js';
-import { runLifecycle } from '../lifecycle/run-lifecycle.js';
+import { runWithIsolation } from '../lifecycle/isolation.js';
+import type { IsolationPolicy } from '../domain/isolation.js';
 import type { RunLocks } from '../lifecycle/locks.js';
 import { teardown } from '../lifecycle/teardown.js';
 import type { RunLogger } from '../tiers/types.js';
@@ -73,7 +74,15 @@ export interface SweepInput {
   readonly now?: () => Date;
   readonly git?: Git;
   readonly docker?: DockerPort;
+  /** When a failed release run is re-run alone (docs/isolation.md); default on-failure. */
+  readonly isolation?: IsolationPolicy;
 }
+
+/** ", isolation re-run: flaky" when the run was re-run alone. */
+const isolationNote = (r: Results) =>
+  r.isolation
+    ? `; isolation re-run: ${r.isolation.label} (first run in ${r.isolation.first_dir}/)`
+    : '';
 
 /** Does the warm stack exist, marked warm, running exactly `version`? */
 async function warmStackAt(docker: DockerPort, stack: string, version: string): Promise<boolean> {
@@ -188,11 +197,15 @@ async function sweepRecipe(ctx: SweepContext, entry: SweepRecipe): Promise<Sweep
       if (kept) await teardown(ctx.deployer, ctx.docker, runId, kept.stack);
       const label: SweepLabel = results.verdict === 'pass' ? 'not promoted' : 'failed';
       const why = promotion.promote ? 'the run kept no warm deploy' : promotion.reason;
-      return out(label, `${tag}: ${results.verdict}, level ${results.level}; ${why}`, {
-        tag,
-        results,
-        canonical: before,
-      });
+      return out(
+        label,
+        `${tag}: ${results.verdict}, level ${results.level}; ${why}${isolationNote(results)}`,
+        {
+          tag,
+          results,
+          canonical: before,
+        },
+      );
     }
     const next: Canonical = {
       recipe,
@@ -224,7 +237,7 @@ async function testCold(
   keepWarm: boolean,
 ): Promise<Results> {
   const { input } = ctx;
-  const { results } = await runLifecycle(
+  const { results } = await runWithIsolation(
     {
       recipe: run.recipe,
       src: run.src,
@@ -246,6 +259,7 @@ async function testCold(
       ...(input.locks ? { locks: input.locks } : {}),
       ...(input.probeImage ? { probeImage: input.probeImage } : {}),
     },
+    input.isolation ?? 'on-failure',
   );
   return results;
 }
@@ -298,7 +312,7 @@ async function promote(
   }
   return out(
     'promoted',
-    `${tag}: pass, level ${results.level}; canonical now ${tag} at ${next.domain}`,
+    `${tag}: pass, level ${results.level}; canonical now ${tag} at ${next.domain}${isolationNote(results)}`,
     {
       tag,
       results,

@@ -133,7 +133,11 @@ function world(script: Script = {}) {
         },
       };
     },
-  } as unknown as RunLocks;
+    // No other run and no isolation re-run on this in-memory host.
+    isHeld: async () => false,
+    list: async () => [],
+    removeStale: async () => [],
+  };
   const adapters: LifecycleAdapters = {
     docker,
     deployer: () => deployer,
