@@ -33,7 +33,12 @@ export {
   type LifecycleAdapters,
 } from './lifecycle/run-lifecycle.js';
 export { runWithIsolation, FIRST_RUN_DIR } from './lifecycle/isolation.js';
-export { ISOLATION_SLOT, acquireSlot, otherLiveRuns } from './lifecycle/host-slot.js';
+export {
+  ISOLATION_SLOT,
+  acquireSlot,
+  acquireOutsideSlot,
+  otherLiveRuns,
+} from './lifecycle/host-slot.js';
 export {
   ISOLATION_POLICIES,
   rerunDecision,
