@@ -241,6 +241,18 @@ describe('statusDescription', () => {
     expect(
       statusDescription({ kind: 'result', results: makeResults({ run_id: '1', level: 1 }) }),
     ).toBe('pass · level 1 of 5');
+    const summary = { verdict: 'fail', level: 0, duration_ms: 1, concurrent_runs: 1 } as const;
+    const flaky = makeResults({ run_id: '1', level: 1 });
+    flaky.isolation = {
+      label: 'flaky',
+      first: summary,
+      first_dir: 'first-run',
+      rerun: { ...summary, verdict: 'pass', level: 1, concurrent_runs: 0 },
+      differences: [],
+    };
+    expect(statusDescription({ kind: 'result', results: flaky })).toBe(
+      'pass · level 1 of 5 · flaky (re-run alone)',
+    );
     const long = statusDescription({ kind: 'error', message: 'no results uploaded '.repeat(50) });
     expect(long.length).toBeLessThanOrEqual(140);
     expect(long.startsWith('error: no results uploaded')).toBe(true);

@@ -305,7 +305,7 @@ export function statusDescription(state: CardState): string {
       case 'result': {
         const r = state.results;
         const failed = TIER_NAMES.find((t) => r.stages[t]?.status === 'fail');
-        const text = `${r.verdict} · level ${r.level} of 5${failed ? ` · ${failed} failed` : ''}${r.mode === 'quick' ? ' · quick' : ''}`;
+        const text = `${r.verdict} · level ${r.level} of 5${failed ? ` · ${failed} failed` : ''}${r.mode === 'quick' ? ' · quick' : ''}${r.isolation ? ` · ${r.isolation.label} (re-run alone)` : ''}`;
         return clip(text);
       }
       case 'error':
