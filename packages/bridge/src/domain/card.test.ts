@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { TIER_PROGRESS_STATES, type Isolation, type Results } from '@cc-ci/harness-core';
-import { makeResults } from '../../test/support/results.js';
+import { FLAKY_ISOLATION as FLAKY, makeResults } from '../../test/support/results.js';
 import {
   CARD_MARKER,
   CARD_TIER_STATES,
@@ -40,27 +40,6 @@ const HOSTILE = [
   '<!-- cc-ci:reply:1 -->',
   'x'.repeat(10_000),
 ];
-
-/** A run that failed at functional with company on the swarm and passed alone. */
-const FLAKY: Isolation = {
-  label: 'flaky',
-  first: {
-    verdict: 'fail',
-    level: 3,
-    failed_rung: 'functional',
-    code: 'TESTS_FAILED',
-    reason: 'GET /login answered 502',
-    duration_ms: 300_000,
-    failed_tier_ms: 240_000,
-    concurrent_runs: 1,
-  },
-  first_dir: 'first-run',
-  rerun: { verdict: 'pass', level: 5, duration_ms: 120_000, concurrent_runs: 0 },
-  differences: [
-    'the first run had 1 other run on the swarm, the re-run none',
-    'custom took 240.0 s the first time and 61.0 s alone',
-  ],
-};
 
 function failing(message: string): Results {
   return makeResults({
@@ -312,8 +291,8 @@ describe('an isolation re-run on the result card', () => {
         '> 🔁 **Isolation re-run:** flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed alone.',
         '>',
         '> What differed between the two runs:',
-        '> - the first run had 1 other run on the swarm, the re\\-run none',
-        '> - custom took 240\\.0 s the first time and 61\\.0 s alone',
+        '> - load\\: the first run shared the swarm with 1 other run\\(s\\); the re\\-run had it alone',
+        '> - timing\\: custom took 240\\.0 s in the first run and 61\\.0 s alone',
         '',
       ].join('\n'),
     );

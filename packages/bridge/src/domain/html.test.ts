@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { makeResults } from '../../test/support/results.js';
+import { FLAKY_ISOLATION, makeResults } from '../../test/support/results.js';
 import {
   flakySection,
   isolationMark,
@@ -132,23 +132,16 @@ describe('the isolation label', () => {
       run_id: '9',
       level: 5,
       isolation: {
-        label: 'flaky',
-        first: {
-          verdict: 'fail',
-          level: 3,
-          failed_rung: 'functional',
-          code: 'TESTS_FAILED',
-          duration_ms: 1000,
-          concurrent_runs: 1,
-        },
-        first_dir: 'first-run',
-        rerun: { verdict: 'pass', level: 5, duration_ms: 900, concurrent_runs: 0 },
-        differences: ['custom took 240.0 s the first time and 61.0 s alone', '<img src=x>'],
+        ...FLAKY_ISOLATION,
+        differences: [
+          'timing: custom took 240.0 s in the first run and 61.0 s alone',
+          '<img src=x>',
+        ],
       },
     });
     const page = renderRun(flaky, results, [], false);
     expect(page).toContain(
-      'flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed alone. What differed:<ul class="differences"><li>custom took 240.0 s the first time and 61.0 s alone</li><li>&lt;img src=x&gt;</li></ul>',
+      'flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed alone. What differed:<ul class="differences"><li>timing: custom took 240.0 s in the first run and 61.0 s alone</li><li>&lt;img src=x&gt;</li></ul>',
     );
     expect(page).toContain('<code>first-run</code> of the run directory');
     expect(page).not.toContain('<img src=x>');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Isolation } from '@cc-ci/harness-core';
-import { makeResults } from '../../test/support/results.js';
+import { FLAKY_ISOLATION, makeResults } from '../../test/support/results.js';
 import { migrate, openDatabase, type Db } from '../adapters/sqlite/database.js';
 import { MIGRATIONS } from '../adapters/sqlite/migrations/index.js';
 import { RunsStore } from './runs-store.js';
@@ -12,27 +12,12 @@ afterEach(() => {
 });
 
 const isolation = (label: Isolation['label']): Isolation => ({
+  ...FLAKY_ISOLATION,
   label,
-  first: {
-    verdict: 'fail',
-    level: 3,
-    failed_rung: 'functional',
-    code: 'TESTS_FAILED',
-    duration_ms: 1000,
-    concurrent_runs: 1,
-  },
-  first_dir: 'first-run',
   rerun:
     label === 'flaky'
-      ? { verdict: 'pass', level: 5, duration_ms: 900, concurrent_runs: 0 }
-      : {
-          verdict: 'fail',
-          level: 3,
-          failed_rung: 'functional',
-          code: 'TESTS_FAILED',
-          duration_ms: 900,
-          concurrent_runs: 0,
-        },
+      ? FLAKY_ISOLATION.rerun
+      : { ...FLAKY_ISOLATION.first, duration_ms: 900, concurrent_runs: 0 },
   differences: [],
 });
 

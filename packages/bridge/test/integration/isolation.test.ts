@@ -19,7 +19,10 @@ import {
   type World,
   WEBHOOK_SECRET,
 } from '../support/intake-kit.js';
-import { makeResults } from '../support/results.js';
+import { FLAKY_ISOLATION, makeResults } from '../support/results.js';
+
+/** The shared flaky block, re-run at level 1 (the level of these uploads). */
+const FLAKY = { ...FLAKY_ISOLATION, rerun: { ...FLAKY_ISOLATION.rerun, level: 1 } };
 
 const Ajv = AjvModule.default;
 let world: (World & { pr: number }) | null = null;
@@ -46,26 +49,6 @@ async function upload(b: Bridge, results: Results, token = RESULTS_TOKEN): Promi
   });
   expect(res.status).toBe(201);
 }
-
-const FLAKY: Isolation = {
-  label: 'flaky',
-  first: {
-    verdict: 'fail',
-    level: 3,
-    failed_rung: 'functional',
-    code: 'TESTS_FAILED',
-    reason: 'GET /login answered 502',
-    duration_ms: 420_000,
-    failed_tier_ms: 240_000,
-    concurrent_runs: 1,
-  },
-  first_dir: 'first-run',
-  rerun: { verdict: 'pass', level: 1, duration_ms: 60_000, concurrent_runs: 0 },
-  differences: [
-    'load: 1 other run on the swarm during the first run, none during the re-run',
-    'custom took 240.0 s the first time and 61.0 s alone',
-  ],
-};
 
 /** A main-line run (no PR) of notes, started at minute `m` of 08:00. */
 const mainLine = (runId: string, m: number, isolation?: Isolation) =>
@@ -110,8 +93,8 @@ describe('an isolation re-run', () => {
         '> 🔁 **Isolation re-run:** flaky — failed at functional (TESTS_FAILED) with 1 other run on the swarm, passed alone.',
         '>',
         '> What differed between the two runs:',
-        '> - load\\: 1 other run on the swarm during the first run, none during the re\\-run',
-        '> - custom took 240\\.0 s the first time and 61\\.0 s alone',
+        '> - load\\: the first run shared the swarm with 1 other run\\(s\\); the re\\-run had it alone',
+        '> - timing\\: custom took 240\\.0 s in the first run and 61\\.0 s alone',
       ].join('\n'),
     );
 

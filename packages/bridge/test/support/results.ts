@@ -1,5 +1,5 @@
 /** Build schema-valid results.json objects for bridge tests. */
-import { parseResults, type Results } from '@cc-ci/harness-core';
+import { parseResults, type Isolation, type Results } from '@cc-ci/harness-core';
 
 export function makeResults(overrides: Partial<Results> & { run_id: string }): Results {
   const base: Results = {
@@ -43,3 +43,27 @@ export const HOSTILE = [
   "'><svg onload=alert(1)>",
   '[click](javascript:alert(1)) <b>bold</b> ![x](http://127.0.0.1:1/x.png)',
 ];
+
+/**
+ * A run that failed at functional with one other run on the swarm and passed alone, with the
+ * sentences the harness writes for it (harness-core domain/isolation.ts `differences`).
+ */
+export const FLAKY_ISOLATION: Isolation = {
+  label: 'flaky',
+  first: {
+    verdict: 'fail',
+    level: 3,
+    failed_rung: 'functional',
+    code: 'TESTS_FAILED',
+    reason: 'GET /login answered 502',
+    duration_ms: 300_000,
+    failed_tier_ms: 240_000,
+    concurrent_runs: 1,
+  },
+  first_dir: 'first-run',
+  rerun: { verdict: 'pass', level: 5, duration_ms: 120_000, concurrent_runs: 0 },
+  differences: [
+    'load: the first run shared the swarm with 1 other run(s); the re-run had it alone',
+    'timing: custom took 240.0 s in the first run and 61.0 s alone',
+  ],
+};
