@@ -4,7 +4,7 @@
  * end their trigger, `200 null` names its causes, and build links are Drone's public page.
  * Fake Gitea and fake Drone on loopback; the engine's clock is injected where time matters.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import { STATUS_CONTEXT } from '../../src/intake/engine.js';
 import {
@@ -12,31 +12,14 @@ import {
   DRONE_REPO,
   RECIPE_REPO,
   runTokenOf,
-  WEBHOOK_SECRET,
-  startBridge,
-  startWorld,
+  worldPerTest,
   until,
   type Bridge,
   type World,
 } from '../support/intake-kit.js';
 import { makeResults } from '../support/results.js';
 
-let world: (World & { pr: number }) | null = null;
-let bridge: Bridge | null = null;
-
-afterEach(async () => {
-  await bridge?.stop();
-  bridge = null;
-  await world?.close();
-  world = null;
-});
-
-async function setup(o: Parameters<typeof startBridge>[1] = {}) {
-  world = await startWorld();
-  bridge = await startBridge(world, o);
-  world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
-  return { w: world, b: bridge };
-}
+const setup = worldPerTest();
 
 const cards = (w: World, pr: number) =>
   w.gitea

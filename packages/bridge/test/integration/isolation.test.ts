@@ -4,7 +4,7 @@
  * so and what differed, GET /api/runs has the label (and still matches the OpenAPI runRow
  * schema exactly), the status page marks the run and lists the recipe under "Flaky recently".
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import AjvModule from 'ajv';
 import { parseResults, type Isolation, type Results } from '@cc-ci/harness-core';
 import { CARD_MARKER } from '../../src/domain/card.js';
@@ -12,12 +12,9 @@ import {
   RECIPE_REPO,
   RESULTS_TOKEN,
   runTokenOf,
-  startBridge,
-  startWorld,
+  worldPerTest,
   until,
   type Bridge,
-  type World,
-  WEBHOOK_SECRET,
 } from '../support/intake-kit.js';
 import { FLAKY_ISOLATION, makeResults } from '../support/results.js';
 
@@ -25,21 +22,7 @@ import { FLAKY_ISOLATION, makeResults } from '../support/results.js';
 const FLAKY = { ...FLAKY_ISOLATION, rerun: { ...FLAKY_ISOLATION.rerun, level: 1 } };
 
 const Ajv = AjvModule.default;
-let world: (World & { pr: number }) | null = null;
-let bridge: Bridge | null = null;
-afterEach(async () => {
-  await bridge?.stop();
-  bridge = null;
-  await world?.close();
-  world = null;
-});
-
-async function setup() {
-  world = await startWorld();
-  bridge = await startBridge(world);
-  world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
-  return { w: world, b: bridge };
-}
+const setup = worldPerTest();
 
 async function upload(b: Bridge, results: Results, token = RESULTS_TOKEN): Promise<void> {
   const res = await fetch(`${b.url}/api/runs/${results.run_id}/results`, {

@@ -3,38 +3,22 @@
  * run on the next release → the PR card, GET /api/regressions, the status page and the
  * ccci_regressions gauge; and the status page's level trend against the stored levels.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Results, RungName, RungStatus } from '@cc-ci/harness-core';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import {
   RECIPE_REPO,
   RESULTS_TOKEN,
   runTokenOf,
-  startBridge,
-  startWorld,
+  worldPerTest,
   until,
   type Bridge,
   type World,
-  WEBHOOK_SECRET,
 } from '../support/intake-kit.js';
 import { makeResults } from '../support/results.js';
 import { trendBars } from '../support/trend.js';
 
-let world: (World & { pr: number }) | null = null;
-let bridge: Bridge | null = null;
-afterEach(async () => {
-  await bridge?.stop();
-  bridge = null;
-  await world?.close();
-  world = null;
-});
-
-async function setup() {
-  world = await startWorld();
-  bridge = await startBridge(world);
-  world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
-  return { w: world, b: bridge };
-}
+const setup = worldPerTest();
 
 const rungs = (...s: RungStatus[]): Results['rungs'] => {
   const names: RungName[] = ['install', 'upgrade', 'backup_restore', 'functional', 'lint'];

@@ -4,40 +4,22 @@
  * token and nothing else; builds it did not start are accepted with the shared results token (or,
  * for a Drone UI re-run, the token it inherited) as runs of their own that never touch a PR.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import { RunTokens } from '../../src/domain/run-token.js';
 import { STATUS_CONTEXT } from '../../src/intake/engine.js';
 import {
   RECIPE_REPO,
   RESULTS_TOKEN,
-  WEBHOOK_SECRET,
   runTokenOf,
-  startBridge,
-  startWorld,
+  worldPerTest,
   until,
   type Bridge,
   type World,
 } from '../support/intake-kit.js';
 import { makeResults } from '../support/results.js';
 
-let world: (World & { pr: number }) | null = null;
-let bridge: Bridge | null = null;
-
-afterEach(async () => {
-  await bridge?.stop();
-  bridge = null;
-  await world?.close();
-  world = null;
-});
-
-async function setup(o: Parameters<typeof startBridge>[1] = {}) {
-  world = await startWorld();
-  bridge = await startBridge(world, o);
-  if (o.webhook !== false)
-    world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
-  return { w: world, b: bridge };
-}
+const setup = worldPerTest();
 
 const cards = (w: World, pr: number) =>
   w.gitea

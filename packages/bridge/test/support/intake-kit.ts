@@ -3,6 +3,7 @@
  * file. In-process (fast, for most tests) via startBridge(); as a child process via spawnBridge()
  * (SIGKILL tests).
  */
+import { afterEach } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -253,4 +254,29 @@ export async function listening(
     15_000,
     'bridge listening',
   );
+}
+
+/**
+ * A fresh world and bridge for each test of the calling file: `setup()` starts them, with the
+ * recipe repository's webhook pointing at the bridge unless `webhook: false`; after each test the
+ * bridge stops and the world closes (also when setup failed half-way).
+ */
+export function worldPerTest(): (
+  o?: BridgeOptions,
+) => Promise<{ w: World & { pr: number }; b: Bridge }> {
+  let world: (World & { pr: number }) | null = null;
+  let bridge: Bridge | null = null;
+  afterEach(async () => {
+    await bridge?.stop();
+    bridge = null;
+    await world?.close();
+    world = null;
+  });
+  return async (o = {}) => {
+    world = await startWorld();
+    bridge = await startBridge(world, o);
+    if (o.webhook !== false)
+      world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
+    return { w: world, b: bridge };
+  };
 }
