@@ -93,7 +93,7 @@ export class CardSync {
         ? {
             kind: 'result',
             results: artifacts.results as Results,
-            regression: this.deps.runs.regressionOf(runRow.run_id),
+            regression: this.deps.runs.regressionOf(runRow),
           }
         : { kind: 'error', message: 'results missing from the store' };
     } else if (runRow.status === 'error')

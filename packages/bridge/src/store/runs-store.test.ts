@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { Isolation } from '@cc-ci/harness-core';
 import { FLAKY_ISOLATION, makeResults } from '../../test/support/results.js';
 import { migrate, openDatabase, type Db } from '../adapters/sqlite/database.js';
@@ -123,5 +123,57 @@ describe('flaky recently', () => {
       .prepare(`EXPLAIN QUERY PLAN SELECT DISTINCT recipe FROM runs WHERE isolation = 'flaky'`)
       .all() as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join('\n')).toContain('runs_flaky');
+  });
+});
+
+describe('one stored artifact', () => {
+  it('is read alone: a JUnit file or the log, without parsing the rest of the upload', () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    store.saveResults('notes-1', {
+      results: results('notes', 1),
+      junit: { 'install.xml': '<testsuite name="install"/>', 'lint.xml': '<testsuite/>' },
+      log: 'line 1\nline 2\n',
+    });
+    // Were every artifact still parsed to serve one, these would throw.
+    db.prepare(`UPDATE run_results SET results_json = 'not json' WHERE run_id = 'notes-1'`).run();
+    expect(store.junitFile('notes-1', 'install.xml')).toBe('<testsuite name="install"/>');
+    expect(store.junitFile('notes-1', 'lint.xml')).toBe('<testsuite/>');
+    expect(store.junitFile('notes-1', 'upgrade.xml')).toBeNull();
+    expect(store.junitFile('notes-2', 'install.xml')).toBeNull();
+    expect(store.runLog('notes-1')).toBe('line 1\nline 2\n');
+    expect(store.runLog('notes-2')).toBeNull();
+  });
+});
+
+describe('regressionOf', () => {
+  it('judges the row it is handed without reading the run again', () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    const at = (n: number) => new Date(Date.UTC(2026, 10, 22, 8, n)).toISOString();
+    const run = (n: number, version: string, level: number, verdict: 'pass' | 'fail') =>
+      store.saveResults(`notes-${n}`, {
+        results: makeResults({
+          run_id: `notes-${n}`,
+          version,
+          level,
+          verdict,
+          started: at(n),
+          finished: at(n),
+        }),
+        junit: {},
+        log: '',
+      });
+    run(1, '0.3.0+1.35.0', 1, 'pass');
+    run(2, '0.4.0+1.36.0', 0, 'fail');
+    const row = store.getRun('notes-2')!;
+    const getRun = jest.spyOn(store, 'getRun');
+    expect(store.regressionOf(row)).toMatchObject({
+      runId: 'notes-2',
+      previousRunId: 'notes-1',
+      previousLevel: 1,
+    });
+    expect(store.regressionOf(store.getRun('notes-1')!)).toBeNull();
+    expect(getRun).toHaveBeenCalledTimes(1); // the test's own call above
   });
 });

@@ -251,6 +251,27 @@ export class RunsStore {
   }
 
   /**
+   * One stored JUnit file of a run (`<tier>.xml`), read out of junit_json by SQLite; null when
+   * the run has no such file. Neither the results nor the other files are read or parsed.
+   */
+  junitFile(runId: string, file: string): string | null {
+    const row = this.db
+      .prepare(
+        `SELECT j.value AS xml FROM run_results r, json_each(r.junit_json) j
+         WHERE r.run_id = ? AND j.key = ? AND j.type = 'text'`,
+      )
+      .get(runId, file) as { xml: string } | undefined;
+    return row?.xml ?? null;
+  }
+
+  /** A run's stored log alone; null when no results were uploaded. */
+  runLog(runId: string): string | null {
+    const row = this.db.prepare('SELECT log FROM run_results WHERE run_id = ?').get(runId) as
+      { log: string } | undefined;
+    return row?.log ?? null;
+  }
+
+  /**
    * The newest run of every recipe that is either still going or finished with a verdict that
    * counts (pass/fail). A cancelled or infrastructure-errored run (verdict `error`) stays in the
    * history but never becomes a recipe's latest or public level (issue 18).
@@ -345,10 +366,12 @@ export class RunsStore {
     );
   }
 
-  /** Whether this run is a regression against its recipe's previous release (the PR card). */
-  regressionOf(runId: string): Regression | null {
-    const row = this.getRun(runId);
-    return row ? this.judge(row) : null;
+  /**
+   * Whether this run is a regression against its recipe's previous release (the PR card). The
+   * caller hands in the row it already read (getRun); it is not read again.
+   */
+  regressionOf(row: RunRow): Regression | null {
+    return this.judge(row);
   }
 
   /**

@@ -51,13 +51,15 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Prom
 
   app.get('/api/recipes', async () => {
     const latest = new Map(store.latestPerRecipe().map((r) => [r.recipe, r]));
-    const names = [...new Set([...enrolled(), ...latest.keys()])].sort();
+    // Once per request, as a set: per recipe it made the answer quadratic in the recipes.
+    const isEnrolled = new Set(enrolled());
+    const names = [...new Set([...isEnrolled, ...latest.keys()])].sort();
     return {
       recipes: names.map((recipe) => {
         const l = latest.get(recipe);
         return {
           recipe,
-          enrolled: enrolled().includes(recipe),
+          enrolled: isEnrolled.has(recipe),
           latest: l
             ? {
                 run_id: l.runId,

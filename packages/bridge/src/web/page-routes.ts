@@ -28,6 +28,8 @@ export interface PageRoutesDeps {
     | 'listRuns'
     | 'runView'
     | 'getArtifacts'
+    | 'junitFile'
+    | 'runLog'
     | 'latestFinished'
     | 'regressions'
     | 'flakyRecently'
@@ -120,9 +122,12 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
   app.get<{ Params: { runId: string; file: string } }>(
     '/runs/:runId/junit/:file',
     async (req, reply) => {
-      const artifacts = findRun(req.params.runId) ? store.getArtifacts(req.params.runId) : null;
-      const xml = JUNIT_FILE.test(req.params.file) ? artifacts?.junit[req.params.file] : undefined;
-      if (xml === undefined) return sendError(reply, 'NOT_FOUND', 'no such file');
+      // Only the one file is read from the stored upload (not every artifact of the run).
+      const xml =
+        JUNIT_FILE.test(req.params.file) && findRun(req.params.runId)
+          ? store.junitFile(req.params.runId, req.params.file)
+          : null;
+      if (xml === null) return sendError(reply, 'NOT_FOUND', 'no such file');
       return reply
         .header('content-type', 'application/xml; charset=utf-8')
         .header('content-security-policy', CSP)
@@ -131,12 +136,12 @@ export async function pageRoutes(app: FastifyInstance, deps: PageRoutesDeps): Pr
   );
 
   app.get<{ Params: { runId: string } }>('/runs/:runId/log', async (req, reply) => {
-    const artifacts = findRun(req.params.runId) ? store.getArtifacts(req.params.runId) : null;
-    if (!artifacts?.log) return sendError(reply, 'NOT_FOUND', 'no log uploaded');
+    const log = findRun(req.params.runId) ? store.runLog(req.params.runId) : null;
+    if (!log) return sendError(reply, 'NOT_FOUND', 'no log uploaded');
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('content-security-policy', CSP)
-      .send(artifacts.log);
+      .send(log);
   });
 
   app.get<{ Params: { file: string } }>('/badge/:file', async (req, reply) => {
