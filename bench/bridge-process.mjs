@@ -1,20 +1,19 @@
 // Benchmark: the memory of the real `cc-ci-bridge` process (packages/bridge/dist/main.js, its
 // own process, configured from the environment as operators run it) serving the status page, a
 // recipe's history, badges and run pages from a store of 1,000 recipes × 30 runs, after storing
-// 1,000 more results through its upload route. RSS and peak
-// RSS are read from /proc/<pid>/status after the load. Baseline in the same run: the same
-// process over an empty store, under the same load.
+// 1,000 more results through its upload route. RSS and peak RSS are read from /proc/<pid>/status
+// after the load. Baseline in the same run: the same process over an empty store, same load.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { results } from './lib/results.mjs';
 
 const root = new URL('../', import.meta.url);
 const { openDatabase, RunsStore } = await import(
   new URL('packages/bridge/dist/index.js', root).href
 );
-const { parseResults } = await import(new URL('packages/harness-core/dist/index.js', root).href);
 const MAIN = new URL('packages/bridge/dist/main.js', root).pathname;
 
 const RECIPES = Number(process.env.BENCH_RECIPES ?? 1000);
@@ -22,42 +21,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 1000);
 const TOKEN = 'bench-results-token-0123456789';
-
-function results(recipe, i, n) {
-  const started = new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString();
-  return parseResults({
-    schema: 1,
-    recipe,
-    version: `1.${i}.0+1.0`,
-    base_version: null,
-    pr: i + 1,
-    ref: 'a'.repeat(40),
-    commit: 'a'.repeat(40),
-    run_id: `r${n}`,
-    started,
-    finished: started,
-    mode: 'cold',
-    verdict: i % 5 ? 'pass' : 'fail',
-    level: i % 6,
-    rungs: {
-      install: { status: 'pass' },
-      upgrade: { status: 'pass' },
-      backup_restore: { status: 'skip', reason: 'none' },
-      functional: { status: 'skip', reason: 'none' },
-      lint: { status: 'unver', reason: 'abra not installed' },
-    },
-    stages: {
-      install: {
-        status: 'pass',
-        duration_ms: 6000,
-        tests: [{ name: 'deploy converges', status: 'pass', ms: 6000 }],
-      },
-    },
-    flags: { clean_teardown: true, no_secret_leak: true },
-    domain: 'x-000000.ci.localhost',
-    deploy_count: 1,
-  });
-}
 
 async function freePort() {
   const srv = createServer();

@@ -3,52 +3,16 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { results } from './lib/results.mjs';
 
 const root = new URL('../', import.meta.url);
 const { buildApp, openDatabase, RunsStore } = await import(
   new URL('packages/bridge/dist/index.js', root).href
 );
-const { parseResults } = await import(new URL('packages/harness-core/dist/index.js', root).href);
 
 const RECIPES = Number(process.env.BENCH_RECIPES ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
-
-function results(recipe, i, n) {
-  const started = new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString();
-  return parseResults({
-    schema: 1,
-    recipe,
-    version: `1.${i}.0+1.0`,
-    base_version: null,
-    pr: i + 1,
-    ref: 'a'.repeat(40),
-    commit: 'a'.repeat(40),
-    run_id: `r${n}`,
-    started,
-    finished: started,
-    mode: 'cold',
-    verdict: i % 5 ? 'pass' : 'fail',
-    level: i % 6,
-    rungs: {
-      install: { status: 'pass' },
-      upgrade: { status: 'pass' },
-      backup_restore: { status: 'skip', reason: 'none' },
-      functional: { status: 'skip', reason: 'none' },
-      lint: { status: 'unver', reason: 'abra not installed' },
-    },
-    stages: {
-      install: {
-        status: 'pass',
-        duration_ms: 6000,
-        tests: [{ name: 'deploy converges', status: 'pass', ms: 6000 }],
-      },
-    },
-    flags: { clean_teardown: true, no_secret_leak: true },
-    domain: 'x-000000.ci.localhost',
-    deploy_count: 1,
-  });
-}
 
 const pct = (xs, p) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];

@@ -6,15 +6,14 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import AjvModule from 'ajv';
-import { parseResults, type Isolation, type Results } from '@cc-ci/harness-core';
+import { parseResults, type Isolation } from '@cc-ci/harness-core';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import {
   RECIPE_REPO,
-  RESULTS_TOKEN,
   runTokenOf,
+  uploadResults,
   worldPerTest,
   until,
-  type Bridge,
 } from '../support/intake-kit.js';
 import { FLAKY_ISOLATION, makeResults } from '../support/results.js';
 
@@ -23,15 +22,6 @@ const FLAKY = { ...FLAKY_ISOLATION, rerun: { ...FLAKY_ISOLATION.rerun, level: 1 
 
 const Ajv = AjvModule.default;
 const setup = worldPerTest();
-
-async function upload(b: Bridge, results: Results, token = RESULTS_TOKEN): Promise<void> {
-  const res = await fetch(`${b.url}/api/runs/${results.run_id}/results`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ results, junit: {}, log: '' }),
-  });
-  expect(res.status).toBe(201);
-}
 
 /** A main-line run (no PR) of notes, started at minute `m` of 08:00. */
 const mainLine = (runId: string, m: number, isolation?: Isolation) =>
@@ -53,8 +43,8 @@ describe('an isolation re-run', () => {
       rerun: { ...FLAKY.first, concurrent_runs: 0 },
       differences: [],
     };
-    await upload(b, mainLine('100', 0, genuine));
-    await upload(b, mainLine('101', 1));
+    await uploadResults(b, mainLine('100', 0, genuine));
+    await uploadResults(b, mainLine('101', 1));
 
     w.gitea.comment(RECIPE_REPO, w.pr, 'maintainer', '!testme');
     await until(() => w.drone.builds.length === 1, 10_000, 'build');
@@ -64,7 +54,7 @@ describe('an isolation re-run', () => {
       concurrent_runs: 0,
       isolation: FLAKY,
     });
-    await upload(b, results, runTokenOf(w, 1));
+    await uploadResults(b, results, runTokenOf(w, 1));
     w.drone.setStatus(1, 'success');
     const card = () =>
       w.gitea
@@ -131,9 +121,10 @@ describe('an isolation re-run', () => {
 
   it('no flaky run among the last 10: no "Flaky recently", and the label is null without a re-run', async () => {
     const { b } = await setup();
-    await upload(b, mainLine('200', 0, FLAKY));
+    await uploadResults(b, mainLine('200', 0, FLAKY));
     expect(await (await fetch(`${b.url}/`)).text()).toContain('flaky in its only run');
-    for (let m = 1; m <= 10; m++) await upload(b, mainLine(`2${String(m).padStart(2, '0')}`, m));
+    for (let m = 1; m <= 10; m++)
+      await uploadResults(b, mainLine(`2${String(m).padStart(2, '0')}`, m));
     const index = await (await fetch(`${b.url}/`)).text();
     expect(index).not.toContain('Flaky recently');
     expect(index).not.toContain('class="isolation');

@@ -8,8 +8,8 @@ import type { Results, RungName, RungStatus } from '@cc-ci/harness-core';
 import { CARD_MARKER } from '../../src/domain/card.js';
 import {
   RECIPE_REPO,
-  RESULTS_TOKEN,
   runTokenOf,
+  uploadResults,
   worldPerTest,
   until,
   type Bridge,
@@ -34,15 +34,6 @@ const LEVEL_3 = {
   rungs: rungs('pass', 'pass', 'pass', 'fail', 'pass'),
 };
 
-async function upload(b: Bridge, results: Results, token = RESULTS_TOKEN): Promise<void> {
-  const res = await fetch(`${b.url}/api/runs/${results.run_id}/results`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ results, junit: {}, log: '' }),
-  });
-  expect(res.status).toBe(201);
-}
-
 /** A main-line run (no PR) of `version`, uploaded with the shared token, started at `started`. */
 function release(runId: string, version: string, started: string, o: Partial<Results> = {}) {
   return makeResults({ run_id: runId, version, pr: null, started, finished: started, ...o });
@@ -62,7 +53,7 @@ async function prRun(w: World & { pr: number }, b: Bridge, o: Partial<Results>):
     finished: '2026-11-22T09:31:00.000Z',
     ...o,
   });
-  await upload(b, results, runTokenOf(w, 1));
+  await uploadResults(b, results, runTokenOf(w, 1));
   w.drone.setStatus(1, results.verdict === 'pass' ? 'success' : 'failure');
   const card = () =>
     w.gitea
@@ -84,7 +75,7 @@ async function gauge(b: Bridge): Promise<number> {
 describe('a PR below the previous release', () => {
   it('level 5 on release 1.0, then level 3 for a PR on 1.1: the card, the API, the page and the gauge say so', async () => {
     const { w, b } = await setup();
-    await upload(b, release('100', '1.0.0+2.0', '2026-11-22T08:00:00.000Z', LEVEL_5));
+    await uploadResults(b, release('100', '1.0.0+2.0', '2026-11-22T08:00:00.000Z', LEVEL_5));
     expect(await regressions(b)).toEqual([]);
     expect(await gauge(b)).toBe(0);
 
@@ -115,7 +106,7 @@ describe('a PR below the previous release', () => {
     // A later green run on 1.1 at level 5 is the recipe's newest: no current regression. (The
     // PR's run dates from when the bridge started its build, on the real clock.)
     const later = new Date(Date.now() + 60_000).toISOString();
-    await upload(b, release('101', '1.1.0+2.0', later, LEVEL_5));
+    await uploadResults(b, release('101', '1.1.0+2.0', later, LEVEL_5));
     expect(await regressions(b)).toEqual([]);
     expect(await gauge(b)).toBe(0);
     expect(await (await fetch(`${b.url}/`)).text()).not.toContain('class="regression"');
@@ -123,7 +114,7 @@ describe('a PR below the previous release', () => {
 
   it('an equal level shows none', async () => {
     const { w, b } = await setup();
-    await upload(b, release('100', '1.0.0+2.0', '2026-11-22T08:00:00.000Z', LEVEL_5));
+    await uploadResults(b, release('100', '1.0.0+2.0', '2026-11-22T08:00:00.000Z', LEVEL_5));
     const card = await prRun(w, b, { version: '1.1.0+2.0', ...LEVEL_5 });
     expect(card).not.toContain('Regression');
     expect(await regressions(b)).toEqual([]);
@@ -133,12 +124,12 @@ describe('a PR below the previous release', () => {
   it('no previous release with a green run shows none', async () => {
     const { w, b } = await setup();
     // Older releases exist, but none green and cold: a failed run, a quick run, an error.
-    await upload(b, release('97', '0.9.0+2.0', '2026-11-22T07:00:00.000Z', LEVEL_3));
-    await upload(
+    await uploadResults(b, release('97', '0.9.0+2.0', '2026-11-22T07:00:00.000Z', LEVEL_3));
+    await uploadResults(
       b,
       release('98', '0.9.0+2.0', '2026-11-22T07:10:00.000Z', { ...LEVEL_5, mode: 'quick' }),
     );
-    await upload(
+    await uploadResults(
       b,
       release('99', '1.0.0+2.0', '2026-11-22T07:20:00.000Z', {
         level: 0,
@@ -154,12 +145,12 @@ describe('a PR below the previous release', () => {
 
   it('a green run of the same release (another upstream) is no baseline', async () => {
     const { b } = await setup();
-    await upload(b, release('100', '1.1.0+1.9', '2026-11-22T08:00:00.000Z', LEVEL_5));
-    await upload(b, release('101', '1.1.0+2.0', '2026-11-22T08:10:00.000Z', LEVEL_3));
+    await uploadResults(b, release('100', '1.1.0+1.9', '2026-11-22T08:00:00.000Z', LEVEL_5));
+    await uploadResults(b, release('101', '1.1.0+2.0', '2026-11-22T08:10:00.000Z', LEVEL_3));
     expect(await regressions(b)).toEqual([]);
     // The previous release is the newest older one with a green run, even when an older one
     // reached more: 1.0 (green at 3) and not 0.9 (green at 5).
-    await upload(
+    await uploadResults(
       b,
       release('102', '1.0.0+2.0', '2026-11-22T07:00:00.000Z', {
         level: 3,
@@ -167,9 +158,9 @@ describe('a PR below the previous release', () => {
         rungs: rungs('pass', 'pass', 'pass', 'skip', 'skip'),
       }),
     );
-    await upload(b, release('103', '0.9.0+2.0', '2026-11-22T06:00:00.000Z', LEVEL_5));
+    await uploadResults(b, release('103', '0.9.0+2.0', '2026-11-22T06:00:00.000Z', LEVEL_5));
     expect(await regressions(b)).toEqual([]);
-    await upload(
+    await uploadResults(
       b,
       release('104', '1.1.0+2.0', '2026-11-22T08:20:00.000Z', { ...LEVEL_3, level: 2 }),
     );
@@ -184,7 +175,7 @@ describe('the level trend on the recipe page', () => {
     const { b } = await setup();
     const levels = [1, 5, 0, 3, 4, 2];
     for (const [i, level] of levels.entries())
-      await upload(
+      await uploadResults(
         b,
         makeResults({
           run_id: `t${i}`,

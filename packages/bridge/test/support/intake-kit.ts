@@ -3,7 +3,8 @@
  * file. In-process (fast, for most tests) via startBridge(); as a child process via spawnBridge()
  * (SIGKILL tests).
  */
-import { afterEach } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
+import type { Results } from '@cc-ci/harness-core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -279,4 +280,18 @@ export function worldPerTest(): (
       world.gitea.addHook(RECIPE_REPO, `${bridge.url}/hooks/gitea`, WEBHOOK_SECRET);
     return { w: world, b: bridge };
   };
+}
+
+/** Upload a run's results through the bridge's route, as the plugin does; expects 201. */
+export async function uploadResults(
+  b: Bridge,
+  results: Results,
+  token = RESULTS_TOKEN,
+): Promise<void> {
+  const res = await fetch(`${b.url}/api/runs/${results.run_id}/results`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ results, junit: {}, log: '' }),
+  });
+  expect(res.status).toBe(201);
 }
