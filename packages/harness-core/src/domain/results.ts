@@ -153,6 +153,27 @@ export const ResultsSchema = z
     started: isoDateTime,
     finished: isoDateTime,
     mode: z.enum(['cold', 'quick']),
+    /** Set when a quick run was asked for: the warm canonical it ran on, or why it ran cold. */
+    quick: z
+      .object({
+        canonical: z
+          .object({
+            version: z.string().min(1),
+            commit: z.string().regex(/^[0-9a-f]{40}$/),
+            stack: z.string().min(1),
+            domain: z.string().min(1),
+          })
+          .strict()
+          .nullable(),
+        cold_reason: z.string().optional(),
+        snapshot_restored: z.boolean().nullable(),
+        restore_detail: z.string().optional(),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'a quick run: the warm canonical it used (null: it ran cold, cold_reason says why) and whether the canonical was put back as it was (snapshot_restored)',
+      ),
     verdict: z.enum(VERDICTS),
     level: z.number().int().min(0).max(5),
     rungs: z

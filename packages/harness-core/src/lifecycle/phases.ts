@@ -5,7 +5,7 @@
  * restore → custom → lint. Each phase records its stages in the run state; gating and rung
  * rules are the pure functions of rungs.ts.
  */
-import { AbortedError, InputError, RecipeError } from '../errors.js';
+import { AbortedError, InfraError, InputError, RecipeError } from '../errors.js';
 import { runProcess } from '../adapters/process/run-process.js';
 import { hostEnv } from '../adapters/process/host-env.js';
 import type { TestRow } from '../domain/results.js';
@@ -20,7 +20,8 @@ import {
   stageOf,
   type UpgradePath,
 } from './rungs.js';
-import type { RunSession } from './session.js';
+import type { QuickSession, RunSession } from './session.js';
+import type { RunLogger } from '../tiers/types.js';
 
 export async function runPhases(s: RunSession): Promise<void> {
   await prerequisites(s);
@@ -31,13 +32,24 @@ export async function runPhases(s: RunSession): Promise<void> {
 
 function skipOf(s: RunSession, tier: Parameters<typeof skipReason>[0]): string | null {
   const { state, prepared, options } = s.parts;
-  return skipReason(tier, state.requested, prepared.config.skip, options.recipe);
+  const skip = skipReason(tier, state.requested, prepared.config.skip, options.recipe);
+  if (skip || !s.parts.quick || (tier !== 'backup' && tier !== 'restore')) return skip;
+  return 'quick run: backup and restore run only in a cold run (!testme), never on the warm canonical';
 }
 
 /** Compose validation, the run's secrets (redacted from then on), the recipe's install hook. */
 async function prerequisites(s: RunSession): Promise<void> {
   const { deployer, prepared, deps } = s.parts;
   await deployer.validate?.(s.headRequest);
+  if (s.parts.quick) {
+    // The canonical's secrets are the head's (planQuick checked each one exists).
+    for (const secret of s.parts.quick.canonical.target.secrets)
+      prepared.redactor.add(secret.name, secret.value);
+    s.log.info(
+      `quick run: the head reuses the canonical's ${s.parts.quick.canonical.target.secrets.length} secret(s); their values are redacted from every output; the install hook is not run (the canonical is installed)`,
+    );
+    return;
+  }
   const secrets = await deployer.createSecrets(s.headRequest);
   for (const secret of secrets) prepared.redactor.add(secret.name, secret.value);
   s.log.info(`generated ${secrets.length} secret(s); their values are redacted from every output`);
@@ -94,6 +106,7 @@ async function resolveBases(s: RunSession): Promise<readonly UpgradeBase[] | nul
 async function upgradePhase(s: RunSession): Promise<void> {
   const { state } = s.parts;
   const t0 = Date.now();
+  if (s.parts.quick) return quickUpgrade(s, s.parts.quick, t0);
   const bases = await resolveBases(s);
   state.progress(bases ? 'upgrade' : 'install', 'running');
   if (!bases) return;
@@ -112,21 +125,56 @@ async function upgradePhase(s: RunSession): Promise<void> {
   );
 }
 
+/**
+ * The quick run's one upgrade path: the canonical stopped and snapshotted, redeployed as it was
+ * and seeded, then the head chaos-deployed over it and proven. The head never starts over fresh
+ * on the canonical: when it is not what runs afterwards, install is unverified.
+ */
+async function quickUpgrade(s: RunSession, quick: QuickSession, t0: number): Promise<void> {
+  const { state } = s.parts;
+  state.progress('upgrade', 'running');
+  const { canonical } = quick.canonical.target;
+  const base: UpgradeBase = { base: quick.request.recipe, env: {} };
+  const path = await upgradePath(s, base, async (log) => {
+    await quick.canonical.take();
+    return s.redeployCanonical(log);
+  });
+  state.upgradePaths = [path];
+  state.setStage('upgrade', combinePaths([path], Date.now() - t0));
+  s.tierLog('upgrade').info(
+    `quick run: upgrade from the warm canonical ${canonical.version}: ${path.stage.status}`,
+  );
+}
+
+/** The base of an upgrade path deployed until ready: the head's app now runs the base. */
+type BaseDeploy = (log: RunLogger) => Promise<DeployedApp>;
+
 /** One upgrade path: a fresh deploy of the base (unverified when it does not start), then the tier. */
-async function upgradePath(s: RunSession, base: UpgradeBase): Promise<UpgradePath> {
+async function upgradePath(
+  s: RunSession,
+  base: UpgradeBase,
+  deployBase?: BaseDeploy,
+): Promise<UpgradePath> {
   const { state, deployer, prepared, tiers } = s.parts;
   const t0 = Date.now();
   const log = s.tierLog('upgrade');
   const version = base.base.version ?? 'unversioned';
   state.baseVersion = base.base.version;
   try {
-    const env = await baseEnv(prepared, base);
-    const deployed = await s.freshDeploy(
-      { ...s.headRequest, recipe: base.base, env, chaos: false },
-      `upgrade base ${version}`,
-      log,
-    );
-    state.app = deployed.app;
+    state.app = deployBase
+      ? await deployBase(log)
+      : (
+          await s.freshDeploy(
+            {
+              ...s.headRequest,
+              recipe: base.base,
+              env: await baseEnv(prepared, base),
+              chaos: false,
+            },
+            `upgrade base ${version}`,
+            log,
+          )
+        ).app;
   } catch (err) {
     if (err instanceof AbortedError) throw err;
     const c = classify(err);
@@ -137,7 +185,8 @@ async function upgradePath(s: RunSession, base: UpgradeBase): Promise<UpgradePat
       message: c.reason,
       code: c.code,
     };
-    await deployer.undeploy(prepared.stack).catch(() => undefined);
+    // A fresh base is removed; the canonical is put back by the finish (quick.ts).
+    if (!s.parts.quick) await deployer.undeploy(prepared.stack).catch(() => undefined);
     state.app = null;
     return {
       base_version: version,
@@ -181,6 +230,16 @@ async function installPhase(s: RunSession): Promise<void> {
   const rows: TestRow[] = [];
   let retried = false;
   try {
+    if (s.parts.quick && !state.app)
+      throw new InfraError(
+        'DOCKER_FAILED',
+        'the warm canonical did not run again after its snapshot, so the head was not deployed over it',
+      );
+    if (s.parts.quick && !(await s.headIsRunning()))
+      throw new RecipeError(
+        'UPGRADE_FAILED',
+        'the head is not what runs on the warm canonical after the upgrade, and a quick run never redeploys fresh: comment !testme for a cold run',
+      );
     if (!state.app) {
       const deployed = await s.freshDeploy(s.headRequest, `head ${head.version ?? ''}`.trim(), log);
       state.app = deployed.app;

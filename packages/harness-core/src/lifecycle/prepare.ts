@@ -57,11 +57,22 @@ export function validateOptions(options: RunOptions): void {
   }
 }
 
+/**
+ * Where a run's app lives when it is not a domain of its own: a quick run's warm canonical
+ * (quick.ts), chosen once the head is checked out; null runs on the run's own domain.
+ */
+export type RunTarget = (
+  head: RecipeCheckout,
+  config: LoadedRecipeConfig,
+  log: RunLogger,
+) => Promise<{ readonly domain: string; readonly stack: string } | null>;
+
 export async function prepareRun(
   options: RunOptions,
   deps: RunDeps,
   git: Git,
   now: () => Date,
+  target?: RunTarget,
 ): Promise<PreparedRun> {
   validateOptions(options);
   const config = await loadRecipeConfig(options.configDir, options.recipe);
@@ -86,16 +97,13 @@ export async function prepareRun(
   log.info(
     `checked out ${head.commit.slice(0, 12)}${head.dirty ? ' (+ uncommitted changes)' : ''}, version ${head.version ?? 'unknown'}, ${head.releases.length} release tag(s)`,
   );
-  if (options.quick)
-    log.info(
-      'quick run asked for: this build does not reattach a warm canonical, so the run is cold (results.json mode: cold)',
-    );
-
   const ref = options.ref ?? head.commit;
-  // A deploy that may stay warm gets the warm namespace (checked against live services before
-  // the run takes its lock); every other run a domain of its own.
+  // A quick run's warm canonical; a deploy that may stay warm gets the warm namespace (checked
+  // against live services before the run takes its lock); every other run a domain of its own.
+  const chosen = target ? await target(head, config, log) : null;
   const domain =
-    options.keepWarm && head.version
+    chosen?.domain ??
+    (options.keepWarm && head.version
       ? warmDomain({ recipe: options.recipe, version: head.version, suffix: options.domainSuffix })
       : appDomain({
           recipe: options.recipe,
@@ -103,9 +111,9 @@ export async function prepareRun(
           ref,
           runId: options.runId,
           suffix: options.domainSuffix,
-        });
-  const stack = stackName(domain);
-  const env = await headEnv(head.dir, config, options, domain, stack);
+        }));
+  const stack = chosen?.stack ?? stackName(domain);
+  const env = await checkoutEnv(head.dir, config, options, domain, stack);
   await enforceComposePolicy(head.dir, composeFiles(env), config, log);
   return {
     config,
@@ -120,11 +128,14 @@ export async function prepareRun(
   };
 }
 
-/** App env: .env.sample, abra.sh exports, the names, then the CI config's extra env. */
-async function headEnv(
+/**
+ * A checkout's deploy env as a run deploys it as the head: .env.sample, abra.sh exports, the
+ * names, then the CI config's extra env (a quick run rebuilds its canonical's env with it).
+ */
+export async function checkoutEnv(
   dir: string,
   config: LoadedRecipeConfig,
-  options: RunOptions,
+  options: Pick<RunOptions, 'recipe' | 'domainSuffix'>,
   domain: string,
   stack: string,
 ): Promise<Record<string, string>> {

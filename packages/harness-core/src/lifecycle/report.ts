@@ -20,7 +20,7 @@ import {
 import type { Deployer } from '../ports/deployer.js';
 import type { RunLogger } from '../tiers/types.js';
 import { rungsOf } from './rungs.js';
-import type { RunState } from './run-state.js';
+import type { QuickRecord, RunState } from './run-state.js';
 import type { RunOptions } from './types.js';
 
 export interface ReportInput {
@@ -61,16 +61,20 @@ export function buildResults(input: ReportInput): Results {
     run_id: options.runId,
     started: input.started.toISOString(),
     finished: input.finished.toISOString(),
-    // What ran, not what was asked for: no run reattaches a warm deploy yet, so every run is cold
-    // (the card says when a quick run was asked for and ran cold).
-    mode: 'cold',
+    // What ran, not what was asked for: quick only when the head ran on the warm canonical.
+    mode: state.quick?.canonical ? 'quick' : 'cold',
+    ...(state.quick ? { quick: quickOf(state.quick) } : {}),
     verdict,
     level: computeLevel(rungs),
     rungs,
     stages: Object.fromEntries(
       TIER_NAMES.filter((t) => state.stages[t]).map((t) => [t, state.stages[t]!]),
     ),
-    flags: { clean_teardown: state.teardown.clean, no_secret_leak: true },
+    // A quick run that could not put the canonical back left something of itself on the host.
+    flags: {
+      clean_teardown: state.teardown.clean && (state.quick?.restore?.restored ?? true),
+      no_secret_leak: true,
+    },
     domain: input.domain,
     deploy_count: state.deployCount,
     concurrent_runs: state.concurrentRuns,
@@ -82,6 +86,21 @@ export function buildResults(input: ReportInput): Results {
       ...(state.keptWarm ? { kept_warm: { stack: input.stack, domain: input.domain } } : {}),
       ...(options.buildLink ? { build_link: options.buildLink } : {}),
     },
+  };
+}
+
+/** results.json `quick`: the canonical used (or why the run was cold) and whether it was put back. */
+function quickOf(q: QuickRecord): NonNullable<Results['quick']> {
+  const c = q.canonical;
+  return {
+    canonical: c
+      ? { version: c.version, commit: c.commit, stack: c.stack, domain: c.domain }
+      : null,
+    ...(q.coldReason ? { cold_reason: q.coldReason } : {}),
+    snapshot_restored: c ? (q.restore?.restored ?? false) : null,
+    ...(c
+      ? { restore_detail: q.restore?.detail ?? 'the run ended before the canonical was put back' }
+      : {}),
   };
 }
 
@@ -126,13 +145,16 @@ export async function writeArtifacts(
   return { results: valid, resultsPath };
 }
 
+/** The checkouts of a run directory: the head, upgrade bases, a quick run's canonical. */
+const CHECKOUTS = new Set(['recipe', 'base', 'canonical', '.git']);
+
 /** Every artifact of the run directory (the checkouts are not artifacts). */
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name === 'recipe' || entry.name === 'base' || entry.name === '.git') continue;
+      if (CHECKOUTS.has(entry.name)) continue;
       out.push(...(await listFiles(path)));
     } else out.push(path);
   }

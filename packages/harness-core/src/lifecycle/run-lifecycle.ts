@@ -25,11 +25,13 @@ import { acquireOutsideSlot, watchCompany } from './host-slot.js';
 import { runLabels } from './labels.js';
 import { fileLocks, type RunLocks } from './locks.js';
 import { runPhases } from './phases.js';
-import { prepareRun, type PreparedRun } from './prepare.js';
+import { checkoutEnv, prepareRun, type PreparedRun, type RunTarget } from './prepare.js';
+import { QuickCanonical, planQuick, type QuickPlan, type QuickTarget } from './quick.js';
+import type { RecipeCheckout } from '../ports/deployer.js';
 import { buildResults, writeArtifacts } from './report.js';
 import { stageOf } from './rungs.js';
 import { RunState } from './run-state.js';
-import { RunSession, chooseDeployer, type Readiness } from './session.js';
+import { RunSession, chooseDeployer, type QuickSession, type Readiness } from './session.js';
 import type { RunDeps, RunOptions, RunOutcome } from './types.js';
 
 /** Injectable collaborators (tests and the abra deployer swap them). */
@@ -65,8 +67,18 @@ export async function runLifecycle(
   const now = deps.now ?? (() => new Date());
   const started = now();
   const docker = adapters.docker ?? new DockerCli();
-  const prepared = await prepareRun(options, deps, adapters.git ?? createGit(), now);
-  const session = await lockAndOpen(options, deps, adapters, prepared, docker, started);
+  const git = adapters.git ?? createGit();
+  const quick: { plan?: QuickPlan } = {};
+  const prepared = await prepareRun(
+    options,
+    deps,
+    git,
+    now,
+    options.quick
+      ? quickTarget(docker, git, stateDirOf(options, adapters), options, quick)
+      : undefined,
+  );
+  const session = await lockAndOpen(options, deps, adapters, prepared, docker, started, quick.plan);
   const { state } = session.parts;
   const company = watchCompany(
     session.parts.locks,
@@ -117,6 +129,71 @@ export const stateDirOf = (options: RunOptions, adapters: LifecycleAdapters): st
 export const locksOf = (options: RunOptions, adapters: LifecycleAdapters): RunLocks =>
   adapters.locks ?? fileLocks(stateDirOf(options, adapters));
 
+/** A quick run's target: the warm canonical when it can run there, else null (cold, said why). */
+function quickTarget(
+  docker: DockerPort,
+  git: Git,
+  stateDir: string,
+  options: RunOptions,
+  out: { plan?: QuickPlan },
+): RunTarget {
+  return async (head, config, log) => {
+    const plan = await planQuick({ docker, git, stateDir, recipe: options.recipe, head, config });
+    out.plan = plan;
+    if (plan.kind === 'cold') {
+      log.warn(`quick run asked for, running cold: ${plan.reason}`);
+      return null;
+    }
+    const { canonical } = plan.target;
+    log.info(
+      `quick run on the warm canonical ${canonical.version} (${canonical.stack}, at ${canonical.domain}); it is put back as it was afterwards`,
+    );
+    return { domain: canonical.domain, stack: canonical.stack };
+  };
+}
+
+/** The canonical's release checked out from the head's repository, deployable as it was. */
+async function openQuick(
+  target: QuickTarget,
+  options: RunOptions,
+  deps: RunDeps,
+  adapters: LifecycleAdapters,
+  prepared: PreparedRun,
+  docker: DockerPort,
+  runLabels: Readonly<Record<string, string>>,
+): Promise<QuickSession> {
+  const { canonical } = target;
+  const dir = join(options.outDir, 'canonical');
+  await (adapters.git ?? createGit()).cloneLocal(prepared.head.dir, dir, canonical.commit);
+  const recipe: RecipeCheckout = {
+    name: prepared.head.name,
+    dir,
+    commit: canonical.commit,
+    dirty: false,
+    version: canonical.version,
+    releases: prepared.head.releases,
+  };
+  return {
+    canonical: new QuickCanonical(target, {
+      docker,
+      helperImage: adapters.volumeHelperImage ?? DEFAULT_VOLUME_HELPER_IMAGE,
+      runLabels,
+      dir: join(stateDirOf(options, adapters), 'snapshots', options.runId),
+      log: prepared.log.child({ tier: 'upgrade' }),
+    }),
+    request: {
+      recipe,
+      domain: canonical.domain,
+      stack: canonical.stack,
+      env: await checkoutEnv(dir, prepared.config, options, canonical.domain, canonical.stack),
+      overlays: prepared.overlays,
+      chaos: target.chaos,
+      labels: target.labels,
+      signal: deps.signal,
+    },
+  };
+}
+
 /** Take the domain's lock (a lease) and open the run's session with its deployer. */
 async function lockAndOpen(
   options: RunOptions,
@@ -125,15 +202,19 @@ async function lockAndOpen(
   prepared: PreparedRun,
   docker: DockerPort,
   started: Date,
+  plan: QuickPlan | undefined,
 ): Promise<RunSession> {
   const { domain, stack, log } = prepared;
   if (options.keepWarm) await refuseTakenDomain(docker, domain, stack);
   const stateDir = stateDirOf(options, adapters);
   const locks = locksOf(options, adapters);
+  const target = plan?.kind === 'quick' ? plan.target : null;
   const labels = runLabels({
     runId: options.runId,
     domain,
-    stack,
+    // A quick run's own objects name a stack of their own: the janitor, reaping a killed quick
+    // run, must never take the canonical's stack for the run's.
+    stack: target ? `quick-${options.runId}` : stack,
     started,
     lockScope: locks.scope,
   });
@@ -147,11 +228,26 @@ async function lockAndOpen(
         ...(adapters.slotPollMs ? { pollMs: adapters.slotPollMs } : {}),
       });
   log.info(`app domain ${domain}, stack ${stack} (lock held)`);
+  const state = new RunState(new Set(options.stages), deps.onTier);
+  if (options.quick)
+    state.quick = target
+      ? { canonical: target.canonical }
+      : { canonical: null, coldReason: plan?.kind === 'cold' ? plan.reason : 'not planned' };
+  const quick = target
+    ? await openQuick(target, options, deps, adapters, prepared, docker, labels).catch(
+        async (err: unknown) => {
+          await lock.release();
+          throw err;
+        },
+      )
+    : undefined;
   return new RunSession({
     options,
     deps,
     prepared,
-    state: new RunState(new Set(options.stages), deps.onTier),
+    state,
+    stateDir,
+    ...(quick ? { quick } : {}),
     docker,
     deployer: chooseDeployer(options, docker, log, adapters.deployer),
     tiers: adapters.tiers ?? defaultTiers,

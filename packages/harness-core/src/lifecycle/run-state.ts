@@ -8,6 +8,15 @@ import type { Stage, TierName } from '../domain/results.js';
 import type { RunShared } from '../tiers/types.js';
 import type { Stages, UpgradePath } from './rungs.js';
 import type { TeardownResult } from './teardown.js';
+import type { Canonical } from '../sweep/decisions.js';
+import type { QuickRestore } from './quick.js';
+
+/** A quick run asked for: the canonical it used, or why it ran cold; and how it was put back. */
+export interface QuickRecord {
+  readonly canonical: Canonical | null;
+  readonly coldReason?: string;
+  restore?: QuickRestore;
+}
 
 export type TierProgress = Stage['status'] | 'running';
 
@@ -28,6 +37,8 @@ export class RunState {
   diagnostics: string[] = [];
   teardown: TeardownResult = { clean: false, leftovers: [], errors: [] };
   keptWarm = false;
+  /** Set when a quick run was asked for (quick.ts). */
+  quick: QuickRecord | null = null;
   /** The most other runs seen deploying on the swarm while this one held its lock. */
   concurrentRuns = 0;
   readonly shared: RunShared = {};

@@ -23,7 +23,9 @@ import { probeHttp, taskProblem, waitConverged } from './readiness.js';
 import { rungsOf } from './rungs.js';
 import type { PreparedRun } from './prepare.js';
 import type { RunState } from './run-state.js';
-import { teardown } from './teardown.js';
+import { runObjectsTeardown, teardown } from './teardown.js';
+import type { QuickCanonical } from './quick.js';
+import { warmSecretStore } from '../sweep/canonicals.js';
 import { runTierWithRetry } from './tier-runner.js';
 import { collectDiagnostics } from './diagnostics.js';
 import type { RunDeps, RunOptions } from './types.js';
@@ -49,6 +51,16 @@ export interface SessionParts {
   readonly canonicalVersion: string | null;
   /** Replaces the readiness check (converged + HTTP over proxy); lifecycle unit tests only. */
   readonly readiness?: Readiness;
+  /** Locks and state shared by the runs on this host (canonicals, warm secrets). */
+  readonly stateDir: string;
+  /** A quick run: the warm canonical it runs on and how to redeploy it as it was (quick.ts). */
+  readonly quick?: QuickSession;
+}
+
+export interface QuickSession {
+  readonly canonical: QuickCanonical;
+  /** The canonical's release, deployed as the canonical was (its env, labels and chaos mark). */
+  readonly request: DeployRequest;
 }
 
 export type Readiness = (target: DeployedApp, log: RunLogger, timeoutS?: number) => Promise<void>;
@@ -80,7 +92,8 @@ export class RunSession {
       env: prepared.env,
       overlays: prepared.overlays,
       chaos: prepared.head.dirty,
-      labels: parts.labels,
+      // On a quick run the head lives on the canonical's stack, with the canonical's labels.
+      labels: parts.quick ? parts.quick.canonical.target.labels : parts.labels,
       signal: deps.signal,
     };
   }
@@ -179,6 +192,16 @@ export class RunSession {
     }
   }
 
+  /** A quick run: the canonical's release deployed as it was, until ready. */
+  async redeployCanonical(log: RunLogger): Promise<DeployedApp> {
+    const quick = this.parts.quick!;
+    const { version, stack } = quick.canonical.target.canonical;
+    log.info(`deploying the canonical ${version} as it was (${stack})`);
+    const app = await this.parts.deployer.deploy(quick.request);
+    await this.ready(app, log);
+    return app;
+  }
+
   /** Does every service carry the head's chaos-version label (the head is what runs)? */
   async headIsRunning(): Promise<boolean> {
     const { head, stack } = this.parts.prepared;
@@ -248,7 +271,10 @@ export class RunSession {
         state.diagnostics = await collectDiagnostics(docker, stack, options.outDir, started, (t) =>
           redactor.redact(t),
         ).catch(() => []);
+      // The canonical is put back through the run's probe (its readiness), then the probe goes.
+      if (this.parts.quick) await this.putCanonicalBack(this.parts.quick);
       if (this.probe) await (await this.probe.catch(() => null))?.close();
+      if (this.parts.quick) return await this.verifyRunObjectsGone();
       if (!quiet && options.keepWarm && this.allGreen() && (await this.markWarm())) {
         state.keptWarm = true;
         state.teardown = { clean: true, leftovers: [], errors: [] };
@@ -273,6 +299,35 @@ export class RunSession {
     }
   }
 
+  /**
+   * A quick run ends with the canonical put back (when it was touched) and nothing of the run
+   * itself left: its own objects are the ones labelled with its run id (the canonical keeps its
+   * own labels).
+   */
+  private async putCanonicalBack(quick: QuickSession): Promise<void> {
+    const { state } = this.parts;
+    const log = this.log;
+    const record = state.quick;
+    if (quick.canonical.touched) {
+      const restore = await quick.canonical.restore(async () => {
+        await this.redeployCanonical(log);
+      });
+      if (record) record.restore = restore;
+    } else if (record) record.restore = { restored: true, detail: 'the canonical was not touched' };
+  }
+
+  /** A quick run's own objects (probe, helpers: labelled with its run id) are gone. */
+  private async verifyRunObjectsGone(): Promise<void> {
+    const { state, docker, options } = this.parts;
+    const log = this.log;
+    state.teardown = await runObjectsTeardown(docker, options.runId, (line) => log.info(line));
+    log.info(
+      state.teardown.clean
+        ? 'teardown verified: nothing of this run remains'
+        : `teardown left ${state.teardown.leftovers.length} object(s): ${state.teardown.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
+    );
+  }
+
   /** The verdict this run will get is pass (an unverifiable lint without abra does not block). */
   private allGreen(): boolean {
     const { state } = this.parts;
@@ -289,6 +344,12 @@ export class RunSession {
     const { docker, prepared } = this.parts;
     const services = await docker.listServices(prepared.stack);
     for (const svc of services) await docker.addServiceLabels(svc.id, { [LABEL_WARM]: 'true' });
+    // A quick run on this deploy reuses its secrets: their values stay redactable (quick.ts).
+    const secrets = (this.parts.state.app?.secrets ?? []).map((x) => ({
+      name: x.dockerName,
+      value: x.value,
+    }));
+    await warmSecretStore(this.parts.stateDir).put(prepared.stack, secrets);
     return services.length > 0;
   }
 }

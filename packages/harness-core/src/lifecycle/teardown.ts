@@ -78,6 +78,33 @@ export async function teardown(
   return { clean: left.length === 0, leftovers: left, errors };
 }
 
+/**
+ * A run that deployed nothing of its own (a quick run lives on the canonical's stack): remove
+ * and verify only the objects labelled with its run id (its probe, helpers). Never throws.
+ */
+export async function runObjectsTeardown(
+  docker: DockerPort,
+  runId: string,
+  log: (line: string) => void = () => undefined,
+): Promise<TeardownResult> {
+  const errors: string[] = [];
+  const labelled = async () =>
+    (
+      await Promise.all(KINDS.map((kind) => docker.listObjects(kind, { [LABEL_RUN_ID]: runId })))
+    ).flat();
+  log("teardown: verify nothing of the run remains (the canonical's stack is not the run's)");
+  try {
+    let left = await labelled();
+    for (const o of left)
+      await docker.removeObject(o.kind, o.kind === 'volume' ? o.name : o.id).catch(() => false);
+    if (left.length) left = await labelled();
+    return { clean: left.length === 0, leftovers: left, errors };
+  } catch (err) {
+    errors.push(`verify: ${err instanceof Error ? err.message : String(err)}`);
+    return { clean: false, leftovers: [], errors };
+  }
+}
+
 export interface JanitorReport {
   readonly reaped: Array<{ runId: string; stack: string; objects: number }>;
   readonly skippedLive: string[];

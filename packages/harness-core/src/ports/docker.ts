@@ -147,6 +147,11 @@ export interface DockerPort {
    * whose data is thrown away; returns how many were killed.
    */
   killStackContainers(stack: string): Promise<number>;
+  /**
+   * Set a service's replica count (`docker service scale --detach`); returns once the swarm
+   * accepted it, before the tasks stopped or started. Stops are graceful (their grace period).
+   */
+  scaleService(service: string, replicas: number): Promise<void>;
   /** Add (or overwrite) labels on a service's spec without redeploying its tasks. */
   addServiceLabels(service: string, labels: Readonly<Record<string, string>>): Promise<void>;
   /** Daemon events between two times whose labels match, one formatted line each. */

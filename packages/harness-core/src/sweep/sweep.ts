@@ -20,7 +20,7 @@ import type { IsolationPolicy } from '../domain/isolation.js';
 import type { RunLocks } from '../lifecycle/locks.js';
 import { teardown } from '../lifecycle/teardown.js';
 import type { RunLogger } from '../tiers/types.js';
-import { canonicalStore } from './canonicals.js';
+import { canonicalStore, warmSecretStore } from './canonicals.js';
 import { promotionDecision, sweepDecision, type Canonical } from './decisions.js';
 import { syncMirror, type MirrorGiteaConfig, type MirrorSyncOutcome } from './mirror-sync.js';
 
@@ -194,7 +194,7 @@ async function sweepRecipe(ctx: SweepContext, entry: SweepRecipe): Promise<Sweep
     });
     const kept = results.meta?.kept_warm;
     if (!promotion.promote || !kept) {
-      if (kept) await teardown(ctx.deployer, ctx.docker, runId, kept.stack);
+      if (kept) await retire(ctx, runId, kept.stack);
       const label: SweepLabel = results.verdict === 'pass' ? 'not promoted' : 'failed';
       const why = promotion.promote ? 'the run kept no warm deploy' : promotion.reason;
       return out(
@@ -264,6 +264,13 @@ async function testCold(
   return results;
 }
 
+/** Tear a warm deploy down, and forget its secrets' values (canonicals.ts). */
+async function retire(ctx: SweepContext, runId: string, stack: string) {
+  const td = await teardown(ctx.deployer, ctx.docker, runId, stack);
+  await warmSecretStore(ctx.input.stateDir).remove(stack);
+  return td;
+}
+
 /**
  * Record the new canonical, then verify it from the state (the record says the tag and the
  * stack runs it, warm); on a mismatch put the old record back and remove the new stack. A
@@ -279,7 +286,7 @@ async function promote(
     out: Outcome;
   },
 ): Promise<SweepOutcome> {
-  const { store, docker, deployer } = ctx;
+  const { store, docker } = ctx;
   const { before, next, results, log, out } = p;
   const tag = next.version;
   await store.put(next);
@@ -291,7 +298,7 @@ async function promote(
   if (!verified) {
     if (before) await store.put(before);
     else await store.remove(next.recipe);
-    await teardown(deployer, docker, next.run_id, next.stack);
+    await retire(ctx, next.run_id, next.stack);
     return out(
       'promote failed',
       `${tag} passed but the warm stack ${next.stack} is not running it`,
@@ -303,7 +310,7 @@ async function promote(
     );
   }
   if (before && before.stack !== next.stack) {
-    const td = await teardown(deployer, docker, before.run_id, before.stack);
+    const td = await retire(ctx, before.run_id, before.stack);
     log.info(
       td.clean
         ? `retired the previous canonical ${before.version} (${before.stack})`

@@ -537,6 +537,10 @@ export class DockerCli implements DockerPort {
     return ids.length;
   }
 
+  async scaleService(service: string, replicas: number): Promise<void> {
+    await this.docker(['service', 'scale', '--detach', `${service}=${replicas}`]);
+  }
+
   async addServiceLabels(service: string, labels: Readonly<Record<string, string>>): Promise<void> {
     await this.docker([
       'service',
