@@ -8,7 +8,12 @@ import type { Db } from './adapters/sqlite/database.js';
 import type { IntakeEngine } from './intake/engine.js';
 import { IntakeStore, type DeliveryRetention } from './intake/intake-store.js';
 import { webhookRoutes } from './intake/webhook-routes.js';
-import { createMetrics, registerIntakeGauges, type BridgeMetrics } from './metrics.js';
+import {
+  createMetrics,
+  registerIntakeGauges,
+  registerWarmDiskGauges,
+  type BridgeMetrics,
+} from './metrics.js';
 import { RunTokens } from './domain/run-token.js';
 import { RunsStore } from './store/runs-store.js';
 import { webRoutes } from './web/routes.js';
@@ -25,6 +30,8 @@ export interface AppDeps {
   readonly runTokenSecret?: string | undefined;
   /** The webhook route is registered only when a secret is set. */
   readonly webhookSecret?: string | undefined;
+  /** The sweep's warm-disk.json, reported on /metrics (CCCI_WARM_DISK_FILE). */
+  readonly warmDiskFile?: string | undefined;
   /** How long handled webhook deliveries are kept (default 14 days, 100,000 rows). */
   readonly deliveryRetention?: DeliveryRetention;
   /** Builds the intake engine once the app's stores and metrics exist (main and tests). */
@@ -76,6 +83,7 @@ export async function buildBridge(deps: AppDeps): Promise<BuiltApp> {
   const runTokens = runTokenSecret ? new RunTokens(runTokenSecret) : null;
   const engine = deps.intake ? deps.intake({ intakeStore, runs, metrics, runTokens }) : null;
   registerIntakeGauges(metrics.registry, engine?.gauges ?? null);
+  if (deps.warmDiskFile) registerWarmDiskGauges(metrics.registry, deps.warmDiskFile);
   await app.register(webRoutes, {
     store: runs,
     intakeStore,

@@ -69,6 +69,13 @@ export const BridgeConfigSchema = z
       .min(1)
       .default('./data/cc-ci.sqlite')
       .describe('SQLite database file.'),
+    CCCI_WARM_DISK_FILE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The sweep's warm-disk.json (`<state dir>/warm-disk.json` on the swarm manager): /metrics reports the disk each recipe's warm canonical uses from it. Unset: no warm-disk series.",
+      ),
     CCCI_PUBLIC_URL: z
       .url()
       .default('http://127.0.0.1:8080')

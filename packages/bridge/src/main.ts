@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     resultsToken: config.CCCI_RESULTS_TOKEN,
     runTokenSecret: config.CCCI_RUN_TOKEN_SECRET,
     webhookSecret: config.CCCI_WEBHOOK_SECRET,
+    warmDiskFile: config.CCCI_WARM_DISK_FILE,
     deliveryRetention: {
       maxAgeDays: config.CCCI_DELIVERY_RETENTION_DAYS,
       maxRows: config.CCCI_DELIVERY_RETENTION_ROWS,

@@ -1,5 +1,7 @@
 /** Prometheus metrics: one Registry per app (no global default registry). See docs/metrics.md. */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { readFile } from 'node:fs/promises';
+import { parseWarmDiskReport, type WarmDiskReport } from '@cc-ci/harness-core';
 import type { RunsStore } from './store/runs-store.js';
 
 export interface IntakeGauges {
@@ -104,6 +106,67 @@ export function registerIntakeGauges(registry: Registry, source: IntakeGauges | 
       this.reset();
       for (const [repo, s] of source?.pollLagSeconds() ?? new Map<string, number>())
         this.set({ repo }, s);
+    },
+  });
+}
+
+/**
+ * The disk the warm canonicals use, from the sweep's warm-disk.json, read at each scrape (a
+ * small file; the sweep rewrites it weekly). An unreadable or invalid file gives no series and
+ * `ccci_warm_disk_report_ok 0`, never a stale figure.
+ */
+export function registerWarmDiskGauges(registry: Registry, file: string): void {
+  // One read per scrape: a scrape calls every gauge's collect in the same turn of the event
+  // loop, so they share the read started by the first; the next turn reads afresh.
+  let pending: Promise<WarmDiskReport | null> | null = null;
+  const current = (): Promise<WarmDiskReport | null> => {
+    if (!pending) {
+      pending = readFile(file, 'utf8')
+        .then(parseWarmDiskReport)
+        .catch(() => null);
+      setImmediate(() => (pending = null));
+    }
+    return pending;
+  };
+  new Gauge({
+    name: 'ccci_warm_disk_report_ok',
+    help: "1 when the sweep's warm-disk.json (CCCI_WARM_DISK_FILE) was read and valid at this scrape, else 0.",
+    registers: [registry],
+    async collect() {
+      this.set((await current()) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'ccci_warm_volume_bytes',
+    help: "Bytes the volumes of each recipe's warm canonical use, as the last sweep measured them.",
+    labelNames: ['recipe', 'stack'] as const,
+    registers: [registry],
+    async collect() {
+      const report = await current();
+      this.reset();
+      for (const r of report?.recipes ?? [])
+        this.set({ recipe: r.recipe, stack: r.stack }, r.bytes);
+    },
+  });
+  new Gauge({
+    name: 'ccci_warm_volumes',
+    help: "Volumes of each recipe's warm canonical, as the last sweep counted them.",
+    labelNames: ['recipe'] as const,
+    registers: [registry],
+    async collect() {
+      const report = await current();
+      this.reset();
+      for (const r of report?.recipes ?? []) this.set({ recipe: r.recipe }, r.volumes);
+    },
+  });
+  new Gauge({
+    name: 'ccci_warm_disk_measured_timestamp_seconds',
+    help: 'When the last sweep measured the warm volumes (Unix time); 0 when there is no valid report.',
+    registers: [registry],
+    async collect() {
+      const report = await current();
+      this.reset();
+      if (report) this.set(Date.parse(report.measured_at) / 1000);
     },
   });
 }

@@ -17,6 +17,8 @@ import {
   codeOf,
   formatBytes,
   warmDiskUsage,
+  writeWarmDiskReport,
+  WARM_DISK_FILE,
   errorInfo,
   errorMessage,
   DEFAULT_PROBE_IMAGE,
@@ -257,6 +259,11 @@ async function sweep(cmd: SweepCommand): Promise<number> {
   for (const d of disk)
     out(
       `sweep: warm disk: ${d.recipe} ${formatBytes(d.bytes)} in ${d.volumes} volume(s) (stack ${d.stack})`,
+    );
+  // The bridge's /metrics reads it (CCCI_WARM_DISK_FILE; docs/metrics.md).
+  if (!cmd.dryRun)
+    await writeWarmDiskReport(cmd.stateDir, disk, new Date()).catch((e: unknown) =>
+      err(`cc-ci sweep: could not write ${WARM_DISK_FILE}: ${errorMessage(e)}`),
     );
   const count = (l: string) => outcomes.filter((o) => o.label === l).length;
   const bad = outcomes.filter((o) => !['promoted', 'up to date', 'would test'].includes(o.label));

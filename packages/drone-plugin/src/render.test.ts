@@ -21,6 +21,35 @@ describe('renderSummary', () => {
     expect(text).toContain('error codes (CRASH_LOOP): see docs/errors.md');
   });
 
+  it('says which canonical a quick run used and whether it was put back, or why it ran cold', () => {
+    const canonical = {
+      version: '0.2.0+1.35.0',
+      commit: 'c'.repeat(40),
+      stack: 'warm-notes-1_ci_localhost',
+      domain: 'warm-notes-1.ci.localhost',
+    };
+    const put = makeResults({
+      run_id: '1',
+      mode: 'quick',
+      quick: { canonical, snapshot_restored: true },
+    });
+    expect(renderSummary(put)).toContain('(quick run: lower confidence)');
+    expect(renderSummary(put)).toContain(
+      'quick run on the warm canonical 0.2.0+1.35.0 (warm-notes-1_ci_localhost): put back as it was',
+    );
+    const broken = makeResults({
+      run_id: '1',
+      mode: 'quick',
+      quick: { canonical, snapshot_restored: false, restore_detail: 'restore failed' },
+    });
+    expect(renderSummary(broken)).toContain('NOT PUT BACK — restore failed');
+    const cold = makeResults({
+      run_id: '1',
+      quick: { canonical: null, cold_reason: 'no canonical', snapshot_restored: null },
+    });
+    expect(renderSummary(cold)).toContain('quick run asked for, ran cold: no canonical');
+  });
+
   it('names the code of an error that ended the run', () => {
     const r = makeResults({
       run_id: '1',

@@ -31,6 +31,13 @@ export function renderSummary(r: Results): string {
     '',
     `  teardown ${r.flags.clean_teardown ? 'clean' : 'LEFT OBJECTS BEHIND'}; secrets ${r.flags.no_secret_leak ? 'not leaked' : 'LEAKED INTO ARTIFACTS'}; deploys: ${r.deploy_count}`,
   );
+  const q = r.quick;
+  if (q?.canonical)
+    lines.push(
+      `  quick run on the warm canonical ${q.canonical.version} (${q.canonical.stack}): ${q.snapshot_restored ? 'put back as it was' : `NOT PUT BACK — ${q.restore_detail ?? 'no detail'}`}`,
+    );
+  else if (q)
+    lines.push(`  quick run asked for, ran cold: ${q.cold_reason ?? 'no reason recorded'}`);
   if (r.error) lines.push(`  error: ${r.error_code ? `${r.error_code}: ` : ''}${r.error}`);
   const codes = [...new Set(TIER_NAMES.flatMap((t) => r.stages[t]?.code ?? []))];
   if (codes.length) lines.push(`  error codes (${codes.join(', ')}): see docs/errors.md`);

@@ -100,4 +100,12 @@ export {
   type MirrorPrDecision,
   type SyncMirrorInput,
 } from './sweep/mirror-sync.js';
-export { formatBytes, warmDiskUsage, type WarmDisk } from './sweep/disk.js';
+export {
+  WARM_DISK_FILE,
+  formatBytes,
+  parseWarmDiskReport,
+  warmDiskUsage,
+  writeWarmDiskReport,
+  type WarmDisk,
+  type WarmDiskReport,
+} from './sweep/disk.js';

@@ -107,22 +107,61 @@ describe('renderCard', () => {
     expect(body).toContain('abcdef0123');
   });
 
-  it('marks quick runs as lower confidence', () => {
-    const body = renderCard(
+  const canonical = {
+    version: '0.2.0+1.35.0',
+    commit: 'c'.repeat(40),
+    stack: 'warm-notes-115c84_ci_localhost',
+    domain: 'warm-notes-115c84.ci.localhost',
+  };
+  /** The card of a quick run's result with this mode and quick block. */
+  const quickCard = (mode: 'cold' | 'quick', quick: Results['quick']) =>
+    renderCard(
       { ...run, quick: true },
-      { kind: 'result', results: makeResults({ run_id: '42', mode: 'quick' }) },
+      { kind: 'result', results: makeResults({ run_id: '42', mode, quick }) },
     );
-    expect(body).toMatch(/lower confidence/);
+
+  it('says what a quick run did on the warm canonical and that it was put back', () => {
+    const body = quickCard('quick', {
+      canonical,
+      snapshot_restored: true,
+      restore_detail: 'as snapshotted',
+    });
+    expect(body).toContain(
+      '> Quick run on the warm canonical 0\\.2\\.0\\+1\\.35\\.0: the head was deployed over it, then the canonical was put back as it was (its version, its data).',
+    );
+    expect(body).toMatch(/lower confidence than `!testme`/);
     expect(body).toContain('`!testme --quick`');
   });
 
-  it('says a quick run that ran cold ran cold, and never claims a reattached deploy', () => {
+  it('says loudly when a quick run could not put the canonical back', () => {
+    const body = quickCard('quick', {
+      canonical,
+      snapshot_restored: false,
+      restore_detail: 'the canonical is not as it was: restore failed',
+    });
+    expect(body).toContain('**the canonical could not be put back as it was**');
+    expect(body).toContain('restore failed');
+    expect(body).not.toMatch(/put back as it was \(its version/);
+  });
+
+  it('says why a quick run ran cold, and never claims a reattached deploy', () => {
+    const body = quickCard('cold', {
+      canonical: null,
+      cold_reason: 'there is no warm canonical of notes on this host',
+      snapshot_restored: null,
+    });
+    expect(body).toContain(
+      '> Quick run asked for, ran cold: there is no warm canonical of notes on this host.',
+    );
+    expect(body).not.toMatch(/warm canonical 0|put back/);
+  });
+
+  it('says a quick run without a quick block (an older plugin) ran cold', () => {
     const body = renderCard(
       { ...run, quick: true },
       { kind: 'result', results: makeResults({ run_id: '42', mode: 'cold' }) },
     );
     expect(body).toContain('no warm deploy was reattached, so this ran cold');
-    expect(body).not.toMatch(/reattached a warm deploy/);
   });
 
   it('shows every upgrade path when there are several', () => {

@@ -188,10 +188,8 @@ function renderResult(run: CardRun, results: Results, regression?: Regression | 
       `Upgrade paths: ${paths.map((p) => `${md(p.base_version)} → head ${MARK[p.status] ?? ''} ${p.status}`).join(' · ')}`,
       '',
     );
-  if (results.mode === 'quick')
-    lines.push('> Quick run: reattached a warm deploy; lower confidence than a cold run.', '');
-  else if (run.quick)
-    lines.push('> Quick run asked for: no warm deploy was reattached, so this ran cold.', '');
+  const quick = quickLine(results, run.quick);
+  if (quick) lines.push(quick, '');
   if (v === 'error' && results.error)
     lines.push(
       `**Error:** ${results.error_code ? `\`${results.error_code}\` ` : ''}${md(results.error)}`,
@@ -279,6 +277,22 @@ export function renderPlainCard(run: CardRun, state: CardState): string {
 }
 
 /** The comment body. Never throws: a rendering problem gives the plain-text card. */
+/**
+ * What a quick run did, from results.json's `quick` block (what ran, never what was asked):
+ * the canonical it upgraded and whether it was put back, or why it ran cold.
+ */
+function quickLine(results: Results, asked: boolean): string | null {
+  const q = results.quick;
+  const c = q?.canonical;
+  if (results.mode === 'quick' && c)
+    return q.snapshot_restored
+      ? `> Quick run on the warm canonical ${md(c.version)}: the head was deployed over it, then the canonical was put back as it was (its version, its data). Backup and restore are not run in a quick run; lower confidence than \`!testme\`.`
+      : `> Quick run on the warm canonical ${md(c.version)}: **the canonical could not be put back as it was** (${md(q.restore_detail ?? 'no detail')}); an operator should look at ${md(c.stack)}.`;
+  if (q?.cold_reason) return `> Quick run asked for, ran cold: ${md(q.cold_reason)}.`;
+  if (asked) return '> Quick run asked for: no warm deploy was reattached, so this ran cold.';
+  return null;
+}
+
 export function renderCard(run: CardRun, state: CardState): string {
   try {
     return renderUnsafe(run, state);

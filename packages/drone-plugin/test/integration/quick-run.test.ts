@@ -11,15 +11,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { appendFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fixture, forceRemoveStack } from '../../../harness-core/test/support/fixtures.js';
+import {
+  enrolledNotesConfig,
+  fixture,
+  forceRemoveStack,
+  runCli,
+  stackServiceIds,
+} from '../../../harness-core/test/support/fixtures.js';
 
 const exec = promisify(execFile);
 const root = new URL('../../../../', import.meta.url).pathname;
-const cli = join(root, 'packages/drone-plugin/dist/main.js');
 let base: string;
 let configDir: string;
 let env: NodeJS.ProcessEnv;
@@ -40,24 +45,18 @@ interface QuickResults {
   flags: { clean_teardown: boolean };
 }
 
-async function ccci(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  try {
-    const r = await exec(process.execPath, [cli, ...args], {
-      env: { ...env, ...extraEnv },
-      timeout: 400_000,
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: `${e.stdout}${e.stderr}` };
-  }
-}
+const ccci = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+  runCli(args, { ...env, ...extraEnv }, 400_000);
 
-async function quickRun(repo: string, name: string, extraEnv: NodeJS.ProcessEnv = {}) {
+async function quickRun(
+  repo: string,
+  name: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  args: string[] = [],
+) {
   const out = join(base, name);
   const r = await ccci(
-    ['run', repo, '--recipe', 'notes', '--quick', '--config-dir', configDir, '--out', out],
+    ['run', repo, '--recipe', 'notes', '--quick', '--config-dir', configDir, '--out', out, ...args],
     extraEnv,
   );
   const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as QuickResults;
@@ -69,17 +68,7 @@ const volume = () => `${stack}_notes`;
 
 /** The canonical as the swarm has it: each service's spec labels and image, the stack's objects. */
 async function canonicalAsSwarmHasIt(): Promise<string> {
-  const ids = (
-    await exec('docker', [
-      'service',
-      'ls',
-      '-q',
-      '--filter',
-      `label=com.docker.stack.namespace=${stack}`,
-    ])
-  ).stdout
-    .split('\n')
-    .filter(Boolean);
+  const ids = await stackServiceIds(stack);
   const specs = await Promise.all(
     ids.map(
       async (id) =>
@@ -105,6 +94,26 @@ async function canonicalAsSwarmHasIt(): Promise<string> {
 }
 
 /** `md5sum` of every file of the canonical's notes volume, and the file list. */
+/** A clone of the notes repository with the fixture's files laid over it, committed. */
+async function prRepo(name: string, over: string): Promise<string> {
+  const repo = join(base, name);
+  await exec('git', ['clone', '-q', join(base, 'src', 'notes'), repo]);
+  await cp(over, repo, { recursive: true, force: true });
+  await exec('git', [
+    '-C',
+    repo,
+    '-c',
+    'user.name=cc-ci',
+    '-c',
+    'user.email=cc-ci@localhost',
+    'commit',
+    '-q',
+    '-am',
+    `pr: ${name}`,
+  ]);
+  return repo;
+}
+
 async function volumeContent(): Promise<string> {
   const r = await exec('docker', [
     'run',
@@ -129,12 +138,7 @@ beforeAll(async () => {
     '0.1.0+1.35.0',
     '0.2.0+1.35.0',
   ]);
-  // Inside the repository, so the recipe's tests resolve @cc-ci/harness-core/testing.
-  await mkdir(join(root, 'test-artifacts'), { recursive: true });
-  const configBase = await mkdtemp(join(root, 'test-artifacts', 'quick-config-'));
-  configDir = join(configBase, 'recipes');
-  await cp(join(root, 'recipes', 'notes'), join(configDir, 'notes'), { recursive: true });
-  await appendFile(join(configDir, 'notes', 'cc-ci.yml'), '\nwarm_canonical: true\n');
+  configDir = await enrolledNotesConfig('quick-config');
   env = {
     ...process.env,
     CCCI_STATE_DIR: join(base, 'state'),
@@ -219,21 +223,7 @@ describe('quick runs on the warm canonical', () => {
   }, 600_000);
 
   it('reports a head whose own tests fail as fail and leaves the canonical identical', async () => {
-    const repo = join(base, 'pr-forgets');
-    await exec('git', ['clone', '-q', join(base, 'src', 'notes'), repo]);
-    await cp(fixture('quick-notes-forgets'), repo, { recursive: true, force: true });
-    await exec('git', [
-      '-C',
-      repo,
-      '-c',
-      'user.name=cc-ci',
-      '-c',
-      'user.email=cc-ci@localhost',
-      'commit',
-      '-q',
-      '-am',
-      'notes: a regression (stores nothing)',
-    ]);
+    const repo = await prRepo('pr-forgets', fixture('quick-notes-forgets'));
     const record = await registry();
     const before = await canonicalAsSwarmHasIt();
     const content = await volumeContent();
@@ -252,5 +242,57 @@ describe('quick runs on the warm canonical', () => {
     expect(await canonicalAsSwarmHasIt()).toBe(before);
     expect(await volumeContent()).toBe(content);
     expect(await registry()).toBe(record);
+  }, 600_000);
+
+  it('runs cold, saying why, when the head is not newer or needs a secret the canonical lacks', async () => {
+    const record = await registry();
+    const before = await canonicalAsSwarmHasIt();
+    const same = await quickRun(join(base, 'src', 'notes'), 'not-newer', {}, [
+      '--ref',
+      '0.2.0+1.35.0',
+      '--stages',
+      'install',
+    ]);
+    expect(same.results.mode).toBe('cold');
+    expect(same.results.quick?.cold_reason).toBe(
+      "the head's version 0.2.0+1.35.0 is not newer than the canonical's 0.2.0+1.35.0: a quick run upgrades from the canonical",
+    );
+    const repo = await prRepo('pr-new-secret', fixture('quick-notes-new-secret'));
+    const secret = await quickRun(repo, 'new-secret', {}, ['--stages', 'install']);
+    expect(secret.results.mode).toBe('cold');
+    expect(secret.results.quick?.cold_reason).toMatch(
+      /^the head needs secret\(s\) the canonical does not have \(warm-notes-[0-9a-f]{6}_ci_localhost_api_key_v1\); a cold run generates them$/,
+    );
+    expect(secret.results.stages.install?.status).toBe('pass');
+    expect(await canonicalAsSwarmHasIt()).toBe(before);
+    expect(await registry()).toBe(record);
+  }, 400_000);
+
+  it('a canonical not running as recorded: quick runs go cold, the sweep retires it and promotes afresh', async () => {
+    // As a killed quick run or a hand might leave it: the recorded stack's service is gone.
+    await exec('docker', ['service', 'rm', `${stack}_app`]);
+    const r = await quickRun(join(base, 'src', 'notes'), 'not-recorded', {}, [
+      '--stages',
+      'install',
+    ]);
+    expect(r.results.quick?.cold_reason).toBe(
+      `the canonical's stack ${stack} is not running 0.2.0+1.35.0, warm, as recorded`,
+    );
+    const sweep = await ccci(['sweep', '--src-base', join(base, 'src'), '--config-dir', configDir]);
+    expect({ code: sweep.code, tail: sweep.code === 0 ? '' : sweep.out.slice(-3000) }).toEqual({
+      code: 0,
+      tail: '',
+    });
+    expect(sweep.out).toContain(
+      `the canonical 0.2.0+1.35.0 (${stack}) was not running as recorded: retired it`,
+    );
+    expect(sweep.out).toMatch(/sweep: notes: promoted — 0\.2\.0\+1\.35\.0: pass/);
+    expect((JSON.parse(await registry()) as { stack: string }).stack).toBe(stack);
+    expect(await canonicalAsSwarmHasIt()).toMatch(/"cc-ci.warm":"true"/);
+    // The disk budget the bridge's /metrics reads.
+    const disk = JSON.parse(await readFile(join(base, 'state', 'warm-disk.json'), 'utf8')) as {
+      recipes: Array<{ recipe: string; stack: string; volumes: number }>;
+    };
+    expect(disk.recipes).toEqual([expect.objectContaining({ recipe: 'notes', stack, volumes: 1 })]);
   }, 600_000);
 });

@@ -6,33 +6,26 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { appendFile, cp, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { warmDomain } from '../../../harness-core/src/domain/naming.js';
-import { forceRemoveStack, stackObjects } from '../../../harness-core/test/support/fixtures.js';
+import {
+  enrolledNotesConfig,
+  forceRemoveStack,
+  runCli,
+  stackObjects,
+  stackServiceIds,
+} from '../../../harness-core/test/support/fixtures.js';
 
 const exec = promisify(execFile);
 const root = new URL('../../../../', import.meta.url).pathname;
-const cli = join(root, 'packages/drone-plugin/dist/main.js');
 let base: string;
 let configBase: string;
 let env: NodeJS.ProcessEnv;
 
-async function ccci(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await exec(process.execPath, [cli, ...args], {
-      env,
-      timeout: 300_000,
-      maxBuffer: 32 * 1024 * 1024,
-    });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: `${e.stdout}${e.stderr}` };
-  }
-}
+const ccci = (args: string[]) => runCli(args, env);
 
 async function makeRepo(...versions: string[]): Promise<void> {
   await rm(join(base, 'src', 'notes'), { recursive: true, force: true });
@@ -52,17 +45,7 @@ const canonical = async () =>
   };
 
 async function warmLabels(stack: string): Promise<string[]> {
-  const ids = (
-    await exec('docker', [
-      'service',
-      'ls',
-      '-q',
-      '--filter',
-      `label=com.docker.stack.namespace=${stack}`,
-    ])
-  ).stdout
-    .split('\n')
-    .filter(Boolean);
+  const ids = await stackServiceIds(stack);
   const labels: string[] = [];
   for (const id of ids)
     labels.push(
@@ -83,14 +66,7 @@ beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'ccci-sweep-'));
   await mkdir(join(base, 'src'));
   await makeRepo('0.1.0+1.35.0', '0.2.0+1.35.0');
-  // The config dir sits inside the repository so the recipe's own tests resolve
-  // @cc-ci/harness-core/testing from its node_modules, as they do from recipes/.
-  await mkdir(join(root, 'test-artifacts'), { recursive: true });
-  configBase = await mkdtemp(join(root, 'test-artifacts', 'sweep-config-'));
-  await cp(join(root, 'recipes', 'notes'), join(configBase, 'recipes', 'notes'), {
-    recursive: true,
-  });
-  await appendFile(join(configBase, 'recipes', 'notes', 'cc-ci.yml'), '\nwarm_canonical: true\n');
+  configBase = join(await enrolledNotesConfig('sweep-config'), '..');
   await mkdir(join(base, 'empty-config'));
   env = {
     ...process.env,

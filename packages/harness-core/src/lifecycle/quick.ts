@@ -26,6 +26,7 @@ import type { Canonical } from '../sweep/decisions.js';
 import type { RunLogger } from '../tiers/types.js';
 import { waitUntil } from '../deployers/docker-deployer.js';
 import { LABEL_WARM } from './labels.js';
+import type { RunLocks } from './locks.js';
 
 /** The canonical a quick run uses, as it was when the run planned it. */
 export interface QuickTarget {
@@ -106,6 +107,8 @@ export async function planQuick(input: {
   readonly recipe: string;
   readonly head: RecipeCheckout;
   readonly config: LoadedRecipeConfig;
+  /** The run locks: a canonical another run holds is not waited for. */
+  readonly locks: Pick<RunLocks, 'isHeld'>;
 }): Promise<QuickPlan> {
   const { docker, head, recipe } = input;
   if (input.config.skip.upgrade)
@@ -139,6 +142,8 @@ export async function planQuick(input: {
     services.some((s) => s.labels[`coop-cloud.${stack}.version`] === version);
   if (!runsIt)
     return cold(`the canonical's stack ${stack} is not running ${version}, warm, as recorded`);
+  if (await input.locks.isHeld(canonical.domain))
+    return cold(`the warm canonical ${stack} is in use by another run`);
   const missing = await missingSecrets(docker, head, stack);
   if (missing.length)
     return cold(

@@ -47,6 +47,74 @@ function greenState(): RunState {
   return state;
 }
 
+const canonical = {
+  recipe: 'ledger',
+  version: '0.2.0+1.1',
+  commit: 'c'.repeat(40),
+  domain: 'warm-ledger-1.ci.localhost',
+  stack: 'warm-ledger-1_ci_localhost',
+  run_id: 'sweep-ledger-1',
+  ts: '2026-12-01T00:00:00.000Z',
+};
+
+describe('buildResults of a quick run', () => {
+  it('is mode quick with the canonical it used, restored as the restore found', () => {
+    const state = greenState();
+    state.quick = {
+      canonical,
+      restore: { restored: true, detail: 'the canonical runs 0.2.0+1.1 again' },
+    };
+    const r = buildResults(input(state));
+    expect(ResultsSchema.parse(r)).toEqual(r);
+    expect(r.mode).toBe('quick');
+    expect(r.quick).toEqual({
+      canonical: {
+        version: '0.2.0+1.1',
+        commit: 'c'.repeat(40),
+        stack: 'warm-ledger-1_ci_localhost',
+        domain: 'warm-ledger-1.ci.localhost',
+      },
+      snapshot_restored: true,
+      restore_detail: 'the canonical runs 0.2.0+1.1 again',
+    });
+    expect(r.flags.clean_teardown).toBe(true);
+  });
+
+  it('counts a canonical not put back as something the run left behind', () => {
+    const state = greenState();
+    state.quick = { canonical, restore: { restored: false, detail: 'restore failed' } };
+    const r = buildResults(input(state));
+    expect(r.quick?.snapshot_restored).toBe(false);
+    expect(r.flags.clean_teardown).toBe(false);
+  });
+
+  it('a run that ended before the restore is not restored', () => {
+    const state = greenState();
+    state.quick = { canonical };
+    expect(buildResults(input(state)).quick).toMatchObject({
+      snapshot_restored: false,
+      restore_detail: 'the run ended before the canonical was put back',
+    });
+  });
+
+  it('is mode cold with the reason when the quick run ran cold', () => {
+    const state = greenState();
+    state.quick = { canonical: null, coldReason: 'there is no warm canonical' };
+    const r = buildResults(input(state));
+    expect(ResultsSchema.parse(r)).toEqual(r);
+    expect(r.mode).toBe('cold');
+    expect(r.quick).toEqual({
+      canonical: null,
+      cold_reason: 'there is no warm canonical',
+      snapshot_restored: null,
+    });
+  });
+
+  it('has no quick block when none was asked for', () => {
+    expect(buildResults(input(greenState())).quick).toBeUndefined();
+  });
+});
+
 describe('buildResults', () => {
   it('turns a green run into a schema-valid level 4 pass', () => {
     const r = buildResults(input(greenState()));

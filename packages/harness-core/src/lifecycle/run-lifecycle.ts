@@ -74,9 +74,7 @@ export async function runLifecycle(
     deps,
     git,
     now,
-    options.quick
-      ? quickTarget(docker, git, stateDirOf(options, adapters), options, quick)
-      : undefined,
+    options.quick ? quickTarget(docker, git, adapters, options, quick) : undefined,
   );
   const session = await lockAndOpen(options, deps, adapters, prepared, docker, started, quick.plan);
   const { state } = session.parts;
@@ -133,12 +131,20 @@ export const locksOf = (options: RunOptions, adapters: LifecycleAdapters): RunLo
 function quickTarget(
   docker: DockerPort,
   git: Git,
-  stateDir: string,
+  adapters: LifecycleAdapters,
   options: RunOptions,
   out: { plan?: QuickPlan },
 ): RunTarget {
   return async (head, config, log) => {
-    const plan = await planQuick({ docker, git, stateDir, recipe: options.recipe, head, config });
+    const plan = await planQuick({
+      docker,
+      git,
+      stateDir: stateDirOf(options, adapters),
+      locks: locksOf(options, adapters),
+      recipe: options.recipe,
+      head,
+      config,
+    });
     out.plan = plan;
     if (plan.kind === 'cold') {
       log.warn(`quick run asked for, running cold: ${plan.reason}`);

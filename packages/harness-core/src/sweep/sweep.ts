@@ -17,7 +17,8 @@ import { TIER_NAMES, type Results } from '../domain/results.js';
 import { LABEL_WARM } from '../lifecycle/labels.js';
 import { runWithIsolation } from '../lifecycle/isolation.js';
 import type { IsolationPolicy } from '../domain/isolation.js';
-import type { RunLocks } from '../lifecycle/locks.js';
+import { fileLocks, type RunLocks } from '../lifecycle/locks.js';
+import { InputError } from '../errors.js';
 import { teardown } from '../lifecycle/teardown.js';
 import type { RunLogger } from '../tiers/types.js';
 import { canonicalStore, warmSecretStore } from './canonicals.js';
@@ -174,7 +175,7 @@ async function sweepRecipe(ctx: SweepContext, entry: SweepRecipe): Promise<Sweep
     const repo = join(clone, 'repo');
     // A dry run pushed nothing to the mirror: read the tags the sync would have given it.
     await git.clone(input.dryRun && entry.mirror ? entry.mirror.upstream : src, repo, input.signal);
-    const before = await store.get(recipe);
+    const before = await recordedCanonical(ctx, recipe, log);
     const decision = sweepDecision(before, await git.tags(repo));
     if (decision.action === 'error') return out('error', decision.reason, { canonical: before });
     if (decision.action === 'skip')
@@ -226,6 +227,36 @@ async function sweepRecipe(ctx: SweepContext, entry: SweepRecipe): Promise<Sweep
   }
 }
 
+/**
+ * The canonical record, when its stack runs it as recorded. One that does not (a quick run was
+ * killed on it, someone removed it) is retired — its stack torn down, the record removed — so
+ * the sweep tests and promotes a fresh one instead of calling a broken deploy up to date.
+ */
+async function recordedCanonical(
+  ctx: SweepContext,
+  recipe: string,
+  log: RunLogger,
+): Promise<Canonical | null> {
+  const before = await ctx.store.get(recipe);
+  if (!before || (await warmStackAt(ctx.docker, before.stack, before.version))) return before;
+  // A quick run on it deploys the head over it for a while: not broken, busy.
+  const locks = ctx.input.locks ?? fileLocks(ctx.input.stateDir);
+  if (await locks.isHeld(before.domain)) return before;
+  if (ctx.input.dryRun) {
+    log.info(
+      `the canonical ${before.version} (${before.stack}) is not running as recorded: would retire it`,
+    );
+    return null;
+  }
+  const td = await retireCanonical(ctx, before, log);
+  if (!td) return before; // still in use by a run: judged on the next sweep
+  await ctx.store.remove(recipe);
+  log.warn(
+    `the canonical ${before.version} (${before.stack}) was not running as recorded: retired it${td.clean ? '' : ` (${td.leftovers.length} object(s) left)`}`,
+  );
+  return null;
+}
+
 /** `20261203-054700` for run ids. */
 const stampOf = (d: Date) =>
   d.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -262,6 +293,38 @@ async function testCold(
     input.isolation ?? 'on-failure',
   );
   return results;
+}
+
+/** How long retiring a canonical waits for a quick run on it to finish. */
+const RETIRE_WAIT_MS = 20 * 60_000;
+
+/**
+ * Retire a recorded canonical once no run holds its domain (a quick run on it puts it back
+ * first): its lock is taken for the teardown. Null when it stayed busy for RETIRE_WAIT_MS.
+ */
+async function retireCanonical(
+  ctx: SweepContext,
+  c: Canonical,
+  log: RunLogger,
+): Promise<Awaited<ReturnType<typeof teardown>> | null> {
+  const locks = ctx.input.locks ?? fileLocks(ctx.input.stateDir);
+  const info = { domain: c.domain, runId: `retire-${c.run_id}`, started: ctx.now().toISOString() };
+  const deadline = Date.now() + RETIRE_WAIT_MS;
+  for (let waited = false; ; waited = true) {
+    try {
+      const lock = await locks.acquire(info);
+      try {
+        return await retire(ctx, c.run_id, c.stack);
+      } finally {
+        await lock.release();
+      }
+    } catch (err) {
+      if (!(err instanceof InputError && err.code === 'LOCKED')) throw err;
+      if (Date.now() >= deadline || ctx.input.signal.aborted) return null;
+      if (!waited) log.info(`the canonical ${c.stack} is in use by a run: waiting to retire it`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
 }
 
 /** Tear a warm deploy down, and forget its secrets' values (canonicals.ts). */
@@ -310,11 +373,13 @@ async function promote(
     );
   }
   if (before && before.stack !== next.stack) {
-    const td = await retire(ctx, before.run_id, before.stack);
+    const td = await retireCanonical(ctx, before, log);
     log.info(
-      td.clean
-        ? `retired the previous canonical ${before.version} (${before.stack})`
-        : `the previous canonical ${before.stack} left ${td.leftovers.length} object(s)`,
+      !td
+        ? `the previous canonical ${before.stack} stayed in use by a run for ${RETIRE_WAIT_MS / 60_000} min: not retired (remove it by hand: docker stack rm ${before.stack})`
+        : td.clean
+          ? `retired the previous canonical ${before.version} (${before.stack})`
+          : `the previous canonical ${before.stack} left ${td.leftovers.length} object(s)`,
     );
   }
   return out(

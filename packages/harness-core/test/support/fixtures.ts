@@ -3,7 +3,7 @@
  * that records lines, and a check that nothing of a run is left on the swarm.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,38 @@ export const repoRoot = new URL('../../../../', import.meta.url).pathname;
 export const fixturesDir = join(repoRoot, 'packages/harness-core/test/fixtures');
 export const fixtureConfigDir = join(fixturesDir, 'config');
 export const cliMain = join(repoRoot, 'packages/drone-plugin/dist/main.js');
+
+/** `cc-ci <args>` as a newcomer runs it (the built CLI, its own process): exit code and output. */
+export async function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 300_000,
+): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(process.execPath, [cliMain, ...args], {
+      env,
+      timeout: timeoutMs,
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: `${e.stdout}${e.stderr}` };
+  }
+}
+
+/**
+ * A CI config directory (`recipes/`) with the notes example enrolled for a warm canonical. It
+ * sits inside the repository so the recipe's own tests resolve @cc-ci/harness-core/testing from
+ * its node_modules, as they do from recipes/; the caller removes `join(dir, '..')`.
+ */
+export async function enrolledNotesConfig(prefix: string): Promise<string> {
+  await mkdir(join(repoRoot, 'test-artifacts'), { recursive: true });
+  const dir = join(await mkdtemp(join(repoRoot, 'test-artifacts', `${prefix}-`)), 'recipes');
+  await cp(join(repoRoot, 'recipes', 'notes'), join(dir, 'notes'), { recursive: true });
+  await appendFile(join(dir, 'notes', 'cc-ci.yml'), '\nwarm_canonical: true\n');
+  return dir;
+}
 
 /** Make a git repo of a fixture (or example) recipe dir with the given release tags. */
 export async function recipeRepo(
@@ -74,6 +106,18 @@ export function recordingLogger(): RecordingLogger {
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { timeout: 60_000 });
   return stdout.trim();
+}
+
+/** The ids of a stack's services (by namespace label). */
+export async function stackServiceIds(stack: string): Promise<string[]> {
+  const out = await docker(
+    'service',
+    'ls',
+    '-q',
+    '--filter',
+    `label=com.docker.stack.namespace=${stack}`,
+  );
+  return out.split('\n').filter(Boolean);
 }
 
 /** Every object on the daemon that belongs to a stack (by namespace label or name prefix). */

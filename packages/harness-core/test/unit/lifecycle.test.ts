@@ -315,12 +315,18 @@ describe('runLifecycle phases (no Docker)', () => {
     expect(results.stages.install?.status).toBe('pass'); // the newest path left the head running
   });
 
-  it('says a quick run runs cold, and records what ran', async () => {
+  it('says a quick run with no canonical on the host runs cold, why, and records what ran', async () => {
     const { adapters } = world();
     const { results, resultsPath } = await lifecycle(adapters, ['install'], true);
     expect(results.mode).toBe('cold');
+    expect(results.quick).toEqual({
+      canonical: null,
+      cold_reason:
+        'there is no warm canonical of notes on this host (the weekly sweep keeps one when cc-ci.yml sets warm_canonical: true)',
+      snapshot_restored: null,
+    });
     const log = await readFile(join(dirname(resultsPath), 'run.log'), 'utf8');
-    expect(log).toContain('quick run asked for: this build does not reattach a warm canonical');
+    expect(log).toContain('quick run asked for, running cold: there is no warm canonical of notes');
   });
 
   it('bad input found before the first deploy: rethrown, torn down and unlocked exactly once', async () => {
