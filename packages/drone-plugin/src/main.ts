@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   DockerCli,
+  createDocker,
   DockerDeployer,
   DockerHost,
   InputError,
@@ -93,7 +94,7 @@ async function probeImage(docker: DockerCli): Promise<string> {
 }
 
 async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promise<number> {
-  const docker = new DockerCli();
+  const docker = createDocker();
   const report = await runJanitor({
     docker,
     deployer: new DockerDeployer({ docker, workDir: join(tmpdir(), 'cc-ci-janitor') }),
@@ -110,7 +111,7 @@ async function janitor(cmd: Pick<JanitorCommand, 'dryRun' | 'stateDir'>): Promis
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
 async function prune(cmd: PruneCommand): Promise<number> {
-  const docker = new DockerCli();
+  const docker = createDocker();
   const report = await runPrune({
     host: new DockerHost(docker),
     locks: await locksFor(docker, cmd.stateDir),
@@ -136,7 +137,7 @@ async function prune(cmd: PruneCommand): Promise<number> {
 
 async function vipGuard(cmd: VipGuardCommand): Promise<number> {
   const restart = cmd.restartDaemon;
-  const docker = new DockerCli();
+  const docker = createDocker();
   const report = await runVipGuard({
     host: new DockerHost(docker),
     locks: await locksFor(docker, cmd.stateDir),
@@ -232,7 +233,7 @@ async function sweep(cmd: SweepCommand): Promise<number> {
   const onSignal = () => controller.abort();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const sweepDocker = new DockerCli();
+  const sweepDocker = createDocker();
   const outcomes = await runSweep({
     recipes: recipes.map((recipe) => sweepRecipeOf(cmd, recipe)),
     stateDir: cmd.stateDir,
@@ -313,7 +314,7 @@ async function run(cmd: RunCommand): Promise<number> {
       : null;
   let results: Results;
   let exitCode: number;
-  const runDocker = new DockerCli();
+  const runDocker = createDocker();
   try {
     const outcome = await runWithIsolation(
       {

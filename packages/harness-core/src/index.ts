@@ -56,6 +56,7 @@ export {
 export { silentLogger } from './lifecycle/run-logger.js';
 export * from './lifecycle/labels.js';
 export { DockerCli } from './adapters/docker/docker-cli.js';
+export { EngineApiDocker, createDocker } from './adapters/docker/engine-api.js';
 export { createGit, createMirrorGit, type Git, type MirrorGit } from './adapters/git/git.js';
 export {
   runProcess,

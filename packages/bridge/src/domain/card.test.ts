@@ -133,6 +133,14 @@ describe('renderCard', () => {
     expect(body).toContain('`!testme --quick`');
   });
 
+  it('never says the head was deployed over the canonical when the run ended before that', () => {
+    const body = quickCard('quick', { canonical, head_deployed: false, snapshot_restored: true });
+    expect(body).toContain(
+      'the run ended before the head was deployed over it, then the canonical',
+    );
+    expect(body).not.toMatch(/: the head was deployed over it/);
+  });
+
   it('says loudly when a quick run could not put the canonical back', () => {
     const body = quickCard('quick', {
       canonical,

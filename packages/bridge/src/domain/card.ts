@@ -284,10 +284,16 @@ export function renderPlainCard(run: CardRun, state: CardState): string {
 function quickLine(results: Results, asked: boolean): string | null {
   const q = results.quick;
   const c = q?.canonical;
-  if (results.mode === 'quick' && c)
+  if (results.mode === 'quick' && c) {
+    const where = `> Quick run on the warm canonical ${md(c.version)}`;
+    const what =
+      q.head_deployed === false
+        ? 'the run ended before the head was deployed over it'
+        : 'the head was deployed over it';
     return q.snapshot_restored
-      ? `> Quick run on the warm canonical ${md(c.version)}: the head was deployed over it, then the canonical was put back as it was (its version, its data). Backup and restore are not run in a quick run; lower confidence than \`!testme\`.`
-      : `> Quick run on the warm canonical ${md(c.version)}: **the canonical could not be put back as it was** (${md(q.restore_detail ?? 'no detail')}); an operator should look at ${md(c.stack)}.`;
+      ? `${where}: ${what}, then the canonical was put back as it was (its version, its data). Backup and restore are not run in a quick run; lower confidence than \`!testme\`.`
+      : `${where}: ${what}; **the canonical could not be put back as it was** (${md(q.restore_detail ?? 'no detail')}); an operator should look at ${md(c.stack)}.`;
+  }
   if (q?.cold_reason) return `> Quick run asked for, ran cold: ${md(q.cold_reason)}.`;
   if (asked) return '> Quick run asked for: no warm deploy was reattached, so this ran cold.';
   return null;

@@ -177,3 +177,32 @@ describe('regressionOf', () => {
     expect(getRun).toHaveBeenCalledTimes(1); // the test's own call above
   });
 });
+
+describe('what the status page reads on every request', () => {
+  it('is computed once per write and reflects every write at once, from any store on the connection', () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    const other = new RunsStore(db); // e.g. the intake engine's
+    save(store, 'notes', 1);
+    const first = store.latestPerRecipe();
+    expect(first.map((r) => [r.runId, r.verdict])).toEqual([['notes-1', 'pass']]);
+    expect(store.latestPerRecipe()).toBe(first); // no write in between: the same answer
+    other.insertForeign({
+      runId: '77',
+      recipe: 'notes',
+      repo: 'recipe-maintainers/notes',
+      pr: 3,
+      ref: 'a'.repeat(40),
+      quick: false,
+      status: 'queued',
+      droneStatus: 'pending',
+      link: null,
+      created: '2026-11-23T08:00:00.000Z',
+    });
+    expect(store.latestPerRecipe().map((r) => [r.runId, r.status])).toEqual([['77', 'queued']]);
+    other.setProgress('77', { install: 'running' });
+    expect(store.latestPerRecipe().map((r) => [r.runId, r.status])).toEqual([['77', 'running']]);
+    save(other, 'notes', 2, 'flaky');
+    expect(store.flakyRecently().map((f) => f.recipe)).toEqual(['notes']);
+  });
+});

@@ -33,9 +33,9 @@ const COUNTED = `verdict IN ('pass', 'fail')`;
 const GREEN = `verdict = 'pass' AND quick = 0 AND status = 'finished' AND version IS NOT NULL`;
 
 /**
- * Writes that can change what a run judges as (verdict, level, version, status), per database
- * connection: every RunsStore on the same connection shares the count, so a cache keyed on it
- * is exact (runs has one owner: RunsStore).
+ * Writes to runs, per database connection: every RunsStore on the same connection shares the
+ * count, so a cache keyed on it is exact (runs has one owner: RunsStore, and every write method
+ * bumps it before writing).
  */
 const runWrites = new WeakMap<object, number>();
 
@@ -133,6 +133,7 @@ export class RunsStore {
 
   /** When the build was first seen blocked/waiting (null: it no longer waits). */
   setDroneWaitingSince(runId: string, since: string | null): void {
+    this.changedRuns();
     this.db
       .prepare(`UPDATE runs SET drone_waiting_since = ?, updated_at = ? WHERE run_id = ?`)
       .run(since, this.ts(), runId);
@@ -154,6 +155,7 @@ export class RunsStore {
    * DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins.
    */
   setProgress(runId: string, progress: Record<string, string>, buildLink?: string): boolean {
+    this.changedRuns();
     const res = this.db
       .prepare(
         `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), build_link = COALESCE(?, build_link), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
@@ -276,7 +278,11 @@ export class RunsStore {
    * counts (pass/fail). A cancelled or infrastructure-errored run (verdict `error`) stays in the
    * history but never becomes a recipe's latest or public level (issue 18).
    */
-  latestPerRecipe(): RunView[] {
+  latestPerRecipe(): readonly RunView[] {
+    return this.cached('latest', () => this.readLatestPerRecipe());
+  }
+
+  private readLatestPerRecipe(): RunView[] {
     const rows = this.db
       .prepare(
         `SELECT r.* FROM runs r
@@ -380,15 +386,24 @@ export class RunsStore {
    * version or status changes: every such write (all through a RunsStore on this connection)
    * counts in `runWrites` (the status page, /api/regressions and the gauge ask on every request).
    */
-  regressions(): RecipeRegression[] {
+  regressions(): readonly RecipeRegression[] {
+    return this.cached('regressions', () => this.judgeRegressions());
+  }
+
+  /**
+   * What the status page, the API and the gauges ask on every request, computed once per write
+   * to runs (`runWrites`): exact, since every write goes through this store and bumps the count.
+   */
+  private cached<T>(name: string, compute: () => T): T {
     const key = runWrites.get(this.db) ?? 0;
-    if (this.regressionCache?.key === key) return this.regressionCache.value;
-    const value = this.judgeRegressions();
-    this.regressionCache = { key, value };
+    const hit = this.cache.get(name);
+    if (hit?.key === key) return hit.value as T;
+    const value = compute();
+    this.cache.set(name, { key, value });
     return value;
   }
 
-  private regressionCache: { key: number; value: RecipeRegression[] } | null = null;
+  private readonly cache = new Map<string, { key: number; value: unknown }>();
 
   private changedRuns(): void {
     runWrites.set(this.db, (runWrites.get(this.db) ?? 0) + 1);
@@ -423,7 +438,11 @@ export class RunsStore {
    * only their newest runs are read (through runs_recipe): well under a millisecond with 1,000
    * recipes × 30 runs and a few flaky ones, about 11 ms when every recipe has one.
    */
-  flakyRecently(window: number = FLAKY_WINDOW): FlakyRecipe[] {
+  flakyRecently(window: number = FLAKY_WINDOW): readonly FlakyRecipe[] {
+    return this.cached(`flaky-${window}`, () => this.readFlakyRecently(window));
+  }
+
+  private readFlakyRecently(window: number): FlakyRecipe[] {
     return this.db
       .prepare(
         `SELECT f.recipe, SUM(l.isolation = 'flaky') AS flaky, COUNT(*) AS runs

@@ -107,15 +107,34 @@ async function sync(
   });
 }
 
-/** A Docker that must never be used: the tests never deploy. */
-const noDocker = new Proxy({} as DockerPort, {
-  get: (_t, prop) => {
-    if (prop === 'then') return undefined;
-    return () => {
-      throw new Error(`docker.${String(prop)} called: the test must not deploy`);
-    };
-  },
-});
+/**
+ * A Docker that must never be used (the tests never deploy), except to answer, read-only, the
+ * services of the warm stacks given: what the sweep asks before it calls a canonical up to date.
+ */
+const noDocker = (warm: Readonly<Record<string, string>> = {}) =>
+  new Proxy({} as DockerPort, {
+    get: (_t, prop) => {
+      if (prop === 'then') return undefined;
+      if (prop === 'listServices')
+        return async (stack: string) =>
+          warm[stack]
+            ? [
+                {
+                  id: 'svc1',
+                  name: `${stack}_app`,
+                  labels: { 'cc-ci.warm': 'true', [`coop-cloud.${stack}.version`]: warm[stack] },
+                  previousLabels: null,
+                  image: 'ccci/web:1',
+                  replicas: 1,
+                  updateStatus: null,
+                },
+              ]
+            : [];
+      return () => {
+        throw new Error(`docker.${String(prop)} called: the test must not deploy`);
+      };
+    },
+  });
 
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'ccci-mirror-sync-'));
@@ -331,7 +350,12 @@ describe('syncMirror', () => {
 });
 
 describe('the sweep syncs the mirror first', () => {
-  const sweep = async (w: Awaited<ReturnType<typeof world>>, dryRun: boolean, state: string) => {
+  const sweep = async (
+    w: Awaited<ReturnType<typeof world>>,
+    dryRun: boolean,
+    state: string,
+    warm: Readonly<Record<string, string>> = {},
+  ) => {
     const configDir = join(w.dir, 'recipes');
     await mkdir(join(configDir, 'notes'), { recursive: true });
     await writeFile(join(configDir, 'notes', 'cc-ci.yml'), 'warm_canonical: true\n');
@@ -345,7 +369,7 @@ describe('the sweep syncs the mirror first', () => {
       dryRun,
       log: silentLogger,
       signal: AbortSignal.timeout(120_000),
-      docker: noDocker,
+      docker: noDocker(warm),
     });
   };
 
@@ -391,7 +415,7 @@ describe('the sweep syncs the mirror first', () => {
       run_id: 'sweep-notes-1',
       ts: new Date().toISOString(),
     });
-    const [real] = await sweep(w, false, state);
+    const [real] = await sweep(w, false, state, { warm_notes: '0.2.0+1.1' });
     expect(real).toMatchObject({ label: 'up to date' });
     expect(real!.sync).toMatchObject({ synced: true, dryRun: false, main: c2 });
     const after = await refs(w.mirror);

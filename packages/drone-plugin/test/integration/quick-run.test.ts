@@ -38,6 +38,7 @@ interface QuickResults {
   quick?: {
     canonical: { version: string; stack: string } | null;
     cold_reason?: string;
+    head_deployed?: boolean;
     snapshot_restored: boolean | null;
     restore_detail?: string;
   };
@@ -201,6 +202,7 @@ describe('quick runs on the warm canonical', () => {
       base_version: '0.2.0+1.35.0',
       quick: {
         canonical: { version: '0.2.0+1.35.0', stack },
+        head_deployed: true,
         snapshot_restored: true,
       },
       flags: { clean_teardown: true },

@@ -225,7 +225,9 @@ describe('cc-ci sweep', () => {
       code: 0,
       tail: '',
     });
-    expect(third.out).toMatch(/sweep: notes: promoted — 0\.3\.0\+1\.35\.0: pass/);
+    expect(third.out).toMatch(
+      /sweep: notes: promoted — 0\.3\.0\+1\.35\.0: pass, level \d; canonical now 0\.3\.0\+1\.35\.0 at warm-notes-[0-9a-f]{6}\.ci\.localhost, a clean deploy of the release \(never an in-place advance\)/,
+    );
     const c2 = await canonical();
     stacks.push(c2.stack);
     expect(c2.version).toBe('0.3.0+1.35.0');

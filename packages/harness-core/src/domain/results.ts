@@ -166,6 +166,8 @@ export const ResultsSchema = z
           .strict()
           .nullable(),
         cold_reason: z.string().optional(),
+        /** The head was deployed over the canonical (false: the run ended before that). */
+        head_deployed: z.boolean().optional(),
         snapshot_restored: z.boolean().nullable(),
         restore_detail: z.string().optional(),
       })

@@ -60,15 +60,18 @@ export async function runWithIsolation(
       join(options.outDir, 'run.log'),
       `${new Date().toISOString()} INFO  isolation re-run of a failed run (${decision.why}); the first run is in ${FIRST_RUN_DIR}/\n`,
     );
-    const rerun = await runLifecycle({ ...options, isolated: true }, deps, adapters).catch(
-      async (err: unknown) => {
-        log.error(
-          `the isolation re-run did not finish (${errorMessage(err)}); the first run's verdict stands`,
-        );
-        await moveBack(options.outDir, FIRST_RUN_DIR);
-        return null;
-      },
-    );
+    // The re-run is cold, always: a quick run's re-run alone must not touch the canonical again.
+    const rerun = await runLifecycle(
+      { ...options, isolated: true, quick: false },
+      deps,
+      adapters,
+    ).catch(async (err: unknown) => {
+      log.error(
+        `the isolation re-run did not finish (${errorMessage(err)}); the first run's verdict stands`,
+      );
+      await moveBack(options.outDir, FIRST_RUN_DIR);
+      return null;
+    });
     if (!rerun) return first;
     return await label(options.outDir, first.results, rerun, log);
   } finally {

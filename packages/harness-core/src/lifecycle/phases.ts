@@ -134,6 +134,14 @@ async function quickUpgrade(s: RunSession, quick: QuickSession, t0: number): Pro
   const { state } = s.parts;
   state.progress('upgrade', 'running');
   const { canonical } = quick.canonical.target;
+  // Planned before the lock: the canonical must still be what the plan saw (the sweep may have
+  // replaced it meanwhile). Nothing is touched when it is not.
+  const changed = await quick.canonical.changedSincePlan(s.parts.stateDir);
+  if (changed)
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `the warm canonical changed between the quick run's plan and its lock (${changed}); nothing was touched: comment again`,
+    );
   const base: UpgradeBase = { base: quick.request.recipe, env: {} };
   const path = await upgradePath(s, base, async (log) => {
     await quick.canonical.take();

@@ -11,14 +11,14 @@
  *
  * A quick run never writes the canonical registry and never promotes (the sweep does).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, errorMessage } from '../errors.js';
 import { parseEnvFile, secretSpecs } from '../domain/env-file.js';
 import { secretObjectName } from '../domain/naming.js';
 import { compareVersions } from '../domain/versions.js';
 import type { Git } from '../adapters/git/git.js';
-import type { DockerPort, SwarmObjectKind } from '../ports/docker.js';
+import type { DockerPort, ServiceInfo, SwarmObjectKind } from '../ports/docker.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
 import type { LoadedRecipeConfig } from '../config/recipe-config.js';
 import { canonicalStore, warmSecretStore, type WarmSecret } from '../sweep/canonicals.js';
@@ -109,8 +109,11 @@ export async function planQuick(input: {
   readonly config: LoadedRecipeConfig;
   /** The run locks: a canonical another run holds is not waited for. */
   readonly locks: Pick<RunLocks, 'isHeld'>;
+  readonly deployer: 'docker' | 'abra';
 }): Promise<QuickPlan> {
   const { docker, head, recipe } = input;
+  if (input.deployer !== 'docker')
+    return cold('quick runs put the canonical back with the docker deployer only');
   if (input.config.skip.upgrade)
     return cold(
       `cc-ci.yml skips the upgrade (${input.config.skip.upgrade}), and a quick run is an upgrade from the canonical`,
@@ -135,15 +138,16 @@ export async function planQuick(input: {
     return cold(
       `the head's repository ${tagCommit ? `has ${version} at ${tagCommit.slice(0, 12)}, not at the canonical's ${canonical.commit.slice(0, 12)}` : `has no release tag ${version}`}`,
     );
-  const services = await docker.listServices(stack);
-  const runsIt =
-    services.length > 0 &&
-    services.every((s) => s.labels[LABEL_WARM] === 'true') &&
-    services.some((s) => s.labels[`coop-cloud.${stack}.version`] === version);
-  if (!runsIt)
-    return cold(`the canonical's stack ${stack} is not running ${version}, warm, as recorded`);
   if (await input.locks.isHeld(canonical.domain))
     return cold(`the warm canonical ${stack} is in use by another run`);
+  const services = await docker.listServices(stack);
+  if (!runsAsRecorded(services, stack, version))
+    return cold(`the canonical's stack ${stack} is not running ${version}, warm, as recorded`);
+  const unfinished = await unfinishedSnapshot(input.stateDir, stack);
+  if (unfinished)
+    return cold(
+      `a quick run on the canonical did not finish putting it back (its snapshot is in ${unfinished}); the next sweep replaces the canonical`,
+    );
   const missing = await missingSecrets(docker, head, stack);
   if (missing.length)
     return cold(
@@ -169,6 +173,39 @@ export async function planQuick(input: {
       secrets,
     },
   };
+}
+
+/**
+ * Does the stack run the recorded release, warm, with no service scaled to 0 (a run killed while
+ * it had the canonical stopped leaves the labels as they were)?
+ */
+export function runsAsRecorded(
+  services: readonly ServiceInfo[],
+  stack: string,
+  version: string,
+): boolean {
+  return (
+    services.length > 0 &&
+    services.every((s) => s.labels[LABEL_WARM] === 'true' && s.replicas !== 0) &&
+    services.some((s) => s.labels[`coop-cloud.${stack}.version`] === version)
+  );
+}
+
+/** The file in a quick run's snapshot directory naming the stack it snapshotted. */
+const SNAPSHOT_STACK_FILE = 'stack';
+
+/**
+ * The snapshot directory a quick run left for this stack — it is removed only once the
+ * canonical was put back as it was — or null.
+ */
+export async function unfinishedSnapshot(stateDir: string, stack: string): Promise<string | null> {
+  const dir = join(stateDir, 'snapshots');
+  const runs = await readdir(dir).catch(() => [] as string[]);
+  for (const run of runs) {
+    const named = await readFile(join(dir, run, SNAPSHOT_STACK_FILE), 'utf8').catch(() => '');
+    if (named.trim() === stack) return join(dir, run);
+  }
+  return null;
 }
 
 /** Secrets the head's .env.sample declares that do not exist on the canonical's stack. */
@@ -232,6 +269,19 @@ export class QuickCanonical {
     return { image: this.io.helperImage, volume, labels: this.io.runLabels };
   }
 
+  /** Why the canonical is not what the plan saw (record, services, objects), or null. */
+  async changedSincePlan(stateDir: string): Promise<string | null> {
+    const { canonical, before } = this.target;
+    const record = await canonicalStore(stateDir)
+      .get(canonical.recipe)
+      .catch(() => null);
+    if (record?.run_id !== canonical.run_id || record.commit !== canonical.commit)
+      return `the record is now ${record ? `${record.version} from ${record.run_id}` : 'gone'}`;
+    const now = await canonicalState(this.io.docker, this.stack);
+    const differences = stateDifferences(before, now);
+    return differences.length ? differences.join('; ') : null;
+  }
+
   /** Scale every service to 0 and wait until none of its containers runs. */
   async stop(opts: { killAfterMs?: number } = {}): Promise<void> {
     const { docker } = this.io;
@@ -264,8 +314,11 @@ export class QuickCanonical {
 
   /** Stop the canonical and copy every volume of its stack to a file of the run. */
   async take(): Promise<readonly SnapshotVolume[]> {
-    await this.stop();
     await mkdir(this.io.dir, { recursive: true, mode: 0o700 });
+    // Written before anything is touched: a kill from here on leaves a mark planQuick and the
+    // sweep see (unfinishedSnapshot), until the restore removes the directory.
+    await writeFile(join(this.io.dir, SNAPSHOT_STACK_FILE), this.stack + '\n');
+    await this.stop();
     const volumes = this.target.before.objects
       .filter((o) => o.startsWith('volume '))
       .map((o) => o.slice('volume '.length));
@@ -305,7 +358,9 @@ export class QuickCanonical {
     const { docker, log } = this.io;
     log.info(`putting the canonical ${this.target.canonical.version} back (${this.stack})`);
     await step('stop the head', () => this.stop({ killAfterMs: 60_000 }));
-    for (const snap of this.snapshot ?? []) {
+    // Never empty a volume something may still write to.
+    const stopped = problems.length === 0;
+    for (const snap of stopped ? (this.snapshot ?? []) : []) {
       await step(`restore ${snap.volume}`, async () => {
         const clear = await docker.volumeScript(this.helper(snap.volume), CLEAR_SCRIPT, []);
         if (clear.exitCode !== 0) throw new Error(clear.stderr.trim().slice(0, 300));
@@ -322,10 +377,12 @@ export class QuickCanonical {
       return { services: [], objects: [] };
     });
     problems.push(...stateDifferences(this.target.before, after));
-    await rm(this.io.dir, { recursive: true, force: true }).catch(() => undefined);
+    // The snapshot is the only copy of the canonical's data until the canonical is as it was.
+    if (problems.length === 0)
+      await rm(this.io.dir, { recursive: true, force: true }).catch(() => undefined);
     const detail = problems.length
-      ? `the canonical is not as it was: ${problems.join('; ')}`
-      : `the canonical runs ${this.target.canonical.version} again, its ${this.snapshot?.length ?? 0} volume(s) as snapshotted`;
+      ? `the canonical is not as it was: ${problems.join('; ')}; its snapshot is kept in ${this.io.dir}`
+      : `the canonical runs ${this.target.canonical.version} again${this.snapshot ? `, its ${this.snapshot.length} volume(s) as snapshotted` : ' (no snapshot was needed: nothing had been changed)'}`;
     if (problems.length) log.error(detail);
     else log.info(detail);
     return { restored: problems.length === 0, detail };

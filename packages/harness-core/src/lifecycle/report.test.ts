@@ -62,6 +62,7 @@ describe('buildResults of a quick run', () => {
     const state = greenState();
     state.quick = {
       canonical,
+      headDeployed: true,
       restore: { restored: true, detail: 'the canonical runs 0.2.0+1.1 again' },
     };
     const r = buildResults(input(state));
@@ -74,6 +75,7 @@ describe('buildResults of a quick run', () => {
         stack: 'warm-ledger-1_ci_localhost',
         domain: 'warm-ledger-1.ci.localhost',
       },
+      head_deployed: true,
       snapshot_restored: true,
       restore_detail: 'the canonical runs 0.2.0+1.1 again',
     });

@@ -97,6 +97,7 @@ function quickOf(q: QuickRecord): NonNullable<Results['quick']> {
       ? { version: c.version, commit: c.commit, stack: c.stack, domain: c.domain }
       : null,
     ...(q.coldReason ? { cold_reason: q.coldReason } : {}),
+    ...(c ? { head_deployed: q.headDeployed ?? false } : {}),
     snapshot_restored: c ? (q.restore?.restored ?? false) : null,
     ...(c
       ? { restore_detail: q.restore?.detail ?? 'the run ended before the canonical was put back' }

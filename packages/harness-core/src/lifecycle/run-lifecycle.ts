@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { AbortedError, InputError, codeOf, errorMessage } from '../errors.js';
 import { TIER_NAMES } from '../domain/results.js';
-import { DockerCli } from '../adapters/docker/docker-cli.js';
+import { createDocker } from '../adapters/docker/engine-api.js';
 import type { DockerPort } from '../ports/docker.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import type { Deployer } from '../ports/deployer.js';
@@ -66,7 +66,7 @@ export async function runLifecycle(
 ): Promise<RunOutcome> {
   const now = deps.now ?? (() => new Date());
   const started = now();
-  const docker = adapters.docker ?? new DockerCli();
+  const docker = adapters.docker ?? createDocker();
   const git = adapters.git ?? createGit();
   const quick: { plan?: QuickPlan } = {};
   const prepared = await prepareRun(
@@ -141,6 +141,7 @@ function quickTarget(
       git,
       stateDir: stateDirOf(options, adapters),
       locks: locksOf(options, adapters),
+      deployer: options.deployer,
       recipe: options.recipe,
       head,
       config,

@@ -15,6 +15,8 @@ import type { QuickRestore } from './quick.js';
 export interface QuickRecord {
   readonly canonical: Canonical | null;
   readonly coldReason?: string;
+  /** The head was chaos-deployed over the canonical (the upgrade's redeploy happened). */
+  headDeployed?: boolean;
   restore?: QuickRestore;
 }
 

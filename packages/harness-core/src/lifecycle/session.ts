@@ -32,6 +32,9 @@ import type { RunDeps, RunOptions } from './types.js';
 
 export type RunLock = Awaited<ReturnType<RunLocks['acquire']>>;
 
+/** How long putting a quick run's canonical back may take (its redeploy and readiness). */
+const PUT_BACK_TIMEOUT_MS = 10 * 60_000;
+
 export interface SessionParts {
   readonly options: RunOptions;
   readonly deps: RunDeps;
@@ -125,16 +128,25 @@ export class RunSession {
       }));
 
   /** Converged, then the health path answers with an accepted code from every task. */
-  async ready(target: DeployedApp, tierLog: RunLogger, timeoutS?: number): Promise<void> {
+  async ready(
+    target: DeployedApp,
+    tierLog: RunLogger,
+    timeoutS?: number,
+    /** The put-back of a canonical runs on after an abort: it brings its own signal. */
+    signal: AbortSignal = this.parts.deps.signal,
+  ): Promise<void> {
     if (this.parts.readiness) return this.parts.readiness(target, tierLog, timeoutS);
     const { config } = this.parts.prepared;
-    const { docker, deps } = this.parts;
+    const { docker } = this.parts;
+    const checkAbort = () => {
+      if (signal.aborted) throw new AbortedError();
+    };
     await waitConverged(docker, target, {
       timeoutS: timeoutS ?? config.deployTimeoutS,
-      signal: deps.signal,
+      signal,
       onProgress: (line) => tierLog.info(line),
     });
-    this.checkAbort();
+    checkAbort();
     const probe = await probeHttp(
       await this.reach(),
       target,
@@ -142,10 +154,10 @@ export class RunSession {
       config.acceptedCodes,
       {
         timeoutS: config.httpTimeoutS,
-        signal: deps.signal,
+        signal,
       },
     );
-    this.checkAbort();
+    checkAbort();
     if (probe.answer && config.acceptedCodes.includes(probe.answer.status)) return;
     // A crash loop can look like "no answer": the tasks tell the true reason.
     const problem = await taskProblem(docker, target);
@@ -193,12 +205,15 @@ export class RunSession {
   }
 
   /** A quick run: the canonical's release deployed as it was, until ready. */
-  async redeployCanonical(log: RunLogger): Promise<DeployedApp> {
+  async redeployCanonical(
+    log: RunLogger,
+    signal: AbortSignal = this.parts.deps.signal,
+  ): Promise<DeployedApp> {
     const quick = this.parts.quick!;
     const { version, stack } = quick.canonical.target.canonical;
     log.info(`deploying the canonical ${version} as it was (${stack})`);
-    const app = await this.parts.deployer.deploy(quick.request);
-    await this.ready(app, log);
+    const app = await this.parts.deployer.deploy({ ...quick.request, signal });
+    await this.ready(app, log, undefined, signal);
     return app;
   }
 
@@ -308,9 +323,12 @@ export class RunSession {
     const { state } = this.parts;
     const log = this.log;
     const record = state.quick;
+    if (record) record.headDeployed = state.shared.upgradedApp !== undefined;
     if (quick.canonical.touched) {
+      // Also after an abort: the canonical is put back on a signal of its own, bounded.
+      const signal = AbortSignal.timeout(PUT_BACK_TIMEOUT_MS);
       const restore = await quick.canonical.restore(async () => {
-        await this.redeployCanonical(log);
+        await this.redeployCanonical(log, signal);
       });
       if (record) record.restore = restore;
     } else if (record) record.restore = { restored: true, detail: 'the canonical was not touched' };

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DockerCli } from '../adapters/docker/docker-cli.js';
+import { createDocker } from '../adapters/docker/engine-api.js';
 import type { DockerPort } from '../ports/docker.js';
 import { createGit, type Git } from '../adapters/git/git.js';
 import { loadRecipeConfig } from '../config/recipe-config.js';
@@ -20,6 +20,7 @@ import type { IsolationPolicy } from '../domain/isolation.js';
 import { fileLocks, type RunLocks } from '../lifecycle/locks.js';
 import { InputError } from '../errors.js';
 import { teardown } from '../lifecycle/teardown.js';
+import { runsAsRecorded, unfinishedSnapshot } from '../lifecycle/quick.js';
 import type { RunLogger } from '../tiers/types.js';
 import { canonicalStore, warmSecretStore } from './canonicals.js';
 import { promotionDecision, sweepDecision, type Canonical } from './decisions.js';
@@ -109,7 +110,7 @@ interface SweepContext {
 type Outcome = (label: SweepLabel, detail: string, extra?: Partial<SweepOutcome>) => SweepOutcome;
 
 export async function runSweep(input: SweepInput): Promise<SweepOutcome[]> {
-  const docker = input.docker ?? new DockerCli();
+  const docker = input.docker ?? createDocker();
   const ctx: SweepContext = {
     input,
     git: input.git ?? createGit(),
@@ -238,10 +239,16 @@ async function recordedCanonical(
   log: RunLogger,
 ): Promise<Canonical | null> {
   const before = await ctx.store.get(recipe);
-  if (!before || (await warmStackAt(ctx.docker, before.stack, before.version))) return before;
+  if (!before) return null;
   // A quick run on it deploys the head over it for a while: not broken, busy.
   const locks = ctx.input.locks ?? fileLocks(ctx.input.stateDir);
   if (await locks.isHeld(before.domain)) return before;
+  const unfinished = await unfinishedSnapshot(ctx.input.stateDir, before.stack);
+  if (
+    !unfinished &&
+    runsAsRecorded(await ctx.docker.listServices(before.stack), before.stack, before.version)
+  )
+    return before;
   if (ctx.input.dryRun) {
     log.info(
       `the canonical ${before.version} (${before.stack}) is not running as recorded: would retire it`,
@@ -251,8 +258,10 @@ async function recordedCanonical(
   const td = await retireCanonical(ctx, before, log);
   if (!td) return before; // still in use by a run: judged on the next sweep
   await ctx.store.remove(recipe);
+  // A killed quick run's snapshot of it is of no use once it is retired.
+  if (unfinished) await rm(unfinished, { recursive: true, force: true });
   log.warn(
-    `the canonical ${before.version} (${before.stack}) was not running as recorded: retired it${td.clean ? '' : ` (${td.leftovers.length} object(s) left)`}`,
+    `the canonical ${before.version} (${before.stack}) was not running as recorded${unfinished ? ` (a quick run did not finish putting it back)` : ''}: retired it${td.clean ? '' : ` (${td.leftovers.length} object(s) left)`}`,
   );
   return null;
 }
@@ -384,7 +393,7 @@ async function promote(
   }
   return out(
     'promoted',
-    `${tag}: pass, level ${results.level}; canonical now ${tag} at ${next.domain}${isolationNote(results)}`,
+    `${tag}: pass, level ${results.level}; canonical now ${tag} at ${next.domain}, a clean deploy of the release (never an in-place advance)${isolationNote(results)}`,
     {
       tag,
       results,

@@ -26,7 +26,8 @@ export interface DockerCliOptions {
   readonly timeoutMs?: number;
 }
 
-interface RawService {
+/** A service as `docker service inspect` and the Engine API's /services answer it. */
+export interface RawService {
   ID: string;
   Spec: {
     Name: string;
@@ -38,7 +39,8 @@ interface RawService {
   UpdateStatus?: { State?: string; Message?: string };
 }
 
-interface RawTask {
+/** A task as `docker inspect --type task` and the Engine API's /tasks answer it. */
+export interface RawTask {
   ID: string;
   ServiceID: string;
   DesiredState: string;
@@ -189,7 +191,7 @@ export class DockerCli implements DockerPort {
     return JSON.parse(res.stdout) as T[];
   }
 
-  private toService(raw: RawService): ServiceInfo {
+  protected toService(raw: RawService): ServiceInfo {
     return {
       id: raw.ID,
       name: raw.Spec.Name,
@@ -261,7 +263,7 @@ export class DockerCli implements DockerPort {
     return this.toTasks(serviceName, raws);
   }
 
-  private toTasks(serviceName: string, raws: RawTask[]): TaskInfo[] {
+  protected toTasks(serviceName: string, raws: RawTask[]): TaskInfo[] {
     const tasks = raws.map((t): TaskInfo => ({
       id: t.ID,
       serviceName,

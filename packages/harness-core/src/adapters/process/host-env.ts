@@ -154,3 +154,14 @@ export function findOnPath(bin: string, dirs: readonly string[] = hostPathDirs()
 export function hostPathDirs(source: NodeJS.ProcessEnv = process.env): string[] {
   return (hostEnv({}, source).PATH ?? '').split(':').filter(Boolean);
 }
+
+/**
+ * The daemon socket the docker CLI would use: the path of a `unix://` DOCKER_HOST, the default
+ * socket without one, null when the daemon is reached otherwise (tcp, ssh): then every Docker
+ * request goes through the CLI, which knows how.
+ */
+export function dockerSocketPath(source: NodeJS.ProcessEnv = process.env): string | null {
+  const host = source.DOCKER_HOST;
+  if (!host) return '/var/run/docker.sock';
+  return host.startsWith('unix://') ? host.slice('unix://'.length) : null;
+}
