@@ -161,6 +161,8 @@ export function hostPathDirs(source: NodeJS.ProcessEnv = process.env): string[] 
  * request goes through the CLI, which knows how.
  */
 export function dockerSocketPath(source: NodeJS.ProcessEnv = process.env): string | null {
+  // CCCI_DOCKER_READS=cli: every request through the CLI (to compare, or to rule the API out).
+  if (source.CCCI_DOCKER_READS === 'cli') return null;
   const host = source.DOCKER_HOST;
   if (!host) return '/var/run/docker.sock';
   return host.startsWith('unix://') ? host.slice('unix://'.length) : null;
