@@ -205,4 +205,32 @@ describe('what the status page reads on every request', () => {
     save(other, 'notes', 2, 'flaky');
     expect(store.flakyRecently().map((f) => f.recipe)).toEqual(['notes']);
   });
+
+  it('recomputes only the recipes written since, and answers what a full read answers', () => {
+    db = openDatabase({ path: ':memory:' });
+    const store = new RunsStore(db);
+    for (const recipe of ['alpha', 'beta', 'gamma'])
+      for (let n = 1; n <= 3; n++) save(store, recipe, n);
+    const before = store.latestPerRecipe();
+    const beta = before.find((r) => r.recipe === 'beta');
+    // A failing newer release of alpha only: alpha is re-read, beta's answer is the same object.
+    store.saveResults('alpha-9', {
+      results: makeResults({
+        ...results('alpha', 9),
+        version: '0.4.0+1.35.0',
+        verdict: 'fail',
+        level: 0,
+      }),
+      junit: {},
+      log: '',
+    });
+    const after = store.latestPerRecipe();
+    expect(after.find((r) => r.recipe === 'beta')).toBe(beta);
+    expect(after.find((r) => r.recipe === 'alpha')?.runId).toBe('alpha-9');
+    // A store that never read before computes everything: the same answers.
+    const fresh = new RunsStore(db);
+    expect(after).toEqual(fresh.latestPerRecipe());
+    expect(store.regressions()).toEqual(fresh.regressions());
+    expect(store.flakyRecently()).toEqual(fresh.flakyRecently());
+  });
 });

@@ -33,11 +33,16 @@ const COUNTED = `verdict IN ('pass', 'fail')`;
 const GREEN = `verdict = 'pass' AND quick = 0 AND status = 'finished' AND version IS NOT NULL`;
 
 /**
- * Writes to runs, per database connection: every RunsStore on the same connection shares the
- * count, so a cache keyed on it is exact (runs has one owner: RunsStore, and every write method
- * bumps it before writing).
+ * Writes to runs, per database connection, and the recipes each touched: every RunsStore on the
+ * same connection shares them, so a cache keyed on them is exact (runs has one owner, RunsStore,
+ * and every write method records itself before writing). `recipes` maps a recipe to the count
+ * of the last write that touched it.
  */
-const runWrites = new WeakMap<object, number>();
+interface RunWrites {
+  count: number;
+  readonly recipes: Map<string, number>;
+}
+const runWrites = new WeakMap<object, RunWrites>();
 
 export class RunsStore {
   constructor(
@@ -57,7 +62,7 @@ export class RunsStore {
    * write (docs/security.md#uploads).
    */
   recordStarted(r: StartedRun, ts: string = this.ts()): string {
-    this.changedRuns();
+    this.changedRuns(r.runId, r.recipe);
     return this.db.transaction(() => {
       if (this.triggerOf(r.runId) === null && this.hasRun(r.runId)) {
         this.db.prepare('DELETE FROM run_results WHERE run_id = ?').run(r.runId);
@@ -94,7 +99,7 @@ export class RunsStore {
 
   /** A build the bridge did not start: tracked from its params (never replaces a known run). */
   insertForeign(r: ForeignRun): void {
-    this.changedRuns();
+    this.changedRuns(r.runId, r.recipe);
     this.db
       .prepare(
         `INSERT OR IGNORE INTO runs (run_id, recipe, repo, pr, ref, head_sha, quick, status, drone_status, build_link, created_at, updated_at)
@@ -123,7 +128,7 @@ export class RunsStore {
     status: 'queued' | 'running',
     finishedAt: string | null,
   ): void {
-    this.changedRuns();
+    this.changedRuns(runId);
     this.db
       .prepare(
         `UPDATE runs SET drone_status = ?, status = ?, drone_finished_at = COALESCE(drone_finished_at, ?), started_at = COALESCE(started_at, CASE WHEN ? = 'running' THEN ? END), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
@@ -133,7 +138,7 @@ export class RunsStore {
 
   /** When the build was first seen blocked/waiting (null: it no longer waits). */
   setDroneWaitingSince(runId: string, since: string | null): void {
-    this.changedRuns();
+    this.changedRuns(runId);
     this.db
       .prepare(`UPDATE runs SET drone_waiting_since = ?, updated_at = ? WHERE run_id = ?`)
       .run(since, this.ts(), runId);
@@ -141,7 +146,7 @@ export class RunsStore {
 
   /** An unfinished run's build ended and no results came: a truthful final state. */
   fail(runId: string, droneStatus: string, message: string): void {
-    this.changedRuns();
+    this.changedRuns(runId);
     const ts = this.ts();
     this.db
       .prepare(
@@ -155,7 +160,7 @@ export class RunsStore {
    * DRONE_BUILD_LINK the plugin reported (Drone's public build page); it wins.
    */
   setProgress(runId: string, progress: Record<string, string>, buildLink?: string): boolean {
-    this.changedRuns();
+    this.changedRuns(runId);
     const res = this.db
       .prepare(
         `UPDATE runs SET progress = ?, status = 'running', started_at = COALESCE(started_at, ?), build_link = COALESCE(?, build_link), updated_at = ? WHERE run_id = ? AND status IN ('queued', 'running')`,
@@ -185,7 +190,7 @@ export class RunsStore {
 
   /** Store an uploaded run (insert or replace the run's results; the run row is upserted). */
   saveResults(runId: string, a: StoredArtifacts): void {
-    this.changedRuns();
+    this.changedRuns(runId, a.results.recipe);
     const r = a.results;
     const ts = this.now().toISOString();
     this.db.transaction(() => {
@@ -279,7 +284,23 @@ export class RunsStore {
    * history but never becomes a recipe's latest or public level (issue 18).
    */
   latestPerRecipe(): readonly RunView[] {
-    return this.cached('latest', () => this.readLatestPerRecipe());
+    return this.cached('latest', () =>
+      [
+        ...this.perRecipe(
+          'latest',
+          () => new Map(this.readLatestPerRecipe().map((v) => [v.recipe, v])),
+          (recipe) => {
+            const row = this.db
+              .prepare(
+                `SELECT * FROM runs WHERE recipe = ? AND (${COUNTED} OR verdict IS NULL)
+                 ORDER BY created_at DESC, run_id DESC LIMIT 1`,
+              )
+              .get(recipe) as RunRow | undefined;
+            return row ? toRunView(row) : null;
+          },
+        ).values(),
+      ].sort((a, b) => (a.recipe < b.recipe ? -1 : a.recipe > b.recipe ? 1 : 0)),
+    );
   }
 
   private readLatestPerRecipe(): RunView[] {
@@ -387,7 +408,28 @@ export class RunsStore {
    * counts in `runWrites` (the status page, /api/regressions and the gauge ask on every request).
    */
   regressions(): readonly RecipeRegression[] {
-    return this.cached('regressions', () => this.judgeRegressions());
+    return this.cached('regressions', () =>
+      [
+        ...this.perRecipe(
+          'regressions',
+          () => new Map(this.judgeRegressions().map((r) => [r.recipe, r])),
+          (recipe) => this.regressionOfRecipe(recipe),
+        ).values(),
+      ].sort((a, b) => (a.recipe < b.recipe ? -1 : a.recipe > b.recipe ? 1 : 0)),
+    );
+  }
+
+  /** The recipe's current regression: its newest counted run judged, as judgeRegressions does. */
+  private regressionOfRecipe(recipe: string): RecipeRegression | null {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM runs WHERE recipe = ? AND verdict IN ('pass', 'fail')
+         ORDER BY created_at DESC, run_id DESC LIMIT 1`,
+      )
+      .get(recipe) as RunRow | undefined;
+    if (!row) return null;
+    const r = this.judge(row);
+    return r ? { recipe, ...r } : null;
   }
 
   /**
@@ -395,7 +437,7 @@ export class RunsStore {
    * to runs (`runWrites`): exact, since every write goes through this store and bumps the count.
    */
   private cached<T>(name: string, compute: () => T): T {
-    const key = runWrites.get(this.db) ?? 0;
+    const key = this.writes().count;
     const hit = this.cache.get(name);
     if (hit?.key === key) return hit.value as T;
     const value = compute();
@@ -405,9 +447,51 @@ export class RunsStore {
 
   private readonly cache = new Map<string, { key: number; value: unknown }>();
 
-  private changedRuns(): void {
-    runWrites.set(this.db, (runWrites.get(this.db) ?? 0) + 1);
+  private writes(): RunWrites {
+    let w = runWrites.get(this.db);
+    if (!w) runWrites.set(this.db, (w = { count: 0, recipes: new Map() }));
+    return w;
   }
+
+  /** Record a write to run `runId`: its recipe now and, when given, the one it will have. */
+  private changedRuns(runId: string, recipe?: string): void {
+    const w = this.writes();
+    w.count++;
+    const row = this.db.prepare('SELECT recipe FROM runs WHERE run_id = ?').get(runId) as
+      { recipe: string } | undefined;
+    for (const r of [row?.recipe, recipe]) if (r) w.recipes.set(r, w.count);
+  }
+
+  /**
+   * A per-recipe answer kept up to date: the first read computes every recipe, each later read
+   * recomputes only the recipes written since (a status page load after an upload re-reads one
+   * recipe, not a thousand).
+   */
+  private perRecipe<T>(
+    name: string,
+    all: () => Map<string, T>,
+    one: (recipe: string) => T | null,
+  ): Map<string, T> {
+    const w = this.writes();
+    const hit = this.views.get(name) as { seen: number; value: Map<string, T> } | undefined;
+    if (!hit) {
+      const value = all();
+      this.views.set(name, { seen: w.count, value });
+      return value;
+    }
+    if (hit.seen === w.count) return hit.value;
+    const value = new Map(hit.value);
+    for (const [recipe, at] of w.recipes) {
+      if (at <= hit.seen) continue;
+      const fresh = one(recipe);
+      if (fresh === null) value.delete(recipe);
+      else value.set(recipe, fresh);
+    }
+    this.views.set(name, { seen: w.count, value });
+    return value;
+  }
+
+  private readonly views = new Map<string, unknown>();
 
   private judgeRegressions(): RecipeRegression[] {
     // Each recipe's newest counted run, found through the (recipe, created_at) index.
