@@ -67,7 +67,7 @@ export default async function bench({ log }) {
   db.close();
   return {
     name: 'Status page and badges',
-    description: `${RECIPES} recipes × ${RUNS} runs (${n} runs) in a real SQLite file; sequential requests over loopback from the same process (${REQUESTS} of each page after a warm-up); baseline GET /healthz measured in the same run. The status page's data (latest run per recipe, regressions, flaky recipes) is kept by the store and brought up to date on read for the recipes written since (runs-store.ts): the steady figures are page loads between uploads, and "right after an upload" is the first load after one, which re-reads that recipe. Before this view the page read all 1,000 recipes on every load: p50 27.8 ms, p99 53.7 ms.`,
+    description: `${RECIPES} recipes × ${RUNS} runs (${n} runs) in a real SQLite file; sequential requests over loopback from the same process (${REQUESTS} of each page after a warm-up); baseline GET /healthz measured in the same run. The status page's latest run and regression per recipe are kept by the store and brought up to date on read for the recipes written since, and its flaky list (one indexed query) is re-read after any write (runs-store.ts): the steady figures are page loads between uploads, and "right after an upload" is the first load after one, which re-reads that recipe. Before this view the page read all 1,000 recipes on every load: p50 27.8 ms, p99 53.7 ms.`,
     rows: [
       { metric: 'baseline: /healthz p50', value: health.p50, unit: 'ms' },
       { metric: 'baseline: /healthz p99', value: health.p99, unit: 'ms' },
