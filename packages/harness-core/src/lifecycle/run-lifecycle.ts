@@ -76,7 +76,15 @@ export async function runLifecycle(
     now,
     options.quick ? quickTarget(docker, git, adapters, options, quick) : undefined,
   );
-  const session = await lockAndOpen(options, deps, adapters, prepared, docker, started, quick.plan);
+  const session = await lockAndOpen(
+    options,
+    deps,
+    { ...adapters, git },
+    prepared,
+    docker,
+    started,
+    quick.plan,
+  );
   const { state } = session.parts;
   const company = watchCompany(
     session.parts.locks,

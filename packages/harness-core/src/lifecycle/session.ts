@@ -302,12 +302,7 @@ export class RunSession {
       state.teardown = await teardown(deployer, docker, options.runId, stack, (line) =>
         quiet ? undefined : this.log.info(line),
       );
-      if (!quiet)
-        this.log.info(
-          state.teardown.clean
-            ? 'teardown verified: nothing of this run remains'
-            : `teardown left ${state.teardown.leftovers.length} object(s): ${state.teardown.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
-        );
+      if (!quiet) this.logTeardown();
     } finally {
       await lock.release();
       this.log.info('lock released');
@@ -339,10 +334,16 @@ export class RunSession {
     const { state, docker, options } = this.parts;
     const log = this.log;
     state.teardown = await runObjectsTeardown(docker, options.runId, (line) => log.info(line));
-    log.info(
-      state.teardown.clean
+    this.logTeardown();
+  }
+
+  /** What the teardown's verification found. */
+  private logTeardown(): void {
+    const { teardown: td } = this.parts.state;
+    this.log.info(
+      td.clean
         ? 'teardown verified: nothing of this run remains'
-        : `teardown left ${state.teardown.leftovers.length} object(s): ${state.teardown.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
+        : `teardown left ${td.leftovers.length} object(s): ${td.leftovers.map((o) => `${o.kind} ${o.name}`).join(', ')}`,
     );
   }
 

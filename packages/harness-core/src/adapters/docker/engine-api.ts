@@ -118,13 +118,10 @@ export class EngineApiDocker extends DockerCli {
   }
 
   override async listTasks(serviceName: string): Promise<TaskInfo[]> {
+    // The daemon resolves a `service` filter as `docker service ps` does: full ID, exact name,
+    // then ID prefix; an unknown service has no tasks.
     const raws = await this.get<RawTask[]>(this.withFilters('/tasks', { service: [serviceName] }));
-    // The service filter also matches by ID prefix and name prefix: keep this service's tasks.
-    const service = raws?.length ? await this.inspectService(serviceName) : null;
-    return this.toTasks(
-      serviceName,
-      (raws ?? []).filter((t) => service && t.ServiceID === service.id),
-    );
+    return this.toTasks(serviceName, raws ?? []);
   }
 
   override async listObjects(
