@@ -218,9 +218,10 @@ export class DockerDeployer implements Deployer {
     const docker = this.opts.docker;
     await docker.removeStack(stack);
     // A CI app's data is thrown away: its tasks need no stop grace period (a PID 1 that ignores
-    // SIGTERM would hold teardown for its whole stop_grace_period). The verification below is
-    // unchanged: services, containers and networks must all be gone.
-    await docker.killStackContainers(stack).catch(() => 0);
+    // SIGTERM would hold teardown for its whole stop_grace_period), and its containers need not
+    // wait seconds for the swarm agent to reap them. The verification below is unchanged:
+    // services, containers and networks must all be gone.
+    await docker.removeStackContainers(stack).catch(() => 0);
     await waitUntil(
       async () => {
         const [svcs, ctrs, nets] = await Promise.all([
@@ -230,7 +231,7 @@ export class DockerDeployer implements Deployer {
         ]);
         return svcs.length + ctrs.length + nets.length === 0;
       },
-      { timeoutMs: 90_000, intervalMs: 500, signal: undefined },
+      { timeoutMs: 90_000, intervalMs: 100, signal: undefined },
     ).catch((err) => {
       throw new InfraError(
         'TEARDOWN_FAILED',

@@ -219,6 +219,14 @@ async function startOver(s: RunSession, why: string): Promise<void> {
   s.tierLog('upgrade').warn(why);
   await deployer.undeploy(prepared.stack).catch(() => undefined);
   await deployer.removeData(prepared.stack).catch(() => undefined);
+  // Not fresh if a volume survived (the next deploy would find the old data): say so, never
+  // judge the next deploy on it.
+  const kept = await s.parts.docker.listObjectsByPrefix('volume', `${prepared.stack}_`);
+  if (kept.length)
+    throw new InfraError(
+      'TEARDOWN_FAILED',
+      `could not start over: volume ${kept.map((v) => v.name).join(', ')} of the previous deploy is still there`,
+    );
   delete state.shared.upgradedApp;
   delete state.shared.upgradeSeed;
   delete state.shared.upgradeRow;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { TaskInfo } from '../ports/docker.js';
-import { isProxyFallback, judgeTasks } from './readiness.js';
+import { isProxyFallback, judgeTasks, startTime, upSince } from './readiness.js';
 
 const now = Date.parse('2026-11-22T10:00:00Z');
 function task(state: string, extra: Partial<TaskInfo> = {}): TaskInfo {
@@ -31,6 +31,17 @@ describe('judgeTasks', () => {
     expect(
       judgeTasks('s_app', 1, [task('running', { timestamp: '2026-11-22T09:59:59Z' })], now, 60_000),
     ).toBeNull();
+  });
+
+  it('counts a task whose container has run long enough, even if swarm marked it running just now', () => {
+    // A healthcheck keeps a task "starting" while its container runs: its uptime is the container's.
+    const t = task('running', { id: 't1', timestamp: '2026-11-22T09:59:59.500Z' });
+    const longAgo = new Map([['t1', Date.parse('2026-11-22T09:59:54Z')]]);
+    const justNow = new Map([['t1', Date.parse('2026-11-22T09:59:58Z')]]);
+    expect(judgeTasks('s_app', 1, [t], now, 60_000, longAgo)).toBe('ok');
+    expect(judgeTasks('s_app', 1, [t], now, 60_000, justNow)).toBeNull();
+    // Another task's start time says nothing about this one.
+    expect(judgeTasks('s_app', 1, [t], now, 60_000, new Map([['t2', 0]]))).toBeNull();
   });
 
   it('fails fast on a crash loop (two failed tasks), quoting the last error and exit code', () => {
@@ -84,5 +95,23 @@ describe('isProxyFallback', () => {
     expect(isProxyFallback({ status: 404, body: '404 page not found\n' })).toBe(true);
     expect(isProxyFallback({ status: 404, body: '<h1>Not found</h1>' })).toBe(false);
     expect(isProxyFallback({ status: 200, body: '404 page not found\n' })).toBe(false);
+  });
+});
+
+describe('upSince and startTime', () => {
+  it("takes the container's start when known, else swarm's running time", () => {
+    const t = task('running', { id: 't1', timestamp: '2026-11-22T09:59:58Z' });
+    expect(upSince(t, new Map())).toBe(Date.parse('2026-11-22T09:59:58Z'));
+    expect(upSince(t, new Map([['t1', 5]]))).toBe(5);
+    expect(upSince(task('running', { timestamp: '' }), new Map())).toBe(-Infinity);
+  });
+  it("refuses Go's zero time and garbage (a container that never started)", () => {
+    expect(startTime('0001-01-01T00:00:00Z')).toBeNull();
+    expect(startTime('')).toBeNull();
+    expect(startTime(null)).toBeNull();
+    expect(startTime('yesterday')).toBeNull();
+    expect(startTime('2026-12-04T21:08:43.506632115Z')).toBe(
+      Date.parse('2026-12-04T21:08:43.506Z'),
+    );
   });
 });

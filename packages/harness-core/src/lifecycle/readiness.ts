@@ -23,6 +23,28 @@ const IMAGE_ERROR =
 export const STABLE_RUNNING_MS = 3000;
 const EARLY_STATES = new Set(['new', 'pending', 'assigned', 'allocated']);
 
+/** When the container of each task started (ms), by the daemon's State.StartedAt, where known. */
+export type ContainerStarts = ReadonlyMap<string, number>;
+
+/**
+ * Since when a running task's process has been up: its container's start when known (a task with
+ * a healthcheck stays "starting" until healthy while its container already runs, and swarm never
+ * restarts a container inside a task: a restart is a new task), else the time swarm marked it
+ * running. A task without a timestamp counts as up (as swarm reports it).
+ */
+export function upSince(task: TaskInfo, startedAt: ContainerStarts): number {
+  const started = startedAt.get(task.id);
+  if (started !== undefined) return started;
+  return task.timestamp ? Date.parse(task.timestamp) : -Infinity;
+}
+
+/** A daemon's StartedAt as ms, or null for Go's zero time and anything unparsable. */
+export function startTime(startedAt: string | null): number | null {
+  if (!startedAt) return null;
+  const ms = Date.parse(startedAt);
+  return Number.isFinite(ms) && ms > Date.UTC(2000, 0, 1) ? ms : null;
+}
+
 /** Pure: judge one service's tasks. null = keep waiting; 'ok' = converged; or an error. */
 export function judgeTasks(
   serviceName: string,
@@ -30,6 +52,7 @@ export function judgeTasks(
   tasks: readonly TaskInfo[],
   now: number,
   stuckAfterMs: number,
+  startedAt: ContainerStarts = new Map(),
 ): 'ok' | null | InfraError | RecipeError {
   const imageErr = tasks.find((t) => IMAGE_ERROR.test(t.error));
   if (imageErr) {
@@ -69,8 +92,7 @@ export function judgeTasks(
   }
   // A task that just started may be about to crash: count it once it has run for a moment.
   const running = live.filter(
-    (t) =>
-      t.state === 'running' && (!t.timestamp || now - Date.parse(t.timestamp) >= STABLE_RUNNING_MS),
+    (t) => t.state === 'running' && upSince(t, startedAt) <= now - STABLE_RUNNING_MS,
   ).length;
   const want = desiredReplicas ?? 1;
   return running >= want && want > 0 ? 'ok' : desiredReplicas === 0 ? 'ok' : null;
@@ -102,6 +124,8 @@ export async function waitConverged(
   const deadline = Date.now() + opts.timeoutS * 1000;
   const stuckAfterMs = (opts.stuckAfterS ?? 60) * 1000;
   let lastState = '';
+  const starts = new Map<string, number>();
+  const asked = new Set<string>();
   for (;;) {
     if (opts.signal?.aborted) throw new AbortedError();
     const services = await docker.listServices(app.stack);
@@ -109,7 +133,8 @@ export async function waitConverged(
     let allOk = services.length > 0;
     for (const svc of services) {
       const tasks = await docker.listTasks(svc.name);
-      const verdict = judgeTasks(svc.name, svc.replicas, tasks, Date.now(), stuckAfterMs);
+      await learnStarts(docker, tasks, starts, asked);
+      const verdict = judgeTasks(svc.name, svc.replicas, tasks, Date.now(), stuckAfterMs, starts);
       if (verdict instanceof Error) throw verdict;
       const running = tasks.filter(
         (t) => t.desiredState === 'running' && t.state === 'running',
@@ -129,7 +154,25 @@ export async function waitConverged(
         `services did not converge within ${opts.timeoutS} s (${line || 'no services'}); raise deploy_timeout_s in recipes/<recipe>/cc-ci.yml if the app is slow to start`,
       );
     }
-    await sleep(opts.intervalMs ?? 1000, opts.signal);
+    await sleep(opts.intervalMs ?? CONVERGE_POLL_MS, opts.signal);
+  }
+}
+
+/** Convergence re-reads the tasks this often (a few ms each over the Engine API). */
+export const CONVERGE_POLL_MS = 250;
+
+/** Ask the daemon once per running task when its container started (none on another node). */
+async function learnStarts(
+  docker: DockerPort,
+  tasks: readonly TaskInfo[],
+  starts: Map<string, number>,
+  asked: Set<string>,
+): Promise<void> {
+  for (const t of tasks) {
+    if (t.state !== 'running' || !t.containerId || asked.has(t.id)) continue;
+    asked.add(t.id);
+    const started = startTime(await docker.containerStartedAt(t.containerId).catch(() => null));
+    if (started !== null) starts.set(t.id, started);
   }
 }
 

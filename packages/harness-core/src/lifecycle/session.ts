@@ -183,6 +183,8 @@ export class RunSession {
       tierLog.info(
         `deploying ${what} (${req.recipe.commit.slice(0, 8)})${attempt > 1 ? ', retry after an infrastructure problem' : ''}`,
       );
+      // The probe container starts while the swarm places the app (its first use awaits it).
+      if (!this.parts.readiness) this.reach().catch(() => undefined);
       try {
         const deployed = await deployer.deploy(req);
         state.deployCount++;
@@ -288,7 +290,11 @@ export class RunSession {
         ).catch(() => []);
       // The canonical is put back through the run's probe (its readiness), then the probe goes.
       if (this.parts.quick) await this.putCanonicalBack(this.parts.quick);
-      if (this.probe) await (await this.probe.catch(() => null))?.close();
+      // The run's own containers go together, before the teardown removes the volumes.
+      await Promise.all([
+        this.probe?.then((p) => p.close()).catch(() => undefined),
+        docker.releaseVolumeHelpers().catch(() => 0),
+      ]);
       if (this.parts.quick) return await this.verifyRunObjectsGone();
       if (!quiet && options.keepWarm && this.allGreen() && (await this.markWarm())) {
         state.keptWarm = true;

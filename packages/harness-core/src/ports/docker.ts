@@ -84,7 +84,10 @@ export interface VolumeHelper {
 }
 
 export interface DockerPort {
-  /** A constant script (`sh -c`) with positional arguments in a volume helper; small outputs only. */
+  /**
+   * A constant script (`sh -c`) with positional arguments in a volume helper; small outputs only.
+   * The helper is kept for the next script on the same volume until releaseVolumeHelpers().
+   */
   volumeScript(
     helper: VolumeHelper,
     script: string,
@@ -98,6 +101,8 @@ export interface DockerPort {
   archiveVolume(helper: VolumeHelper, paths: readonly string[], file: string): Promise<ExecResult>;
   /** Extract the tar file `file` into the volume root (streamed in by `docker cp`). */
   restoreVolume(helper: VolumeHelper, file: string): Promise<ExecResult>;
+  /** Remove the helpers volumeScript kept (before the volumes go); returns how many. */
+  releaseVolumeHelpers(): Promise<number>;
   /** Mounts of a container (for backups: which volume is where). */
   containerMounts(containerId: string): Promise<MountInfo[]>;
   /** Services of a stack (label com.docker.stack.namespace=<stack>). */
@@ -148,6 +153,12 @@ export interface DockerPort {
    */
   killStackContainers(stack: string): Promise<number>;
   /**
+   * Force-remove this daemon's containers of a removed stack (SIGKILL, then remove), so teardown
+   * does not wait for the swarm agent to reap them. Only for apps whose data is thrown away, after
+   * removeStack; returns how many there were.
+   */
+  removeStackContainers(stack: string): Promise<number>;
+  /**
    * Set a service's replica count (`docker service scale --detach`); returns once the swarm
    * accepted it, before the tasks stopped or started. Stops are graceful (their grace period).
    */
@@ -158,6 +169,8 @@ export interface DockerPort {
   events(labels: Readonly<Record<string, string>>, since: Date, until: Date): Promise<string[]>;
   /** The image a container was started from, or null when there is no such container. */
   containerImage(idOrName: string): Promise<string | null>;
+  /** When a container's process started (State.StartedAt), or null when this daemon has no such container. */
+  containerStartedAt(idOrName: string): Promise<string | null>;
   /** Every local volume with its labels and the disk it uses (`docker system df -v`). */
   volumeUsage(): Promise<VolumeUsage[]>;
   /** Start the run's probe container on the proxy network (ports/proxy-probe.ts). */

@@ -18,6 +18,8 @@ import { describeExec, runningContainer, volumeMounts } from './containers.js';
 import { readDataTokens, writeDataToken } from './data-probe.js';
 
 const MARKER_FILE = '.ccci-upgrade-marker';
+/** How often the upgrade re-reads swarm's update status (a few ms each over the Engine API). */
+const UPDATE_POLL_MS = 250;
 
 export interface UpgradeSeed {
   readonly service: string;
@@ -137,7 +139,7 @@ export const upgradeTier: UpgradeTier = {
       Date.now() < deadline &&
       judgement.state !== 'failed'
     ) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, UPDATE_POLL_MS));
       judgement = judgeUpdate(await ctx.docker.listServices(ctx.app.stack), expect, ctx.app.stack);
     }
     if (judgement.state === 'failed') {

@@ -84,6 +84,9 @@ describe('Engine API reads', () => {
     expect(await api.containerImage(task!.containerId!)).toEqual(
       await cli.containerImage(task!.containerId!),
     );
+    const started = await api.containerStartedAt(task!.containerId!);
+    expect(Date.parse(started!)).toBeGreaterThan(0);
+    expect(started).toEqual(await cli.containerStartedAt(task!.containerId!));
   });
 
   it('agree on what does not exist', async () => {
@@ -91,6 +94,8 @@ describe('Engine API reads', () => {
     expect(await api.listTasks(`${stack}_nothing`)).toEqual([]);
     expect(await cli.listTasks(`${stack}_nothing`)).toEqual([]);
     expect(await api.containerImage('ccci-no-such-container')).toBeNull();
+    expect(await api.containerStartedAt('ccci-no-such-container')).toBeNull();
+    expect(await cli.containerStartedAt('ccci-no-such-container')).toBeNull();
     expect(await api.listServices(`${stack}-none`)).toEqual([]);
   });
 

@@ -122,6 +122,7 @@ function world(script: Script = {}) {
     listServices: async () => [],
     listObjects: async () => [],
     listObjectsByPrefix: async () => [],
+    releaseVolumeHelpers: async () => 0,
   } as unknown as DockerPort;
   const locks: RunLocks = {
     scope: 'unit',

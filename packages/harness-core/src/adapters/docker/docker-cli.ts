@@ -17,6 +17,7 @@ import type {
 } from '../../ports/docker.js';
 import type { ProxyProbe, ProxyProbeOptions } from '../../ports/proxy-probe.js';
 import { runProcess, type ProcessRunner } from '../process/run-process.js';
+import { HELPER_GONE, KEPT_HELPER_LIFETIME_S, KeptHelpers } from './kept-helpers.js';
 import { openProxyProbe } from './proxy-probe.js';
 
 export interface DockerCliOptions {
@@ -315,30 +316,55 @@ export class DockerCli implements DockerPort {
     ];
   }
 
+  private readonly helpers = new KeptHelpers(
+    async (helper) =>
+      (
+        await this.docker([
+          'run',
+          '--detach',
+          '--rm',
+          ...this.helperArgs(helper, false),
+          '-c',
+          `sleep ${KEPT_HELPER_LIFETIME_S}`,
+        ])
+      ).stdout.trim(),
+    async (ids) => {
+      await this.docker(['rm', '--force', ...ids], { allowFail: true });
+    },
+  );
+
   async volumeScript(
     helper: VolumeHelper,
     script: string,
     args: readonly string[],
     stdin?: string,
   ): Promise<ExecResult> {
-    const res = await this.docker(
-      [
-        'run',
-        '--rm',
-        ...(stdin !== undefined ? ['-i'] : []),
-        ...this.helperArgs(helper, false),
-        '-c',
-        script,
-        'sh',
-        ...args,
-      ],
-      {
-        allowFail: true,
-        timeoutMs: helper.timeoutMs ?? 300_000,
-        ...(stdin !== undefined ? { stdin } : {}),
-      },
-    );
-    return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+    const timeoutMs = helper.timeoutMs ?? 300_000;
+    for (let attempt = 1; ; attempt++) {
+      const id = await this.helpers.get(helper);
+      const argv = ['exec', ...(stdin !== undefined ? ['-i'] : []), id, 'sh', '-c', script];
+      let res;
+      try {
+        res = await this.docker([...argv, 'sh', ...args], {
+          allowFail: true,
+          timeoutMs,
+          ...(stdin !== undefined ? { stdin } : {}),
+        });
+      } catch (err) {
+        // A script that timed out may still run in the helper: the helper goes with it.
+        await this.helpers.discard(helper);
+        throw err;
+      }
+      if (res.exitCode !== 0 && HELPER_GONE.test(res.stderr) && attempt === 1) {
+        await this.helpers.discard(helper);
+        continue;
+      }
+      return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+    }
+  }
+
+  releaseVolumeHelpers(): Promise<number> {
+    return this.helpers.release();
   }
 
   /** Create a helper, optionally copy a file in, run it, optionally copy a file out; always remove it. */
@@ -457,6 +483,7 @@ export class DockerCli implements DockerPort {
   }
 
   async removeObject(kind: SwarmObjectKind, idOrName: string): Promise<boolean> {
+    if (kind === 'volume') await this.helpers.releaseVolume(idOrName);
     const res = await this.docker([...RM_CMD[kind], idOrName], { allowFail: true });
     if (res.exitCode === 0) return true;
     if (/no such|not found/i.test(res.stderr)) return false;
@@ -539,6 +566,25 @@ export class DockerCli implements DockerPort {
     return ids.length;
   }
 
+  async removeStackContainers(stack: string): Promise<number> {
+    const ids = await this.listIds('container', [
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    ]);
+    if (ids.length === 0) return 0;
+    // One the agent removed meanwhile is not an error: it is what we want.
+    const res = await this.docker(['rm', '--force', ...ids], { allowFail: true });
+    if (
+      res.exitCode !== 0 &&
+      !/no such container|removal of container .* is already in progress/i.test(res.stderr)
+    )
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker rm --force: ${res.stderr.trim().slice(0, 500)}`,
+      );
+    return ids.length;
+  }
+
   async scaleService(service: string, replicas: number): Promise<void> {
     await this.docker(['service', 'scale', '--detach', `${service}=${replicas}`]);
   }
@@ -598,6 +644,19 @@ export class DockerCli implements DockerPort {
   async containerImage(idOrName: string): Promise<string | null> {
     const res = await this.docker(
       ['container', 'inspect', '--format', '{{.Config.Image}}', idOrName],
+      { allowFail: true },
+    );
+    if (res.exitCode === 0) return res.stdout.trim() || null;
+    if (NO_SUCH.test(res.stderr)) return null;
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `docker container inspect ${idOrName}: ${res.stderr.trim()}`,
+    );
+  }
+
+  async containerStartedAt(idOrName: string): Promise<string | null> {
+    const res = await this.docker(
+      ['container', 'inspect', '--format', '{{.State.StartedAt}}', idOrName],
       { allowFail: true },
     );
     if (res.exitCode === 0) return res.stdout.trim() || null;

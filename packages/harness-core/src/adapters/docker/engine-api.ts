@@ -159,6 +159,13 @@ export class EngineApiDocker extends DockerCli {
     return raw?.Config?.Image || null;
   }
 
+  override async containerStartedAt(idOrName: string): Promise<string | null> {
+    const raw = await this.get<{ State?: { StartedAt?: string } }>(
+      `/containers/${encodeURIComponent(idOrName)}/json`,
+    );
+    return raw?.State?.StartedAt || null;
+  }
+
   /** Close the kept-alive connections (a long-lived process need not). */
   close(): void {
     this.agent.destroy();
