@@ -3,7 +3,7 @@
 // against the raw docker floor measured in the same run on the same recipe: `docker stack deploy`
 // → first HTTP 200 → `docker stack rm` until containers and network are gone.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,8 +143,12 @@ export async function ccciRun(repo, head, stages = 'install') {
     },
   );
   const total = performance.now() - t0;
+  const results = JSON.parse(await readFile(join(dir, 'out', 'results.json'), 'utf8'));
   await rm(dir, { recursive: true, force: true });
-  return { total };
+  const durations = Object.fromEntries(
+    Object.entries(results.stages).map(([tier, st]) => [tier, st.duration_ms]),
+  );
+  return { total, stages: durations };
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -178,7 +182,7 @@ export default async function bench({ log }) {
   const ccciMed = median(ccci.map((r) => r.total));
   return {
     name: 'Install tier vs raw docker',
-    description: `Median of ${ROUNDS} alternating rounds on the example recipe (examples/recipes/notes). Baseline: \`docker stack deploy\` → first HTTP 200 → \`docker stack rm\` until containers and network are gone. cc-ci: \`cc-ci run --stages install\` end to end (process start, checkout, secrets, deploy, convergence, probe, teardown with verification, volume/secret removal, results + JUnit + leak scan). Most of the difference is honest waiting: the raw floor stops at the first HTTP 200, while cc-ci waits until swarm reports the task running, which for this recipe means its healthcheck passed (5 s interval), and then verifies that nothing of the run is left.`,
+    description: `Median of ${ROUNDS} alternating rounds on the example recipe (examples/recipes/notes). Baseline: \`docker stack deploy\` → first HTTP 200 → \`docker stack rm\` until containers and network are gone. cc-ci: \`cc-ci run --stages install\` end to end (process start, checkout, secrets, deploy, convergence, probe, teardown with verification, volume/secret removal, results + JUnit + leak scan). The two wait differently: the raw floor stops at the first HTTP 200, before the app's healthcheck has passed, and its \`stack rm\` then waits for the swarm agent to stop and reap the containers; cc-ci waits until swarm reports the task running, which for this recipe means its healthcheck passed (5 s interval), with its container up for 3 s and the health path answering through the proxy network, and its teardown force-removes the containers of the removed stack, then verifies that nothing of the run is left.`,
     rows: [
       {
         metric: 'baseline: raw docker deploy → HTTP 200',

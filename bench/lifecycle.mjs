@@ -9,15 +9,28 @@ import { ccciRun, median, notesRepo, rawFloor } from './install.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
+/** What each stage's time (results.json duration_ms) covers in this recipe's lifecycle. */
+const TIER_WHAT = {
+  upgrade:
+    'upgrade (base deploy until ready, seed, head over it until swarm ends its update monitor)',
+  install: 'install (the head verified after the upgrade)',
+  backup: 'backup',
+  restore: 'restore',
+  custom: "custom (the recipe's own Jest tests)",
+};
+
 export default async function bench({ log }) {
   const { repo, head } = await notesRepo();
   const raw = [];
   const full = [];
+  const stages = [];
   const one = [];
   const two = [];
   for (let i = 0; i < ROUNDS; i++) {
     raw.push((await rawFloor(repo)).total);
-    full.push((await ccciRun(repo, head, 'install,upgrade,backup,restore,custom,lint')).total);
+    const lifecycle = await ccciRun(repo, head, 'install,upgrade,backup,restore,custom,lint');
+    full.push(lifecycle.total);
+    stages.push(lifecycle.stages);
     one.push((await ccciRun(repo, head)).total);
     const t0 = performance.now();
     await Promise.all([ccciRun(repo, head), ccciRun(repo, head)]);
@@ -33,6 +46,11 @@ export default async function bench({ log }) {
     rows: [
       { metric: 'baseline: 2 × raw docker full cycle', value: floor / 1000, unit: 's' },
       { metric: 'cc-ci full lifecycle', value: median(full) / 1000, unit: 's' },
+      ...['upgrade', 'install', 'backup', 'restore', 'custom'].map((tier) => ({
+        metric: `of which ${TIER_WHAT[tier]}`,
+        value: median(stages.map((s) => s[tier] ?? 0)) / 1000,
+        unit: 's',
+      })),
       { metric: 'baseline: one install run alone', value: median(one) / 1000, unit: 's' },
       { metric: 'two install runs at once (wall)', value: median(two) / 1000, unit: 's' },
     ],
