@@ -41,6 +41,38 @@ function setup(o: { gateOpens?: boolean; failing?: string; watchIntervalMs?: num
 }
 
 describe('Scheduler', () => {
+  it('never runs two passes at once: a tick asked for during one runs after it', async () => {
+    const log: string[] = [];
+    let active = 0;
+    const step = {
+      name: 'cards',
+      run: async () => {
+        active++;
+        log.push(`start ${active}`);
+        await new Promise((r) => setTimeout(r, 20));
+        active--;
+        log.push('end');
+      },
+    };
+    const scheduler = new Scheduler(
+      {
+        now: () => 0,
+        log: { warn: () => undefined },
+        noteFailure: () => undefined,
+        tickMs: 1_000,
+        pollIntervalMs: 0,
+        watchIntervalMs: 5_000,
+      },
+      {
+        gate: { name: 'gate', run: async () => undefined, open: () => true },
+        steps: [step],
+        watch: { name: 'watch', run: async () => undefined },
+      },
+    );
+    await Promise.all([scheduler.tick(), scheduler.tick(), scheduler.tick()]);
+    expect(log).toEqual(['start 1', 'end', 'start 1', 'end', 'start 1', 'end']);
+  });
+
   it('runs the gate, every step in order, then the watch when a tick runs', async () => {
     const s = setup();
     await s.scheduler.tick();

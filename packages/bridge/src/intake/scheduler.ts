@@ -38,6 +38,8 @@ export class Scheduler {
   private wake: (() => void) | null = null;
   private loops: Promise<void>[] = [];
   private lastWatch = 0;
+  /** The pass under way (or the last one): the next tick runs after it. */
+  private passing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: SchedulerDeps,
@@ -71,8 +73,18 @@ export class Scheduler {
     w?.();
   }
 
-  /** One pass over all pending work. */
-  async tick(): Promise<void> {
+  /**
+   * One pass over all pending work. Passes never overlap: a tick asked for while one runs (the
+   * loop's and a caller's) starts when it ends, so no step runs twice at once (two card syncs of
+   * one PR would both find no card and post two).
+   */
+  tick(): Promise<void> {
+    const pass = this.passing.catch(() => undefined).then(() => this.pass());
+    this.passing = pass;
+    return pass;
+  }
+
+  private async pass(): Promise<void> {
     if (!(await this.openGate())) return;
     for (const s of this.plan.steps) await this.step(s.name, () => s.run());
     const now = this.deps.now();

@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { TaskInfo } from '../ports/docker.js';
-import { isProxyFallback, judgeTasks, startTime, upSince } from './readiness.js';
+import type { DockerPort, TaskInfo } from '../ports/docker.js';
+import type { DeployedApp } from '../ports/deployer.js';
+import {
+  isProxyFallback,
+  judgeTasks,
+  probeConverged,
+  READY_ROUNDS,
+  startTime,
+  upSince,
+} from './readiness.js';
 
 const now = Date.parse('2026-11-22T10:00:00Z');
 function task(state: string, extra: Partial<TaskInfo> = {}): TaskInfo {
@@ -113,5 +121,61 @@ describe('upSince and startTime', () => {
     expect(startTime('2026-12-04T21:08:43.506632115Z')).toBe(
       Date.parse('2026-12-04T21:08:43.506Z'),
     );
+  });
+});
+
+describe('probeConverged', () => {
+  const app = { stack: 's' } as DeployedApp;
+  /** A Docker port whose running task is the next id of the list on every read. */
+  function tasksReading(ids: string[]) {
+    let read = 0;
+    const docker = {
+      listServices: async () => [{ name: 's_app' }],
+      listTasks: async () => [task('running', { id: ids[Math.min(read++, ids.length - 1)]! })],
+    } as unknown as DockerPort;
+    return docker;
+  }
+  const ok = async () => ({ answer: { status: 200, body: 'ok' }, attempts: 1, lastError: null });
+  const steps = (probe = ok) => {
+    const seen = { converged: 0, replaced: 0 };
+    return {
+      seen,
+      steps: {
+        converge: async () => void seen.converged++,
+        probe,
+        accepted: [200],
+        onReplaced: () => void seen.replaced++,
+      },
+    };
+  };
+
+  it('is ready when the tasks that answered are the ones that converged', async () => {
+    const { seen, steps: s } = steps();
+    expect(await probeConverged(tasksReading(['a', 'a']), app, s)).toBeNull();
+    expect(seen).toEqual({ converged: 1, replaced: 0 });
+  });
+
+  it('converges and probes again when a task was replaced under the probe', async () => {
+    const { seen, steps: s } = steps();
+    expect(await probeConverged(tasksReading(['a', 'b', 'b', 'b']), app, s)).toBeNull();
+    expect(seen).toEqual({ converged: 2, replaced: 1 });
+  });
+
+  it('calls tasks replaced under every probe a crash loop', async () => {
+    const { seen, steps: s } = steps();
+    const ids = Array.from({ length: 2 * READY_ROUNDS }, (_, i) => `t${i}`);
+    await expect(probeConverged(tasksReading(ids), app, s)).rejects.toMatchObject({
+      code: 'CRASH_LOOP',
+      name: 'RecipeError',
+    });
+    expect(seen.converged).toBe(READY_ROUNDS);
+  });
+
+  it('gives back a probe that was not accepted, for the caller to explain', async () => {
+    const bad = async () => ({ answer: { status: 500, body: 'no' }, attempts: 3, lastError: null });
+    const { steps: s } = steps(bad);
+    expect(await probeConverged(tasksReading(['a']), app, s)).toMatchObject({
+      answer: { status: 500 },
+    });
   });
 });

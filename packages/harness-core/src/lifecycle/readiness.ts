@@ -116,6 +116,48 @@ export async function taskProblem(
   return null;
 }
 
+/** The running tasks of the app's services (sorted ids): what answered a probe, if unchanged. */
+export async function runningTaskIds(docker: DockerPort, app: DeployedApp): Promise<string> {
+  const ids: string[] = [];
+  for (const svc of await docker.listServices(app.stack))
+    for (const t of await docker.listTasks(svc.name))
+      if (t.state === 'running' && t.desiredState === 'running') ids.push(t.id);
+  return ids.sort().join(',');
+}
+
+/** Converge-and-probe rounds before tasks replaced under the probe count as a crash loop. */
+export const READY_ROUNDS = 3;
+
+/**
+ * Converge, then probe; the answers count only if they came from the tasks that converged (the
+ * same running tasks after the probe as before it), else converge and probe again, at most
+ * READY_ROUNDS times. Resolves null when ready, or the probe that was not accepted.
+ */
+export async function probeConverged(
+  docker: DockerPort,
+  app: DeployedApp,
+  steps: {
+    converge: () => Promise<void>;
+    probe: () => Promise<ProbeResult>;
+    accepted: readonly number[];
+    onReplaced?: () => void;
+  },
+): Promise<ProbeResult | null> {
+  for (let round = 1; ; round++) {
+    await steps.converge();
+    const converged = await runningTaskIds(docker, app);
+    const probe = await steps.probe();
+    if (!probe.answer || !steps.accepted.includes(probe.answer.status)) return probe;
+    if ((await runningTaskIds(docker, app)) === converged) return null;
+    if (round === READY_ROUNDS)
+      throw new RecipeError(
+        'CRASH_LOOP',
+        `the tasks of ${app.stack} were replaced while the health path was probed, ${READY_ROUNDS} times in a row; read the service logs in diagnostics/`,
+      );
+    steps.onReplaced?.();
+  }
+}
+
 export async function waitConverged(
   docker: DockerPort,
   app: DeployedApp,

@@ -19,7 +19,7 @@ import type { TierRegistry } from '../tiers/index.js';
 import type { RunLogger, TierContext, TierOutcome } from '../tiers/types.js';
 import { LABEL_WARM } from './labels.js';
 import type { RunLocks } from './locks.js';
-import { probeHttp, taskProblem, waitConverged } from './readiness.js';
+import { probeConverged, probeHttp, taskProblem, waitConverged } from './readiness.js';
 import { rungsOf } from './rungs.js';
 import type { PreparedRun } from './prepare.js';
 import type { RunState } from './run-state.js';
@@ -141,24 +141,31 @@ export class RunSession {
     const checkAbort = () => {
       if (signal.aborted) throw new AbortedError();
     };
-    await waitConverged(docker, target, {
-      timeoutS: timeoutS ?? config.deployTimeoutS,
-      signal,
-      onProgress: (line) => tierLog.info(line),
-    });
-    checkAbort();
-    const probe = await probeHttp(
-      await this.reach(),
-      target,
-      config.healthPath,
-      config.acceptedCodes,
-      {
-        timeoutS: config.httpTimeoutS,
-        signal,
+    const probe = await probeConverged(docker, target, {
+      converge: async () => {
+        await waitConverged(docker, target, {
+          timeoutS: timeoutS ?? config.deployTimeoutS,
+          signal,
+          onProgress: (line) => tierLog.info(line),
+        });
+        checkAbort();
       },
-    );
-    checkAbort();
-    if (probe.answer && config.acceptedCodes.includes(probe.answer.status)) return;
+      probe: async () => {
+        const answer = await probeHttp(
+          await this.reach(),
+          target,
+          config.healthPath,
+          config.acceptedCodes,
+          { timeoutS: config.httpTimeoutS, signal },
+        );
+        checkAbort();
+        return answer;
+      },
+      accepted: config.acceptedCodes,
+      onReplaced: () =>
+        tierLog.warn('a task was replaced while the health path was probed: converging again'),
+    });
+    if (!probe) return;
     // A crash loop can look like "no answer": the tasks tell the true reason.
     const problem = await taskProblem(docker, target);
     if (problem) throw problem;
