@@ -4,6 +4,7 @@
 // 1,000 more results through its upload route. RSS and peak RSS are read from /proc/<pid>/status
 // after the load. Baseline in the same run: the same process over an empty store, same load.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,12 @@ const { openDatabase, RunsStore } = await import(
   new URL('packages/bridge/dist/index.js', root).href
 );
 const MAIN = new URL('packages/bridge/dist/main.js', root).pathname;
+/** Node's flags as the bridge image runs it: its ENTRYPOINT without `node` and the script. */
+const NODE_FLAGS = JSON.parse(
+  /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(
+    readFileSync(new URL('docker/bridge.Dockerfile', root), 'utf8'),
+  )[1],
+).slice(1, -1);
 
 const RECIPES = Number(process.env.BENCH_RECIPES ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -61,7 +68,7 @@ async function get(url) {
 async function loadedBridge(dbPath, runs) {
   const port = await freePort();
   const repos = Array.from({ length: RECIPES }, (_, r) => `recipe-maintainers/recipe-${r}`);
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       CCCI_DB_PATH: dbPath,
@@ -143,7 +150,7 @@ export default async function bench({ log }) {
   };
   return {
     name: 'Bridge process memory',
-    description: `The real cc-ci-bridge process (dist/main.js) over a store of ${RECIPES} recipes × ${RUNS} runs (${full.runs} runs), after ${UPLOADS} result uploads through its upload route, ${Math.max(20, REQUESTS / 10)} status pages and ${REQUESTS} each of recipe history, badge and run page requests over loopback; RSS and peak RSS (VmHWM) from /proc/<pid>/status, median of ${rounds} alternating rounds. Baseline: the same process and load over an empty store.`,
+    description: `The real cc-ci-bridge process (dist/main.js, with the node flags of the bridge image's ENTRYPOINT: ${NODE_FLAGS.join(' ') || 'none'}) over a store of ${RECIPES} recipes × ${RUNS} runs (${full.runs} runs), after ${UPLOADS} result uploads through its upload route, ${Math.max(20, REQUESTS / 10)} status pages and ${REQUESTS} each of recipe history, badge and run page requests over loopback; RSS and peak RSS (VmHWM) from /proc/<pid>/status, median of ${rounds} alternating rounds. Baseline: the same process and load over an empty store.`,
     rows: [
       { metric: 'baseline: RSS, empty store, after the load', value: b.rss, unit: 'MiB' },
       { metric: 'baseline: peak RSS, empty store', value: b.peak, unit: 'MiB' },

@@ -51,7 +51,7 @@ chmod 600 "$token_file"
 say "starting cc-ci-bridge on http://127.0.0.1:$port (log: $demo/bridge.log)"
 CCCI_DB_PATH="$demo/cc-ci.sqlite" CCCI_RESULTS_TOKEN_FILE="$token_file" CCCI_REPOS="recipe-maintainers/notes,recipe-maintainers/ledger" \
   CCCI_POLL_INTERVAL_S=0 CCCI_PUBLIC_URL="http://127.0.0.1:$port" HOST=127.0.0.1 PORT="$port" \
-  setsid node packages/bridge/dist/main.js >"$demo/bridge.log" 2>&1 </dev/null &
+  setsid node --max-semi-space-size=4 packages/bridge/dist/main.js >"$demo/bridge.log" 2>&1 </dev/null &
 echo $! >"$demo/bridge.pid"
 for _ in $(seq 1 50); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
