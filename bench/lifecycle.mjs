@@ -42,7 +42,7 @@ export default async function bench({ log }) {
   const floor = 2 * median(raw);
   return {
     name: 'Full lifecycle, and two runs at once',
-    description: `Median of ${ROUNDS} alternating rounds on examples/recipes/notes (two releases and a head). Full lifecycle: \`cc-ci run\` with every tier (lint is unverified without abra), end to end, against two raw docker full cycles (deploy → first HTTP 200 → \`stack rm\` until gone), one per deploy the lifecycle makes (the upgrade base, then the head over it). Two at once: two \`cc-ci run --stages install\` processes started together (each its own app domain and lock), wall time until both end, against one alone.`,
+    description: `Median of ${ROUNDS} alternating rounds on examples/recipes/notes (two releases and a head). Full lifecycle: \`cc-ci run\` with every tier (lint is unverified without abra), end to end, against two raw docker full cycles (deploy → first HTTP 200 → \`stack rm\` until gone), one per deploy the lifecycle makes (the upgrade base, then the head over it). Two at once: two \`cc-ci run --stages install\` processes started together (each its own app domain and lock), wall time until both end, against one alone. Most of the upgrade's time is waiting that the swarm and this recipe impose on any tool: the base's and then the head's healthcheck (first check 5 s after the container starts; swarm reports a task running only once it is healthy) and swarm's update monitor (5 s, the default of update_config.monitor) before it calls the head's update complete, about 16 s together with the two container starts.`,
     rows: [
       { metric: 'baseline: 2 × raw docker full cycle', value: floor / 1000, unit: 's' },
       { metric: 'cc-ci full lifecycle', value: median(full) / 1000, unit: 's' },
