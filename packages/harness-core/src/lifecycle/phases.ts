@@ -218,6 +218,9 @@ async function startOver(s: RunSession, why: string): Promise<void> {
   const { state, deployer, prepared } = s.parts;
   s.tierLog('upgrade').warn(why);
   await deployer.undeploy(prepared.stack).catch(() => undefined);
+  // The run's kept volume helpers hold the volumes (abra removes them by itself, not through
+  // the Docker port, which would release them first).
+  await s.parts.docker.releaseVolumeHelpers().catch(() => 0);
   await deployer.removeData(prepared.stack).catch(() => undefined);
   // Not fresh if a volume survived (the next deploy would find the old data): say so, never
   // judge the next deploy on it.

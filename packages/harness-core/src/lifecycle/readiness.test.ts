@@ -152,13 +152,14 @@ describe('probeConverged', () => {
   it('is ready when the tasks that answered are the ones that converged', async () => {
     const { seen, steps: s } = steps();
     expect(await probeConverged(tasksReading(['a', 'a']), app, s)).toBeNull();
-    expect(seen).toEqual({ converged: 1, replaced: 0 });
+    // Converged before the probe and again after it.
+    expect(seen).toEqual({ converged: 2, replaced: 0 });
   });
 
   it('converges and probes again when a task was replaced under the probe', async () => {
     const { seen, steps: s } = steps();
     expect(await probeConverged(tasksReading(['a', 'b', 'b', 'b']), app, s)).toBeNull();
-    expect(seen).toEqual({ converged: 2, replaced: 1 });
+    expect(seen).toEqual({ converged: 4, replaced: 1 });
   });
 
   it('calls tasks replaced under every probe a crash loop', async () => {
@@ -168,7 +169,7 @@ describe('probeConverged', () => {
       code: 'CRASH_LOOP',
       name: 'RecipeError',
     });
-    expect(seen.converged).toBe(READY_ROUNDS);
+    expect(seen.converged).toBe(2 * READY_ROUNDS);
   });
 
   it('gives back a probe that was not accepted, for the caller to explain', async () => {

@@ -129,9 +129,10 @@ export async function runningTaskIds(docker: DockerPort, app: DeployedApp): Prom
 export const READY_ROUNDS = 3;
 
 /**
- * Converge, then probe; the answers count only if they came from the tasks that converged (the
- * same running tasks after the probe as before it), else converge and probe again, at most
- * READY_ROUNDS times. Resolves null when ready, or the probe that was not accepted.
+ * Converge, then probe; the answers count only if the app is still converged after the probe,
+ * by the same running tasks as before it (so the tasks that answered are the stable ones), else
+ * converge and probe again, at most READY_ROUNDS times. Resolves null when ready, or the probe
+ * that was not accepted.
  */
 export async function probeConverged(
   docker: DockerPort,
@@ -148,6 +149,8 @@ export async function probeConverged(
     const converged = await runningTaskIds(docker, app);
     const probe = await steps.probe();
     if (!probe.answer || !steps.accepted.includes(probe.answer.status)) return probe;
+    // Still converged (so the tasks counted are stable), and by the very tasks that answered.
+    await steps.converge();
     if ((await runningTaskIds(docker, app)) === converged) return null;
     if (round === READY_ROUNDS)
       throw new RecipeError(

@@ -59,6 +59,8 @@ export async function teardown(
   }
   log('teardown: remove data (volumes, secrets, configs)');
   try {
+    // No kept volume helper may hold a volume (any deployer's removal).
+    await docker.releaseVolumeHelpers();
     await deployer.removeData(stack);
   } catch (err) {
     errors.push(`remove data: ${err instanceof Error ? err.message : String(err)}`);
