@@ -641,24 +641,19 @@ export class DockerCli implements DockerPort {
     return openProxyProbe(this, opts);
   }
 
-  async containerImage(idOrName: string): Promise<string | null> {
-    const res = await this.docker(
-      ['container', 'inspect', '--format', '{{.Config.Image}}', idOrName],
-      { allowFail: true },
-    );
-    if (res.exitCode === 0) return res.stdout.trim() || null;
-    if (NO_SUCH.test(res.stderr)) return null;
-    throw new InfraError(
-      'DOCKER_FAILED',
-      `docker container inspect ${idOrName}: ${res.stderr.trim()}`,
-    );
+  containerImage(idOrName: string): Promise<string | null> {
+    return this.containerField(idOrName, '{{.Config.Image}}');
   }
 
-  async containerStartedAt(idOrName: string): Promise<string | null> {
-    const res = await this.docker(
-      ['container', 'inspect', '--format', '{{.State.StartedAt}}', idOrName],
-      { allowFail: true },
-    );
+  containerStartedAt(idOrName: string): Promise<string | null> {
+    return this.containerField(idOrName, '{{.State.StartedAt}}');
+  }
+
+  /** One field of `docker container inspect`, or null when there is no such container. */
+  private async containerField(idOrName: string, format: string): Promise<string | null> {
+    const res = await this.docker(['container', 'inspect', '--format', format, idOrName], {
+      allowFail: true,
+    });
     if (res.exitCode === 0) return res.stdout.trim() || null;
     if (NO_SUCH.test(res.stderr)) return null;
     throw new InfraError(
