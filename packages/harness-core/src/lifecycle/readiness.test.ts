@@ -8,6 +8,7 @@ import {
   READY_ROUNDS,
   startTime,
   upSince,
+  waitConverged,
 } from './readiness.js';
 
 const now = Date.parse('2026-11-22T10:00:00Z');
@@ -126,22 +127,17 @@ describe('upSince and startTime', () => {
 
 describe('probeConverged', () => {
   const app = { stack: 's' } as DeployedApp;
-  /** A Docker port whose running task is the next id of the list on every read. */
-  function tasksReading(ids: string[]) {
-    let read = 0;
-    const docker = {
-      listServices: async () => [{ name: 's_app' }],
-      listTasks: async () => [task('running', { id: ids[Math.min(read++, ids.length - 1)]! })],
-    } as unknown as DockerPort;
-    return docker;
-  }
   const ok = async () => ({ answer: { status: 200, body: 'ok' }, attempts: 1, lastError: null });
-  const steps = (probe = ok) => {
-    const seen = { converged: 0, replaced: 0 };
+  /** Steps whose convergence finds the next running task set of the list each time. */
+  const steps = (running: string[], probe = ok) => {
+    const seen = { converged: 0, rechecks: 0, replaced: 0 };
     return {
       seen,
       steps: {
-        converge: async () => void seen.converged++,
+        converge: async (recheck: boolean) => {
+          if (recheck) seen.rechecks++;
+          return running[Math.min(seen.converged++, running.length - 1)]!;
+        },
         probe,
         accepted: [200],
         onReplaced: () => void seen.replaced++,
@@ -150,22 +146,22 @@ describe('probeConverged', () => {
   };
 
   it('is ready when the tasks that answered are the ones that converged', async () => {
-    const { seen, steps: s } = steps();
-    expect(await probeConverged(tasksReading(['a', 'a']), app, s)).toBeNull();
+    const { seen, steps: s } = steps(['a', 'a']);
+    expect(await probeConverged(app, s)).toBeNull();
     // Converged before the probe and again after it.
-    expect(seen).toEqual({ converged: 2, replaced: 0 });
+    expect(seen).toEqual({ converged: 2, rechecks: 1, replaced: 0 });
   });
 
   it('converges and probes again when a task was replaced under the probe', async () => {
-    const { seen, steps: s } = steps();
-    expect(await probeConverged(tasksReading(['a', 'b', 'b', 'b']), app, s)).toBeNull();
-    expect(seen).toEqual({ converged: 4, replaced: 1 });
+    const { seen, steps: s } = steps(['a', 'b', 'b', 'b']);
+    expect(await probeConverged(app, s)).toBeNull();
+    expect(seen).toEqual({ converged: 4, rechecks: 2, replaced: 1 });
   });
 
   it('calls tasks replaced under every probe a crash loop', async () => {
-    const { seen, steps: s } = steps();
     const ids = Array.from({ length: 2 * READY_ROUNDS }, (_, i) => `t${i}`);
-    await expect(probeConverged(tasksReading(ids), app, s)).rejects.toMatchObject({
+    const { seen, steps: s } = steps(ids);
+    await expect(probeConverged(app, s)).rejects.toMatchObject({
       code: 'CRASH_LOOP',
       name: 'RecipeError',
     });
@@ -174,9 +170,24 @@ describe('probeConverged', () => {
 
   it('gives back a probe that was not accepted, for the caller to explain', async () => {
     const bad = async () => ({ answer: { status: 500, body: 'no' }, attempts: 3, lastError: null });
-    const { steps: s } = steps(bad);
-    expect(await probeConverged(tasksReading(['a']), app, s)).toMatchObject({
-      answer: { status: 500 },
-    });
+    const { seen, steps: s } = steps(['a'], bad);
+    expect(await probeConverged(app, s)).toMatchObject({ answer: { status: 500 } });
+    expect(seen.rechecks).toBe(0);
+  });
+});
+
+describe('waitConverged', () => {
+  const app = { stack: 's' } as DeployedApp;
+  it('resolves the running tasks it converged on, and ignores those shutting down', async () => {
+    const docker = {
+      listServices: async () => [{ name: 's_app', replicas: 2 }],
+      listTasks: async () => [
+        task('running', { id: 'b' }),
+        task('running', { id: 'a' }),
+        task('running', { id: 'old', desiredState: 'shutdown' }),
+      ],
+      containerStartedAt: async () => null,
+    } as unknown as DockerPort;
+    expect(await waitConverged(docker, app, { timeoutS: 5 })).toBe('a,b');
   });
 });

@@ -116,15 +116,6 @@ export async function taskProblem(
   return null;
 }
 
-/** The running tasks of the app's services (sorted ids): what answered a probe, if unchanged. */
-export async function runningTaskIds(docker: DockerPort, app: DeployedApp): Promise<string> {
-  const ids: string[] = [];
-  for (const svc of await docker.listServices(app.stack))
-    for (const t of await docker.listTasks(svc.name))
-      if (t.state === 'running' && t.desiredState === 'running') ids.push(t.id);
-  return ids.sort().join(',');
-}
-
 /** Converge-and-probe rounds before tasks replaced under the probe count as a crash loop. */
 export const READY_ROUNDS = 3;
 
@@ -135,23 +126,20 @@ export const READY_ROUNDS = 3;
  * that was not accepted.
  */
 export async function probeConverged(
-  docker: DockerPort,
   app: DeployedApp,
   steps: {
-    converge: () => Promise<void>;
+    /** Wait until converged; resolves the running tasks then (waitConverged). */
+    converge: (recheck: boolean) => Promise<string>;
     probe: () => Promise<ProbeResult>;
     accepted: readonly number[];
     onReplaced?: () => void;
   },
 ): Promise<ProbeResult | null> {
   for (let round = 1; ; round++) {
-    await steps.converge();
-    const converged = await runningTaskIds(docker, app);
+    const converged = await steps.converge(false);
     const probe = await steps.probe();
     if (!probe.answer || !steps.accepted.includes(probe.answer.status)) return probe;
-    // Still converged (so the tasks counted are stable), and by the very tasks that answered.
-    await steps.converge();
-    if ((await runningTaskIds(docker, app)) === converged) return null;
+    if ((await steps.converge(true)) === converged) return null;
     if (round === READY_ROUNDS)
       throw new RecipeError(
         'CRASH_LOOP',
@@ -161,11 +149,15 @@ export async function probeConverged(
   }
 }
 
+/**
+ * Wait until every service has its replicas running and stable; resolves the running tasks of
+ * that moment (sorted ids, comma-joined), so a caller can tell whether they were replaced since.
+ */
 export async function waitConverged(
   docker: DockerPort,
   app: DeployedApp,
   opts: ReadinessOptions,
-): Promise<void> {
+): Promise<string> {
   const deadline = Date.now() + opts.timeoutS * 1000;
   const stuckAfterMs = (opts.stuckAfterS ?? 60) * 1000;
   let lastState = '';
@@ -175,16 +167,16 @@ export async function waitConverged(
     if (opts.signal?.aborted) throw new AbortedError();
     const services = await docker.listServices(app.stack);
     const states: string[] = [];
+    const runningIds: string[] = [];
     let allOk = services.length > 0;
     for (const svc of services) {
       const tasks = await docker.listTasks(svc.name);
       await learnStarts(docker, tasks, starts, asked);
       const verdict = judgeTasks(svc.name, svc.replicas, tasks, Date.now(), stuckAfterMs, starts);
       if (verdict instanceof Error) throw verdict;
-      const running = tasks.filter(
-        (t) => t.desiredState === 'running' && t.state === 'running',
-      ).length;
-      states.push(`${svc.name.slice(app.stack.length + 1)} ${running}/${svc.replicas ?? 1}`);
+      const running = tasks.filter((t) => t.desiredState === 'running' && t.state === 'running');
+      runningIds.push(...running.map((t) => t.id));
+      states.push(`${svc.name.slice(app.stack.length + 1)} ${running.length}/${svc.replicas ?? 1}`);
       if (verdict !== 'ok') allOk = false;
     }
     const line = states.join(', ');
@@ -192,7 +184,7 @@ export async function waitConverged(
       opts.onProgress?.(`converging: ${line || 'no services yet'}`);
       lastState = line;
     }
-    if (allOk) return;
+    if (allOk) return runningIds.sort().join(',');
     if (Date.now() >= deadline) {
       throw new RecipeError(
         'DEPLOY_TIMEOUT',

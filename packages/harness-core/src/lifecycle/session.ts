@@ -141,14 +141,16 @@ export class RunSession {
     const checkAbort = () => {
       if (signal.aborted) throw new AbortedError();
     };
-    const probe = await probeConverged(docker, target, {
-      converge: async () => {
-        await waitConverged(docker, target, {
+    const probe = await probeConverged(target, {
+      converge: async (recheck) => {
+        const running = await waitConverged(docker, target, {
           timeoutS: timeoutS ?? config.deployTimeoutS,
           signal,
-          onProgress: (line) => tierLog.info(line),
+          // The re-check after the probe says nothing new when nothing changed.
+          ...(recheck ? {} : { onProgress: (line: string) => tierLog.info(line) }),
         });
         checkAbort();
+        return running;
       },
       probe: async () => {
         const answer = await probeHttp(

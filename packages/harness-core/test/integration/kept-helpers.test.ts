@@ -32,25 +32,29 @@ describe('kept volume helpers', () => {
   it('run every script on a volume in one sandboxed container, and leave nothing', async () => {
     const write = await port.volumeScript(helper, 'cat > "/volume/$1"', ['note.txt'], 'hello\n');
     expect(write.exitCode).toBe(0);
+    // One helper, alive between scripts (a `docker run --rm` per script would leave none).
+    const first = await helpersOnDaemon();
+    expect(first).toHaveLength(1);
     const read = await port.volumeScript(helper, 'cat "/volume/$1"', ['note.txt']);
     expect(read).toMatchObject({ exitCode: 0, stdout: 'hello\n' });
     // A script's own failure is its exit code, not a retry.
     expect((await port.volumeScript(helper, 'exit 3', [])).exitCode).toBe(3);
-    const [id] = await helpersOnDaemon();
-    expect(await helpersOnDaemon()).toEqual([id]);
+    expect(await helpersOnDaemon()).toEqual(first);
+    const id = first[0]!;
     // The sandbox of a fresh helper: no network but loopback, no extra privileges.
+    const nets = await port.volumeScript(helper, 'ls /sys/class/net', []);
+    expect(nets.stdout.trim().split(/\s+/)).toEqual(['lo']);
     const sandbox = await port.volumeScript(
       helper,
-      'ls /sys/class/net; grep -E "^(NoNewPrivs|CapEff)" /proc/self/status',
+      'grep -E "^(NoNewPrivs|CapEff)" /proc/self/status',
       [],
     );
-    expect(sandbox.stdout.trim().split(/\s+/)[0]).toBe('lo');
     // CHOWN (bit 0), DAC_OVERRIDE (1) and FOWNER (3) only.
     expect(sandbox.stdout).toMatch(/CapEff:\s+000000000000000b/);
     expect(sandbox.stdout).toMatch(/NoNewPrivs:\s+1/);
 
     // Removed behind cc-ci's back: the next script gets a new helper and the data is still there.
-    await docker('rm', '--force', id!);
+    await docker('rm', '--force', id);
     expect(await port.volumeScript(helper, 'cat "/volume/$1"', ['note.txt'])).toMatchObject({
       exitCode: 0,
       stdout: 'hello\n',

@@ -342,10 +342,10 @@ export class DockerCli implements DockerPort {
     const timeoutMs = helper.timeoutMs ?? 300_000;
     for (let attempt = 1; ; attempt++) {
       const id = await this.helpers.get(helper);
-      const argv = ['exec', ...(stdin !== undefined ? ['-i'] : []), id, 'sh', '-c', script];
+      const interactive = stdin !== undefined ? ['-i'] : [];
       let res;
       try {
-        res = await this.docker([...argv, 'sh', ...args], {
+        res = await this.docker(['exec', ...interactive, id, 'sh', '-c', script, 'sh', ...args], {
           allowFail: true,
           timeoutMs,
           ...(stdin !== undefined ? { stdin } : {}),

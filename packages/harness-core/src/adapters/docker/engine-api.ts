@@ -142,10 +142,7 @@ export class EngineApiDocker extends DockerCli {
   }
 
   override async containerMounts(containerId: string): Promise<MountInfo[]> {
-    const raw = await this.get<{
-      Mounts?: Array<{ Type: string; Name?: string; Source?: string; Destination: string }>;
-    }>(`/containers/${encodeURIComponent(containerId)}/json`);
-    return (raw?.Mounts ?? []).map((m) => ({
+    return ((await this.inspectContainer(containerId))?.Mounts ?? []).map((m) => ({
       type: m.Type,
       name: m.Name ?? m.Source ?? '',
       destination: m.Destination,
@@ -153,17 +150,20 @@ export class EngineApiDocker extends DockerCli {
   }
 
   override async containerImage(idOrName: string): Promise<string | null> {
-    const raw = await this.get<{ Config?: { Image?: string } }>(
-      `/containers/${encodeURIComponent(idOrName)}/json`,
-    );
-    return raw?.Config?.Image || null;
+    return (await this.inspectContainer(idOrName))?.Config?.Image || null;
   }
 
   override async containerStartedAt(idOrName: string): Promise<string | null> {
-    const raw = await this.get<{ State?: { StartedAt?: string } }>(
-      `/containers/${encodeURIComponent(idOrName)}/json`,
-    );
-    return raw?.State?.StartedAt || null;
+    return (await this.inspectContainer(idOrName))?.State?.StartedAt || null;
+  }
+
+  /** GET /containers/{id}/json: the fields read here, or null when there is no such container. */
+  private inspectContainer(idOrName: string) {
+    return this.get<{
+      Mounts?: Array<{ Type: string; Name?: string; Source?: string; Destination: string }>;
+      Config?: { Image?: string };
+      State?: { StartedAt?: string };
+    }>(`/containers/${encodeURIComponent(idOrName)}/json`);
   }
 
   /** Close the kept-alive connections (a long-lived process need not). */
