@@ -10,7 +10,7 @@ import { runProcess } from '../adapters/process/run-process.js';
 import { hostEnv } from '../adapters/process/host-env.js';
 import type { TestRow } from '../domain/results.js';
 import type { DeployedApp } from '../ports/deployer.js';
-import type { UpgradeBase } from '../tiers/types.js';
+import type { UpdateMonitor, UpgradeBase } from '../tiers/types.js';
 import { baseEnv } from './prepare.js';
 import {
   classify,
@@ -25,9 +25,72 @@ import type { RunLogger } from '../tiers/types.js';
 
 export async function runPhases(s: RunSession): Promise<void> {
   await prerequisites(s);
-  await upgradePhase(s);
-  await installPhase(s);
-  await laterTiers(s);
+  await onTheHead(s, await upgradePhase(s, { overlap: true }));
+  await laterTiers(s, ['lint']);
+}
+
+/** The tiers that use the running app, after install. */
+const APP_TIERS = ['backup', 'restore', 'custom'] as const;
+
+/** An upgrade whose verdict waits for swarm's update monitor, which install and the app's tiers run over. */
+interface PendingUpgrade {
+  readonly bases: readonly UpgradeBase[];
+  readonly paths: UpgradePath[];
+  readonly monitor: UpdateMonitor;
+  readonly t0: number;
+  readonly pathT0: number;
+}
+
+/**
+ * Install, then the app's tiers, on the head. When the upgrade left swarm's update monitor
+ * running, they run over it, and the upgrade's verdict waits for it: when the monitor ends badly
+ * (a rollback, a task replaced), everything that ran over it is void and the run starts over,
+ * this time waiting for the monitor before anything else, so the verdicts are those of a run
+ * without the overlap (docs/tiers/upgrade.md).
+ */
+async function onTheHead(s: RunSession, pending: PendingUpgrade | null): Promise<void> {
+  const onHead = async () => {
+    await installPhase(s);
+    await laterTiers(s, APP_TIERS);
+  };
+  if (!pending) return onHead();
+  const { state } = s.parts;
+  let failure: unknown = null;
+  try {
+    await onHead();
+  } catch (err) {
+    if (err instanceof AbortedError) throw err;
+    failure = err;
+  }
+  const settled = await pending.monitor.settle();
+  if ('rows' in settled) {
+    const last = pending.paths.at(-1)!;
+    const ms = Date.now() - pending.pathT0;
+    pending.paths[pending.paths.length - 1] = {
+      ...last,
+      stage: {
+        ...last.stage,
+        duration_ms: ms,
+        tests: [...last.stage.tests, ...settled.rows.map((r) => ({ ...r, ms }))],
+      },
+    };
+    state.upgradePaths = pending.paths;
+    state.setStage('upgrade', combinePaths(pending.paths, Date.now() - pending.t0));
+    s.tierLog('upgrade').info(
+      `upgrade: ${state.stages.upgrade!.status} — swarm's update monitor ended, the head's tasks unchanged (${Math.round(ms / 100) / 10} s)`,
+    );
+    if (failure) throw failure;
+    return;
+  }
+  s.tierLog('upgrade').warn(
+    `swarm's update monitor ended badly while install and the later tiers ran over it (${s.parts.prepared.redactor.redact(settled.void)}): what they found is void`,
+  );
+  for (const tier of ['install', ...APP_TIERS] as const) state.clearStage(tier);
+  await startOver(
+    s,
+    'starting over: the upgrade runs again, and nothing else runs until swarm ends its update monitor',
+  );
+  await onTheHead(s, await upgradePhase(s, { overlap: false, bases: pending.bases }));
 }
 
 function skipOf(s: RunSession, tier: Parameters<typeof skipReason>[0]): string | null {
@@ -103,26 +166,42 @@ async function resolveBases(s: RunSession): Promise<readonly UpgradeBase[] | nul
  * version). The upgrade passes only when every path does. A failed last path that leaves the
  * base running starts over with a fresh deploy of the head, so install is proven on the head.
  */
-async function upgradePhase(s: RunSession): Promise<void> {
+async function upgradePhase(
+  s: RunSession,
+  /** bases: those resolved before (their checkouts are in the run directory). */
+  opts: { overlap: boolean; bases?: readonly UpgradeBase[] },
+): Promise<PendingUpgrade | null> {
   const { state } = s.parts;
   const t0 = Date.now();
-  if (s.parts.quick) return quickUpgrade(s, s.parts.quick, t0);
-  const bases = await resolveBases(s);
+  if (s.parts.quick) {
+    await quickUpgrade(s, s.parts.quick, t0);
+    return null;
+  }
+  const bases = opts.bases ?? (await resolveBases(s));
   state.progress(bases ? 'upgrade' : 'install', 'running');
-  if (!bases) return;
+  if (!bases) return null;
   const paths: UpgradePath[] = [];
+  let pathT0 = t0;
   for (const [i, base] of bases.entries()) {
     if (i > 0) await startOver(s, `the next upgrade path starts from a fresh ${base.base.version}`);
-    paths.push(await upgradePath(s, base));
+    pathT0 = Date.now();
+    // Only the last path's monitor can have install and the later tiers run over it.
+    paths.push(await upgradePath(s, base, undefined, opts.overlap && i === bases.length - 1));
   }
+  const monitor = state.shared.updateMonitor;
+  delete state.shared.updateMonitor;
+  // The upgrade passed but for swarm's monitor: its verdict waits for it (onTheHead).
+  if (monitor) return { bases, paths, monitor, t0, pathT0 };
   state.upgradePaths = paths;
   state.setStage('upgrade', combinePaths(paths, Date.now() - t0));
   // The last path's upgrade proved the head runs; else ask the swarm.
-  if (paths.at(-1)!.stage.status === 'pass' || (state.app && (await s.headIsRunning()))) return;
+  if (paths.at(-1)!.stage.status === 'pass' || (state.app && (await s.headIsRunning())))
+    return null;
   await startOver(
     s,
     'the head is not what runs after the failed upgrade: redeploying the head fresh to verify install',
   );
+  return null;
 }
 
 /**
@@ -162,6 +241,7 @@ async function upgradePath(
   s: RunSession,
   base: UpgradeBase,
   deployBase?: BaseDeploy,
+  overlapMonitor = false,
 ): Promise<UpgradePath> {
   const { state, deployer, prepared, tiers } = s.parts;
   const t0 = Date.now();
@@ -206,9 +286,13 @@ async function upgradePath(
   }
   const ctx = s.tierContext('upgrade', state.app);
   const stage = await s.tierStage('upgrade', async () => {
+    // A retried attempt starts without the monitor of the one before.
+    delete state.shared.updateMonitor;
     await tiers.upgrade!.seed(ctx, base);
-    return tiers.upgrade!.upgrade(ctx, base);
+    return tiers.upgrade!.upgrade(ctx, base, { overlapMonitor });
   });
+  // An upgrade that did not pass has nothing for the monitor to decide.
+  if (stage.status !== 'pass') delete state.shared.updateMonitor;
   state.app = state.currentApp(state.app);
   return { base_version: version, stage: { ...stage, duration_ms: Date.now() - t0 } };
 }
@@ -299,10 +383,13 @@ async function installPhase(s: RunSession): Promise<void> {
   log.info(`install: ${stage.status}${stage.reason ? ` — ${stage.reason}` : ''}`);
 }
 
-/** Backup, restore, custom and lint, each gated on what came before it. */
-async function laterTiers(s: RunSession): Promise<void> {
+/** Later tiers (backup, restore, custom, lint), each gated on what came before it. */
+async function laterTiers(
+  s: RunSession,
+  which: readonly ('backup' | 'restore' | 'custom' | 'lint')[],
+): Promise<void> {
   const { state, tiers } = s.parts;
-  for (const tier of ['backup', 'restore', 'custom', 'lint'] as const) {
+  for (const tier of which) {
     const impl = tiers.others[tier];
     const gated = gateTier(tier, {
       skip: skipOf(s, tier),

@@ -60,6 +60,11 @@ export class RunState {
     this.progress(tier, stage.status);
   }
 
+  /** Forget a decided stage (what decided it turned out void); it is decided again later. */
+  clearStage(tier: TierName): void {
+    delete this.decided[tier];
+  }
+
   progress(tier: TierName, status: TierProgress): void {
     try {
       this.onProgress(tier, status);

@@ -48,7 +48,7 @@ export async function runTierWithRetry(
     }
     const ms = io.now() - t0;
     io.log.info(
-      `${tier}: ${outcome.status}${outcome.reason ? ` — ${outcome.reason}` : ''} (${Math.round(ms / 100) / 10} s)`,
+      `${tier}: ${outcome.pending ?? outcome.status}${outcome.reason ? ` — ${outcome.reason}` : ''} (${Math.round(ms / 100) / 10} s)`,
     );
     return stageOf(
       outcome.status,

@@ -171,6 +171,8 @@ export interface DockerPort {
   containerImage(idOrName: string): Promise<string | null>;
   /** When a container's process started (State.StartedAt), or null when this daemon has no such container. */
   containerStartedAt(idOrName: string): Promise<string | null>;
+  /** Whether a container's process runs now (State.Running), or null when this daemon has no such container. */
+  containerRunning(idOrName: string): Promise<boolean | null>;
   /** Every local volume with its labels and the disk it uses (`docker system df -v`). */
   volumeUsage(): Promise<VolumeUsage[]>;
   /** Start the run's probe container on the proxy network (ports/proxy-probe.ts). */

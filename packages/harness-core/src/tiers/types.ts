@@ -97,6 +97,20 @@ export interface RunShared {
   upgradeRow?: string;
   /** The backup the restore restores. */
   backup?: BackupState;
+  /**
+   * Set by an upgrade that found the head ready while swarm still monitored its update (asked
+   * with overlapMonitor): the run settles it before the upgrade's verdict.
+   */
+  updateMonitor?: UpdateMonitor;
+}
+
+/** Swarm's monitor of the head's update, still running when the upgrade returned. */
+export interface UpdateMonitor {
+  /**
+   * Waits for the update to end: the upgrade's rows that it ended well, or why it did not (what
+   * ran over the monitor is then void). Settles once; later calls give the same answer.
+   */
+  settle(): Promise<{ readonly rows: readonly TestRow[] } | { readonly void: string }>;
 }
 
 export interface TierOutcome {
@@ -108,6 +122,8 @@ export interface TierOutcome {
    */
   readonly code?: ErrorCode;
   readonly tests: readonly TestRow[];
+  /** Said instead of the status while the verdict still waits for something (the upgrade's monitor). */
+  readonly pending?: string;
 }
 
 export interface Tier {
@@ -136,5 +152,13 @@ export interface UpgradeTier {
     ctx: Omit<TierContext, 'app' | 'waitReady'>,
   ): Promise<{ kind: 'bases'; value: readonly UpgradeBase[] } | { kind: 'skip'; reason: string }>;
   seed(ctx: TierContext, base: UpgradeBase): Promise<void>;
-  upgrade(ctx: TierContext, base: UpgradeBase): Promise<TierOutcome>;
+  upgrade(ctx: TierContext, base: UpgradeBase, opts?: UpgradeOptions): Promise<TierOutcome>;
+}
+
+export interface UpgradeOptions {
+  /**
+   * Return once every task is the head's and the head is ready, while swarm may still monitor
+   * the update (update_config.monitor), leaving ctx.shared.updateMonitor for the run to settle.
+   */
+  readonly overlapMonitor?: boolean;
 }

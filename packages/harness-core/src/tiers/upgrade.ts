@@ -10,10 +10,18 @@ import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import { createGit } from '../adapters/git/git.js';
 import { chooseUpgradeBases } from '../domain/upgrade-base.js';
-import { judgeUpdate, proveUpgrade } from '../domain/rollback.js';
+import { judgeUpdate, proveUpgrade, type UpgradeJudgement } from '../domain/rollback.js';
 import type { TestRow } from '../domain/results.js';
 import type { RecipeCheckout } from '../ports/deployer.js';
-import type { TierContext, TierOutcome, UpgradeBase, UpgradeTier } from './types.js';
+import type {
+  TierContext,
+  TierOutcome,
+  UpdateMonitor,
+  UpgradeBase,
+  UpgradeOptions,
+  UpgradeTier,
+} from './types.js';
+import type { ServiceInfo } from '../ports/docker.js';
 import { describeExec, runningContainer, volumeMounts } from './containers.js';
 import { readDataTokens, writeDataToken } from './data-probe.js';
 
@@ -104,7 +112,11 @@ export const upgradeTier: UpgradeTier = {
     ctx.log.warn('no service mounts a volume: the upgrade cannot check that data survives');
   },
 
-  async upgrade(ctx: TierContext, base: UpgradeBase): Promise<TierOutcome> {
+  async upgrade(
+    ctx: TierContext,
+    base: UpgradeBase,
+    opts: UpgradeOptions = {},
+  ): Promise<TierOutcome> {
     const t0 = Date.now();
     const rows: TestRow[] = [];
     const row = (name: string, ok: boolean, message = '') =>
@@ -117,6 +129,7 @@ export const upgradeTier: UpgradeTier = {
     const versionLabel = `coop-cloud.${ctx.app.stack}.version`;
     const before = await ctx.docker.listServices(ctx.app.stack);
     const baseVersions = Object.fromEntries(before.map((s) => [s.name, s.labels[versionLabel]]));
+    const baseTasks = new Set((await runningTasks(ctx, before)).map((t) => t.id));
     const expect = chaosVersion(ctx.head.commit, ctx.head.dirty);
 
     ctx.log.info(
@@ -125,39 +138,29 @@ export const upgradeTier: UpgradeTier = {
     const upgraded = await ctx.deployer.deploy({ ...ctx.headRequest, chaos: true });
     ctx.shared.upgradedApp = upgraded;
 
-    // Wait for swarm's update to settle, or for a rollback: bounded by the deploy timeout.
+    // Wait for swarm's update to settle, or for a rollback: bounded by the deploy timeout. With
+    // overlapMonitor, also until every task of the update is the head's and the head is ready.
     const deadline = Date.now() + ctx.config.deployTimeoutS * 1000;
-    let judgement = judgeUpdate(
-      await ctx.docker.listServices(ctx.app.stack),
-      expect,
-      ctx.app.stack,
-    );
-    // Give swarm a moment to register the update before trusting "done".
-    const settleUntil = Date.now() + 3000;
-    while (
-      (judgement.state === 'waiting' || Date.now() < settleUntil) &&
-      Date.now() < deadline &&
-      judgement.state !== 'failed'
-    ) {
-      await new Promise((r) => setTimeout(r, UPDATE_POLL_MS));
-      judgement = judgeUpdate(await ctx.docker.listServices(ctx.app.stack), expect, ctx.app.stack);
+    const headUp = opts.overlapMonitor ? () => headReady(ctx, baseTasks) : undefined;
+    const waited = await waitForUpdate(ctx, expect, deadline, 3000, headUp);
+    if (waited.state === 'failed') {
+      row('no rollback', false, waited.reason);
+      return { status: 'fail', reason: waited.reason, tests: rows };
     }
-    if (judgement.state === 'failed') {
-      row('no rollback', false, judgement.reason);
-      return { status: 'fail', reason: judgement.reason, tests: rows };
-    }
-    if (judgement.state === 'waiting') {
-      const reason = `the update did not finish within ${ctx.config.deployTimeoutS} s (${judgement.detail})`;
+    if (waited.state === 'waiting') {
+      const reason = `the update did not finish within ${ctx.config.deployTimeoutS} s (${waited.detail})`;
       row('update completes', false, reason);
       return { status: 'fail', reason, tests: rows };
     }
-    // Converged and answering; a rollback can still begin while the new task is monitored.
-    try {
-      await ctx.waitReady();
-    } catch (err) {
-      const reason = `the head did not become ready after the upgrade: ${(err as Error).message}`;
-      row('head converges and answers', false, reason);
-      return { status: 'fail', reason, tests: rows };
+    if (waited.state !== 'head-ready') {
+      // Converged and answering; a rollback can still begin while the new task is monitored.
+      try {
+        await ctx.waitReady();
+      } catch (err) {
+        const reason = `the head did not become ready after the upgrade: ${(err as Error).message}`;
+        row('head converges and answers', false, reason);
+        return { status: 'fail', reason, tests: rows };
+      }
     }
     const after = await ctx.docker.listServices(ctx.app.stack);
     const late = judgeUpdate(after, expect, ctx.app.stack);
@@ -165,7 +168,10 @@ export const upgradeTier: UpgradeTier = {
       row('no rollback', false, late.reason);
       return { status: 'fail', reason: late.reason, tests: rows };
     }
-    row('no rollback', true);
+    // While swarm still monitors the update, "no rollback" is decided by the monitor (below).
+    const monitoring = waited.state === 'head-ready' && late.state === 'waiting';
+    const readyTasks = monitoring ? await runningIds(ctx) : '';
+    if (!monitoring) row('no rollback', true);
     row('head converges and answers', true);
     for (const proof of proveUpgrade({
       services: after,
@@ -176,41 +182,24 @@ export const upgradeTier: UpgradeTier = {
       row(proof.name, proof.ok, proof.message);
     }
 
-    const seed = ctx.shared.upgradeSeed;
-    if (seed) {
-      const res = await ctx.docker.volumeScript(
-        { image: ctx.volumeHelperImage, volume: seed.volume, labels: ctx.headRequest.labels },
-        'cat "/volume/$1"',
-        [MARKER_FILE],
-      );
-      const ok = res.exitCode === 0 && res.stdout === seed.token;
-      row(
-        'seeded data survived',
-        ok,
-        ok
-          ? ''
-          : `marker ${seed.path} ${res.exitCode === 0 ? 'changed' : 'is gone'} after the upgrade`,
-      );
-    } else {
-      rows.push({
-        name: 'seeded data survived',
-        status: 'skip',
-        ms: Date.now() - t0,
-        message: 'no volume to seed',
-      });
-    }
-    const row0 = ctx.shared.upgradeRow;
-    if (row0 && ctx.config.dataProbe) {
-      const read = await readDataTokens(ctx, ctx.config.dataProbe);
-      row(
-        'rows written on the old release survived',
-        !('error' in read) && read.tokens.has(row0),
-        'error' in read
-          ? `the data probe could not read after the upgrade: ${read.error}`
-          : read.tokens.has(row0)
-            ? ''
-            : `the row written on ${base.base.version} (${row0}) is gone after the upgrade to ${ctx.head.version} (does the migration keep the data?)`,
-      );
+    rows.push(...(await dataSurvived(ctx, base, t0)));
+    if (monitoring) {
+      const monitor = updateMonitor(ctx, expect, deadline, readyTasks);
+      // Only a head that passed everything else runs the later tiers over the monitor.
+      if (!rows.some((r) => r.status === 'fail')) {
+        ctx.shared.updateMonitor = monitor;
+        return {
+          status: 'pass',
+          tests: rows,
+          pending:
+            "the head is ready while swarm still monitors its update: install and the later tiers run over the monitor, and the upgrade's verdict waits for it",
+        };
+      } else {
+        const settled = await monitor.settle();
+        if ('rows' in settled)
+          rows.push(...settled.rows.map((r) => ({ ...r, ms: Date.now() - t0 })));
+        else row('no rollback', false, settled.void);
+      }
     }
     const failed = rows.filter((r) => r.status === 'fail');
     return failed.length
@@ -218,3 +207,174 @@ export const upgradeTier: UpgradeTier = {
       : { status: 'pass', tests: rows };
   },
 };
+
+/** The upgrade's rows on the data seeded into the base: the marker, and the data probe's row. */
+async function dataSurvived(ctx: TierContext, base: UpgradeBase, t0: number): Promise<TestRow[]> {
+  const rows: TestRow[] = [];
+  const row = (name: string, ok: boolean, message = '') =>
+    rows.push({
+      name,
+      status: ok ? 'pass' : 'fail',
+      ms: Date.now() - t0,
+      ...(message ? { message } : {}),
+    });
+  const seed = ctx.shared.upgradeSeed;
+  if (seed) {
+    const res = await ctx.docker.volumeScript(
+      { image: ctx.volumeHelperImage, volume: seed.volume, labels: ctx.headRequest.labels },
+      'cat "/volume/$1"',
+      [MARKER_FILE],
+    );
+    const ok = res.exitCode === 0 && res.stdout === seed.token;
+    row(
+      'seeded data survived',
+      ok,
+      ok
+        ? ''
+        : `marker ${seed.path} ${res.exitCode === 0 ? 'changed' : 'is gone'} after the upgrade`,
+    );
+  } else {
+    rows.push({
+      name: 'seeded data survived',
+      status: 'skip',
+      ms: Date.now() - t0,
+      message: 'no volume to seed',
+    });
+  }
+  const row0 = ctx.shared.upgradeRow;
+  if (row0 && ctx.config.dataProbe) {
+    const read = await readDataTokens(ctx, ctx.config.dataProbe);
+    row(
+      'rows written on the old release survived',
+      !('error' in read) && read.tokens.has(row0),
+      'error' in read
+        ? `the data probe could not read after the upgrade: ${read.error}`
+        : read.tokens.has(row0)
+          ? ''
+          : `the row written on ${base.base.version} (${row0}) is gone after the upgrade to ${ctx.head.version} (does the migration keep the data?)`,
+    );
+  }
+  return rows;
+}
+
+/** Task states after which a task's container no longer runs. */
+const ENDED = new Set(['complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove']);
+
+/** The tasks of these services that swarm wants running and that run. */
+async function runningTasks(ctx: TierContext, services: readonly ServiceInfo[]) {
+  const tasks = await Promise.all(services.map((s) => ctx.docker.listTasks(s.name)));
+  return tasks.flat().filter((t) => t.desiredState === 'running' && t.state === 'running');
+}
+
+/** The running tasks of the app now (sorted ids, comma-joined). */
+async function runningIds(ctx: TierContext): Promise<string> {
+  const services = await ctx.docker.listServices(ctx.app.stack);
+  return (await runningTasks(ctx, services))
+    .map((t) => t.id)
+    .sort()
+    .join(',');
+}
+
+/**
+ * Has swarm replaced every task of the services it is updating, with no task of the base left
+ * running (a start-first base still stopping shares the volumes and the network), and is the
+ * head then ready? Readiness failing here is not a verdict: the caller goes on waiting for the
+ * update to end and judges the head then, as without the overlap.
+ */
+async function headReady(ctx: TierContext, baseTasks: ReadonlySet<string>): Promise<HeadState> {
+  for (const svc of await ctx.docker.listServices(ctx.app.stack)) {
+    if (svc.updateStatus?.state !== 'updating') continue;
+    const tasks = await ctx.docker.listTasks(svc.name);
+    // Swarm may report a stopped task as running for seconds: the daemon knows (a container it
+    // does not know, e.g. on another node, counts as running until swarm says otherwise).
+    for (const t of tasks.filter((x) => baseTasks.has(x.id) && !ENDED.has(x.state)))
+      if (!t.containerId || (await ctx.docker.containerRunning(t.containerId)) !== false)
+        return 'not yet';
+    const fresh = tasks.filter(
+      (t) => t.desiredState === 'running' && t.state === 'running' && !baseTasks.has(t.id),
+    );
+    if (fresh.length < (svc.replicas ?? 1)) return 'not yet';
+  }
+  try {
+    await ctx.waitReady();
+    return 'ready';
+  } catch (err) {
+    ctx.log.warn(
+      `the head is not ready while swarm updates it (${(err as Error).message}): waiting for the update to end before judging it`,
+    );
+    return 'not ready';
+  }
+}
+
+/** Whether the head is ready while swarm still monitors its update. */
+type HeadState = 'ready' | 'not yet' | 'not ready';
+
+type UpdateWait = UpgradeJudgement | { readonly state: 'head-ready' };
+
+/**
+ * Poll swarm's update status until it ends (done or failed), the deadline passes (waiting), or
+ * headUp says the head is ready while swarm still monitors the update. `minMs` gives swarm a
+ * moment to register the update before "done" is trusted; headUp is asked once at most.
+ */
+async function waitForUpdate(
+  ctx: TierContext,
+  expect: string,
+  deadline: number,
+  minMs: number,
+  headUp?: () => Promise<HeadState>,
+): Promise<UpdateWait> {
+  const trustFrom = Date.now() + minMs;
+  let ask = headUp;
+  for (;;) {
+    const judgement = judgeUpdate(
+      await ctx.docker.listServices(ctx.app.stack),
+      expect,
+      ctx.app.stack,
+    );
+    if (judgement.state === 'failed') return judgement;
+    if (Date.now() >= trustFrom) {
+      if (judgement.state === 'done') return judgement;
+      const up = ask ? await ask() : 'not yet';
+      if (up === 'ready') return { state: 'head-ready' };
+      // A head that was not ready at the first try is judged after the update, as usual.
+      if (up === 'not ready') ask = undefined;
+    }
+    if (Date.now() >= deadline) return judgement;
+    await new Promise((r) => setTimeout(r, UPDATE_POLL_MS));
+  }
+}
+
+/**
+ * The monitor of an update the head was found ready in: settling it waits for swarm's update to
+ * end. It ended well when swarm completed it and the head's running tasks are still the ones
+ * that were ready (no task failed or was replaced meanwhile, whatever the recipe's
+ * failure_action); anything else voids what ran over it.
+ */
+function updateMonitor(
+  ctx: TierContext,
+  expect: string,
+  deadline: number,
+  readyTasks: string,
+): UpdateMonitor {
+  let settled: ReturnType<UpdateMonitor['settle']> | undefined;
+  const settle: UpdateMonitor['settle'] = async () => {
+    const end = await waitForUpdate(ctx, expect, deadline, 0);
+    if (end.state === 'failed') return { void: end.reason };
+    if (end.state !== 'done')
+      return {
+        void: `the update did not finish within ${ctx.config.deployTimeoutS} s (${'detail' in end ? end.detail : end.state})`,
+      };
+    const now = await runningIds(ctx);
+    if (now !== readyTasks)
+      return {
+        void: `the head's tasks were replaced while swarm monitored the update (ready: ${readyTasks || 'none'}; when it ended: ${now || 'none'})`,
+      };
+    return {
+      rows: [
+        { name: 'no rollback', status: 'pass', ms: 0 },
+        { name: 'the ready head ran unchanged through the update monitor', status: 'pass', ms: 0 },
+      ],
+    };
+  };
+  return { settle: () => (settled ??= settle()) };
+}

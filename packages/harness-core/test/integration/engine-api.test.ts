@@ -87,6 +87,8 @@ describe('Engine API reads', () => {
     const started = await api.containerStartedAt(task!.containerId!);
     expect(Date.parse(started!)).toBeGreaterThan(0);
     expect(started).toEqual(await cli.containerStartedAt(task!.containerId!));
+    expect(await api.containerRunning(task!.containerId!)).toBe(true);
+    expect(await cli.containerRunning(task!.containerId!)).toBe(true);
   });
 
   it('agree on what does not exist', async () => {
@@ -96,6 +98,8 @@ describe('Engine API reads', () => {
     expect(await api.containerImage('ccci-no-such-container')).toBeNull();
     expect(await api.containerStartedAt('ccci-no-such-container')).toBeNull();
     expect(await cli.containerStartedAt('ccci-no-such-container')).toBeNull();
+    expect(await api.containerRunning('ccci-no-such-container')).toBeNull();
+    expect(await cli.containerRunning('ccci-no-such-container')).toBeNull();
     expect(await api.listServices(`${stack}-none`)).toEqual([]);
   });
 

@@ -246,3 +246,56 @@ describe('canaries that must turn red', () => {
     );
   }, 300_000);
 });
+
+describe('swarm’s update monitor', () => {
+  const rowsOf = (r: {
+    stages: { upgrade?: { tests: readonly { name: string; status: string }[] } };
+  }) => r.stages.upgrade!.tests.map((t) => `${t.name}:${t.status}`);
+  const at = (lines: readonly string[], re: RegExp) => lines.findIndex((l) => re.test(l));
+
+  it('runs install over the monitor of a head that is ready, and passes the upgrade once the monitor ended', async () => {
+    const repo = await recipeRepo(fixture('tier-monitor'), ['1.0.0+1.35.0']);
+    const { r, log } = await lifecycle({
+      src: repo.path,
+      ref: repo.head,
+      recipe: 'tier-monitor',
+      stages: ['install', 'upgrade'],
+    });
+    expect(verdictOf(r)).toEqual({ verdict: 'pass', failing: {} });
+    expect(rowsOf(r)).toEqual(
+      expect.arrayContaining([
+        'no rollback:pass',
+        'the ready head ran unchanged through the update monitor:pass',
+      ]),
+    );
+    const pending = at(log.lines, /ready while swarm still monitors its update/);
+    const installed = at(log.lines, /^install: pass/);
+    const ended = at(log.lines, /^upgrade: pass — swarm's update monitor ended/);
+    expect(pending).toBeGreaterThanOrEqual(0);
+    expect(installed).toBeGreaterThan(pending);
+    expect(ended).toBeGreaterThan(installed);
+    expect(r.deploy_count).toBe(1);
+  }, 300_000);
+
+  it('canary: a head that crashes while swarm monitors its update fails the upgrade for the rollback, and what ran over the monitor is void', async () => {
+    const repo = await recipeRepo(fixture('tier-late-rollback'), ['1.0.0+1.35.0']);
+    const { r, log } = await lifecycle({
+      src: repo.path,
+      ref: repo.head,
+      recipe: 'tier-late-rollback',
+      stages: ['install', 'upgrade'],
+    });
+    // Install ran over the monitor, then swarm rolled the head back: void, and started over.
+    const installed = at(log.lines, /^install: pass/);
+    const voided = at(log.lines, /update monitor ended badly .*what they found is void/);
+    expect(installed).toBeGreaterThanOrEqual(0);
+    expect(voided).toBeGreaterThan(installed);
+    // The upgrade run again without the overlap sees swarm roll the head back.
+    expect(r.stages.upgrade!.status).toBe('fail');
+    expect(r.stages.upgrade!.reason).toMatch(/rollback|reverted/);
+    expect(r.verdict).toBe('fail');
+    expect(r.upgrade_paths).toHaveLength(1);
+    // The base, the base again after the void, and the head fresh after the failed upgrade.
+    expect(r.deploy_count).toBe(3);
+  }, 300_000);
+});

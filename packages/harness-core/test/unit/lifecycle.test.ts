@@ -45,6 +45,11 @@ interface Script {
   /** The upgrade paths' bases (default one: 0.1.0+1.35.0) and each path's outcome. */
   bases?: string[];
   upgrades?: TierOutcome[];
+  /**
+   * When set, an upgrade asked to overlap swarm's update monitor leaves one; it settles to the
+   * n-th answer: 'ok', or why what ran over it is void.
+   */
+  monitor?: (n: number) => string;
 }
 
 function world(script: Script = {}) {
@@ -52,6 +57,7 @@ function world(script: Script = {}) {
   let deploys = 0;
   let readies = 0;
   let upgrades = 0;
+  let settles = 0;
   const app = (req: DeployRequest): DeployedApp => ({
     domain: req.domain,
     stack: req.stack,
@@ -104,9 +110,21 @@ function world(script: Script = {}) {
       async seed() {
         events.push('seed');
       },
-      async upgrade(ctx) {
-        events.push('upgrade');
+      async upgrade(ctx, _base, opts) {
+        events.push(
+          opts?.overlapMonitor && script.monitor ? 'upgrade (monitor pending)' : 'upgrade',
+        );
         await ctx.deployer.deploy({ ...ctx.headRequest, chaos: true });
+        if (opts?.overlapMonitor && script.monitor)
+          ctx.shared.updateMonitor = {
+            async settle() {
+              events.push('settle');
+              const answer = script.monitor!(++settles);
+              return answer === 'ok'
+                ? { rows: [{ name: 'no rollback', status: 'pass', ms: 0 }] }
+                : { void: answer };
+            },
+          };
         return script.upgrades?.[upgrades++] ?? script.upgrade ?? { status: 'pass', tests: [] };
       },
     },
@@ -152,7 +170,12 @@ function world(script: Script = {}) {
   return { events, adapters };
 }
 
-async function lifecycle(adapters: LifecycleAdapters, stages: TierName[], quick = false) {
+async function lifecycle(
+  adapters: LifecycleAdapters,
+  stages: TierName[],
+  quick = false,
+  onTier?: (tier: TierName, status: string) => void,
+) {
   const repo = await notesRepo();
   const dir = await mkdtemp(join(tmpdir(), 'ccci-unit-run-'));
   return runLifecycle(
@@ -169,7 +192,7 @@ async function lifecycle(adapters: LifecycleAdapters, stages: TierName[], quick 
       deployer: 'docker',
       domainSuffix: 'ci.localhost',
     },
-    { log: quiet, signal: new AbortController().signal },
+    { log: quiet, signal: new AbortController().signal, ...(onTier ? { onTier } : {}) },
     adapters,
   );
 }
@@ -201,6 +224,66 @@ describe('runLifecycle phases (no Docker)', () => {
     ]);
     expect(results).toMatchObject({ verdict: 'pass', level: 5, deploy_count: 1 });
     expect(results.base_version).toBe('0.1.0+1.35.0');
+  });
+
+  it('runs install and the app’s tiers over swarm’s update monitor, and decides the upgrade when it ends', async () => {
+    const progress: string[] = [];
+    const { events, adapters } = world({ monitor: () => 'ok' });
+    const { results } = await lifecycle(adapters, ALL, false, (tier, status) =>
+      progress.push(`${tier} ${status}`),
+    );
+    expect(events.slice(events.indexOf('seed'))).toEqual([
+      'seed',
+      'upgrade (monitor pending)',
+      'deploy 0.3.0+1.35.0 chaos',
+      'ready',
+      'backup',
+      'restore',
+      'custom',
+      'settle',
+      'lint',
+      'undeploy',
+      'removeData',
+      'release',
+    ]);
+    // The upgrade's verdict is said only once the monitor ended, after the tiers that ran over it.
+    expect(progress.indexOf('upgrade pass')).toBeGreaterThan(progress.indexOf('custom pass'));
+    expect(results.stages.upgrade).toMatchObject({ status: 'pass' });
+    expect(results.stages.upgrade!.tests.map((t) => `${t.name}:${t.status}`)).toEqual([
+      'no rollback:pass',
+    ]);
+    expect(results).toMatchObject({ verdict: 'pass', level: 5, deploy_count: 1 });
+  });
+
+  it('voids what ran over a monitor that ended badly and runs the upgrade again without the overlap', async () => {
+    const { events, adapters } = world({
+      monitor: (n) => (n === 1 ? 'service app: swarm rollback started the upgrade' : 'ok'),
+    });
+    const { results } = await lifecycle(adapters, ALL);
+    expect(events.slice(events.indexOf('settle'))).toEqual([
+      'settle',
+      'undeploy',
+      'removeData',
+      'createSecrets',
+      'deploy 0.1.0+1.35.0',
+      'ready',
+      'seed',
+      'upgrade',
+      'deploy 0.3.0+1.35.0 chaos',
+      'ready',
+      'backup',
+      'restore',
+      'custom',
+      'lint',
+      'undeploy',
+      'removeData',
+      'release',
+    ]);
+    expect(events.filter((e) => e === 'settle')).toHaveLength(1);
+    // The bases resolved (and checked out) once are the ones the upgrade runs again from.
+    expect(events.filter((e) => e === 'resolveBases')).toHaveLength(1);
+    expect(results).toMatchObject({ verdict: 'pass', level: 5, deploy_count: 2 });
+    expect(results.upgrade_paths).toHaveLength(1);
   });
 
   it('retries the fresh deploy once after an infrastructure problem and says so', async () => {

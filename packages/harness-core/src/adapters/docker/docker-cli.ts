@@ -649,6 +649,11 @@ export class DockerCli implements DockerPort {
     return this.containerField(idOrName, '{{.State.StartedAt}}');
   }
 
+  async containerRunning(idOrName: string): Promise<boolean | null> {
+    const running = await this.containerField(idOrName, '{{.State.Running}}');
+    return running === null ? null : running === 'true';
+  }
+
   /** One field of `docker container inspect`, or null when there is no such container. */
   private async containerField(idOrName: string, format: string): Promise<string | null> {
     const res = await this.docker(['container', 'inspect', '--format', format, idOrName], {

@@ -157,12 +157,17 @@ export class EngineApiDocker extends DockerCli {
     return (await this.inspectContainer(idOrName))?.State?.StartedAt || null;
   }
 
+  override async containerRunning(idOrName: string): Promise<boolean | null> {
+    const raw = await this.inspectContainer(idOrName);
+    return raw ? raw.State?.Running === true : null;
+  }
+
   /** GET /containers/{id}/json: the fields read here, or null when there is no such container. */
   private inspectContainer(idOrName: string) {
     return this.get<{
       Mounts?: Array<{ Type: string; Name?: string; Source?: string; Destination: string }>;
       Config?: { Image?: string };
-      State?: { StartedAt?: string };
+      State?: { StartedAt?: string; Running?: boolean };
     }>(`/containers/${encodeURIComponent(idOrName)}/json`);
   }
 
