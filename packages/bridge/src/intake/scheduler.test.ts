@@ -41,7 +41,7 @@ function setup(o: { gateOpens?: boolean; failing?: string; watchIntervalMs?: num
 }
 
 describe('Scheduler', () => {
-  it('never runs two passes at once: a tick asked for during one runs after it', async () => {
+  it('never runs two passes at once: a tick asked for during one runs after it, and asks that wait are one', async () => {
     const log: string[] = [];
     let active = 0;
     const step = {
@@ -69,8 +69,56 @@ describe('Scheduler', () => {
         watch: { name: 'watch', run: async () => undefined },
       },
     );
-    await Promise.all([scheduler.tick(), scheduler.tick(), scheduler.tick()]);
-    expect(log).toEqual(['start 1', 'end', 'start 1', 'end', 'start 1', 'end']);
+    const first = scheduler.tick();
+    // Asked for before the first pass started: they are that pass.
+    expect(scheduler.tick()).toBe(first);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(log).toEqual(['start 1']);
+    // Asked for while it runs: one more pass, after it; the third joins the second.
+    const second = scheduler.tick();
+    expect(scheduler.tick()).toBe(second);
+    await Promise.all([first, second]);
+    expect(log).toEqual(['start 1', 'end', 'start 1', 'end']);
+  });
+
+  it('starts no pass after stop(), and stop() waits for the pass under way', async () => {
+    const log: string[] = [];
+    let release: () => void = () => undefined;
+    const scheduler = new Scheduler(
+      {
+        now: () => 0,
+        log: { warn: () => undefined },
+        noteFailure: () => undefined,
+        tickMs: 60_000,
+        pollIntervalMs: 0,
+        watchIntervalMs: 5_000,
+      },
+      {
+        gate: { name: 'gate', run: async () => undefined, open: () => true },
+        steps: [
+          {
+            name: 'slow',
+            run: async () => {
+              log.push('start');
+              await new Promise<void>((r) => (release = r));
+              log.push('end');
+            },
+          },
+        ],
+        watch: { name: 'watch', run: async () => undefined },
+      },
+    );
+    const first = scheduler.tick();
+    const second = scheduler.tick();
+    await new Promise((r) => setImmediate(r));
+    let stopped = false;
+    const stopping = scheduler.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    release();
+    await Promise.all([first, second, stopping]);
+    await scheduler.tick();
+    expect(log).toEqual(['start', 'end']);
   });
 
   it('runs the gate, every step in order, then the watch when a tick runs', async () => {

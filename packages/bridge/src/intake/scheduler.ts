@@ -40,6 +40,10 @@ export class Scheduler {
   private lastWatch = 0;
   /** The pass under way (or the last one): the next tick runs after it. */
   private passing: Promise<void> = Promise.resolve();
+  /** A pass asked for that has not started yet: later asks join it. */
+  private queued: Promise<void> | null = null;
+  /** Set by stop(): no pass starts any more (the store may be closing). */
+  private closed = false;
 
   constructor(
     private readonly deps: SchedulerDeps,
@@ -54,16 +58,18 @@ export class Scheduler {
   start(poll: () => Promise<void>): boolean {
     if (!this.stopped) return false;
     this.stopped = false;
+    this.closed = false;
     this.loops = [this.workLoop()];
     if (this.deps.pollIntervalMs > 0) this.loops.push(this.pollLoop(poll));
     return true;
   }
 
-  /** Stop taking new work; resolves once both loops have returned. */
+  /** Stop taking new work; resolves once both loops and the pass under way have returned. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.closed = true;
     this.kick();
-    await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.loops, this.passing]);
   }
 
   /** Wake the work loop now (a delivery or an upload arrived). */
@@ -76,12 +82,20 @@ export class Scheduler {
   /**
    * One pass over all pending work. Passes never overlap: a tick asked for while one runs (the
    * loop's and a caller's) starts when it ends, so no step runs twice at once (two card syncs of
-   * one PR would both find no card and post two).
+   * one PR would both find no card and post two). Ticks asked for while one waits to start are
+   * that one (it starts after whatever they were asked for). After stop(), a tick does nothing.
    */
   tick(): Promise<void> {
-    const pass = this.passing.catch(() => undefined).then(() => this.pass());
-    this.passing = pass;
-    return pass;
+    if (this.queued) return this.queued;
+    const queued = this.passing
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.closed ? undefined : this.pass();
+      });
+    this.queued = queued;
+    this.passing = queued;
+    return queued;
   }
 
   private async pass(): Promise<void> {
