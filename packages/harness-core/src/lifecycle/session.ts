@@ -293,17 +293,29 @@ export class RunSession {
     const { state, docker, deployer, options, prepared, started, lock } = this.parts;
     const { stack, redactor } = prepared;
     try {
-      if (!quiet && state.troubled && !state.aborted)
-        state.diagnostics = await collectDiagnostics(docker, stack, options.outDir, started, (t) =>
-          redactor.redact(t),
-        ).catch(() => []);
-      // The canonical is put back through the run's probe (its readiness), then the probe goes.
-      if (this.parts.quick) await this.putCanonicalBack(this.parts.quick);
-      // The run's own containers go together, before the teardown removes the volumes.
-      await Promise.all([
-        this.probe?.then((p) => p.close()).catch(() => undefined),
-        docker.releaseVolumeHelpers().catch(() => 0),
-      ]);
+      const diagnose = async () => {
+        if (!quiet && state.troubled && !state.aborted)
+          state.diagnostics = await collectDiagnostics(
+            docker,
+            stack,
+            options.outDir,
+            started,
+            (t) => redactor.redact(t),
+          ).catch(() => []);
+      };
+      // The run's own containers go together, before the teardown removes the volumes; the
+      // diagnostics read the stack, not them, so they are collected meanwhile. A quick run's
+      // canonical is put back through the run's probe (its readiness), so the probe waits.
+      const closeOwn = () =>
+        Promise.all([
+          this.probe?.then((p) => p.close()).catch(() => undefined),
+          docker.releaseVolumeHelpers().catch(() => 0),
+        ]);
+      if (this.parts.quick) {
+        await diagnose();
+        await this.putCanonicalBack(this.parts.quick);
+        await closeOwn();
+      } else await Promise.all([diagnose(), closeOwn()]);
       if (this.parts.quick) return await this.verifyRunObjectsGone();
       if (!quiet && options.keepWarm && this.allGreen() && (await this.markWarm())) {
         state.keptWarm = true;
