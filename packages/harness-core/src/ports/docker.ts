@@ -96,10 +96,12 @@ export interface DockerPort {
   ): Promise<ExecResult>;
   /**
    * Archive `paths` (relative to the volume root; empty = all of it) into the tar file `file` on
-   * cc-ci's own file system, streamed by `docker cp` — never through a process's stdout buffer.
+   * cc-ci's own file system, streamed (over the Engine API from a read-only helper's `tar -cf -`;
+   * with the CLI, by `docker cp`) — never through a buffer held in memory. A failed archive
+   * leaves no file.
    */
   archiveVolume(helper: VolumeHelper, paths: readonly string[], file: string): Promise<ExecResult>;
-  /** Extract the tar file `file` into the volume root (streamed in by `docker cp`). */
+  /** Extract the tar file `file` into the volume root (streamed into `tar -xf -`, or `docker cp`). */
   restoreVolume(helper: VolumeHelper, file: string): Promise<ExecResult>;
   /** Remove the helpers volumeScript kept (before the volumes go); returns how many. */
   releaseVolumeHelpers(): Promise<number>;

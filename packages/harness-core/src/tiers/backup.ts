@@ -3,8 +3,8 @@
  * way backupbot does them: the hooks run inside the labelled service's running container, and
  * every read or write of a volume happens in a short-lived helper container that mounts the
  * volume (DockerPort.volumeScript / archiveVolume / restoreVolume) — so an app image without a
- * shell or tools is backed up all the same, and archives stream to files in the run directory
- * (docker cp), never through a process's stdout buffer.
+ * shell or tools is backed up all the same, and archives stream to files in the run directory,
+ * never through a buffer held in memory.
  * backup — write a marker into each backed-up volume (inside the backed-up paths), run the
  * pre-hook, archive the selected paths, run the post-hook, and check the archive holds the marker
  * and every declared path;

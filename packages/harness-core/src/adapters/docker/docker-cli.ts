@@ -119,6 +119,16 @@ const INSPECT_CMD: Record<SwarmObjectKind, string[]> = {
   container: ['container', 'inspect'],
 };
 
+/**
+ * The sandbox of a volume helper, whichever way it is created: no network, every capability
+ * dropped but the three a file copy needs, no privilege gained through setuid.
+ */
+export const HELPER_SANDBOX = {
+  network: 'none',
+  capAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'],
+  securityOpt: ['no-new-privileges'],
+} as const;
+
 export class DockerCli implements DockerPort {
   private readonly run: ProcessRunner;
   private readonly bin: string;
@@ -296,17 +306,11 @@ export class DockerCli implements DockerPort {
   private helperArgs(helper: VolumeHelper, readOnly: boolean): string[] {
     return [
       '--network',
-      'none',
+      HELPER_SANDBOX.network,
       '--cap-drop',
       'ALL',
-      '--cap-add',
-      'CHOWN',
-      '--cap-add',
-      'DAC_OVERRIDE',
-      '--cap-add',
-      'FOWNER',
-      '--security-opt',
-      'no-new-privileges',
+      ...HELPER_SANDBOX.capAdd.flatMap((c) => ['--cap-add', c]),
+      ...HELPER_SANDBOX.securityOpt.flatMap((o) => ['--security-opt', o]),
       ...Object.entries(helper.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
       '-v',
       `${helper.volume}:/volume${readOnly ? ':ro' : ''}`,
@@ -316,21 +320,27 @@ export class DockerCli implements DockerPort {
     ];
   }
 
-  private readonly helpers = new KeptHelpers(
-    async (helper) =>
-      (
-        await this.docker([
-          'run',
-          '--detach',
-          '--rm',
-          ...this.helperArgs(helper, false),
-          '-c',
-          `sleep ${KEPT_HELPER_LIFETIME_S}`,
-        ])
-      ).stdout.trim(),
-    async (ids) => {
-      await this.docker(['rm', '--force', ...ids], { allowFail: true });
-    },
+  /** Start a kept volume helper (an idle `sleep`); its container ID. */
+  protected async startKeptHelper(helper: VolumeHelper): Promise<string> {
+    const res = await this.docker([
+      'run',
+      '--detach',
+      '--rm',
+      ...this.helperArgs(helper, false),
+      '-c',
+      `sleep ${KEPT_HELPER_LIFETIME_S}`,
+    ]);
+    return res.stdout.trim();
+  }
+
+  /** Force-remove containers; one already gone is not an error. */
+  protected async removeContainers(ids: readonly string[]): Promise<void> {
+    await this.docker(['rm', '--force', ...ids], { allowFail: true });
+  }
+
+  protected readonly helpers = new KeptHelpers(
+    (helper) => this.startKeptHelper(helper),
+    (ids) => this.removeContainers(ids),
   );
 
   async volumeScript(
@@ -340,18 +350,29 @@ export class DockerCli implements DockerPort {
     stdin?: string,
   ): Promise<ExecResult> {
     const timeoutMs = helper.timeoutMs ?? 300_000;
+    return this.inKeptHelper(helper, (id) =>
+      this.exec(id, ['sh', '-c', script, 'sh', ...args], {
+        timeoutMs,
+        ...(stdin !== undefined ? { stdin } : {}),
+      }),
+    );
+  }
+
+  /**
+   * Run an exec in the helper kept for this volume; a helper found gone (it expired, something
+   * removed it) is replaced once. One whose exec threw (timed out) may still be running the
+   * script: the helper goes with it.
+   */
+  protected async inKeptHelper(
+    helper: VolumeHelper,
+    run: (containerId: string) => Promise<ExecResult>,
+  ): Promise<ExecResult> {
     for (let attempt = 1; ; attempt++) {
       const id = await this.helpers.get(helper);
-      const interactive = stdin !== undefined ? ['-i'] : [];
       let res;
       try {
-        res = await this.docker(['exec', ...interactive, id, 'sh', '-c', script, 'sh', ...args], {
-          allowFail: true,
-          timeoutMs,
-          ...(stdin !== undefined ? { stdin } : {}),
-        });
+        res = await run(id);
       } catch (err) {
-        // A script that timed out may still run in the helper: the helper goes with it.
         await this.helpers.discard(helper);
         throw err;
       }
@@ -359,7 +380,7 @@ export class DockerCli implements DockerPort {
         await this.helpers.discard(helper);
         continue;
       }
-      return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+      return res;
     }
   }
 

@@ -1,22 +1,57 @@
 /**
- * The Docker port's reads over the Engine API (the daemon's unix socket, one kept-alive
- * connection pool for the process) instead of one `docker` CLI process per question: a list or
- * an inspect costs ~3 ms here against ~25 ms to spawn the CLI. Writes — stack deploy (which has
- * no API), rm, exec, the volume helpers — stay on the CLI (docker-cli.ts), so behaviour and
- * error texts of every write are unchanged. The answers are the same JSON the CLI's inspect
- * prints, mapped by the same code.
+ * The Docker port over the Engine API (the daemon's unix socket, one kept-alive connection pool
+ * for the process) instead of one `docker` CLI process per request: a list, an inspect or an
+ * exec create costs a few ms here against ~25 ms to spawn the CLI. Reads map the same JSON the
+ * CLI's inspect prints by the same code; writes report what the CLI reports (exit codes, the
+ * daemon's messages). What has no API — `stack deploy`, `stack rm` — and the diagnostics
+ * (`service logs`, `events`, `system df`) stay on the CLI (docker-cli.ts).
  */
-import { Agent, request } from 'node:http';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import { InfraError } from '../../errors.js';
 import type {
+  ExecResult,
   MountInfo,
   ServiceInfo,
   SwarmObject,
   SwarmObjectKind,
   TaskInfo,
+  VolumeHelper,
 } from '../../ports/docker.js';
 import { dockerSocketPath } from '../process/host-env.js';
-import { DockerCli, type DockerCliOptions, type RawService, type RawTask } from './docker-cli.js';
+import {
+  DockerCli,
+  HELPER_SANDBOX,
+  type DockerCliOptions,
+  type RawService,
+  type RawTask,
+} from './docker-cli.js';
+import { daemonMessage, EngineClient, type EngineAnswer } from './engine-client.js';
+import { KEPT_HELPER_LIFETIME_S } from './kept-helpers.js';
+
+/** DELETE paths per kind (the daemon takes a name wherever it takes an ID). */
+const REMOVE_PATH: Record<SwarmObjectKind, string> = {
+  service: '/services',
+  network: '/networks',
+  volume: '/volumes',
+  secret: '/secrets',
+  config: '/configs',
+  container: '/containers',
+};
+
+/** As the CLI removes them: `volume rm --force`, `rm --force --volumes`. */
+const REMOVE_QUERY: Record<SwarmObjectKind, string> = {
+  service: '',
+  network: '',
+  volume: '?force=1',
+  secret: '',
+  config: '',
+  container: '?force=1&v=1',
+};
+
+/** How often an ended exec's exit code is asked for, 10 ms apart, before giving up. */
+const EXEC_EXIT_POLLS = 300;
 
 const LIST_PATH: Record<SwarmObjectKind, string> = {
   service: '/services',
@@ -40,56 +75,16 @@ function toObject(kind: SwarmObjectKind, raw: Record<string, unknown>): SwarmObj
 }
 
 export class EngineApiDocker extends DockerCli {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly client: EngineClient;
 
-  constructor(
-    private readonly socketPath: string,
-    opts: DockerCliOptions = {},
-  ) {
+  constructor(socketPath: string, opts: DockerCliOptions = {}) {
     super(opts);
+    this.client = new EngineClient(socketPath);
   }
 
   /** GET a path of the Engine API; 404 → null; anything else not 2xx → InfraError. */
   private get<T>(path: string): Promise<T | null> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        { socketPath: this.socketPath, path, method: 'GET', agent: this.agent, timeout: 60_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode === 404) return resolve(null);
-            if (!res.statusCode || res.statusCode >= 300)
-              return reject(
-                new InfraError(
-                  'DOCKER_FAILED',
-                  `Engine API GET ${path.split('?')[0]} answered ${res.statusCode}: ${body.slice(0, 500)}`,
-                ),
-              );
-            try {
-              resolve(JSON.parse(body) as T);
-            } catch (err) {
-              reject(err);
-            }
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('no answer within 60 s')));
-      req.on('error', (err) =>
-        reject(
-          err instanceof InfraError
-            ? err
-            : new InfraError(
-                'DOCKER_FAILED',
-                `Engine API GET ${path.split('?')[0]} on ${this.socketPath}: ${err.message}`,
-                { cause: err },
-              ),
-        ),
-      );
-      req.end();
-    });
+    return this.client.json<T>('GET', path);
   }
 
   private withFilters(path: string, filters: Record<string, string[]>): string {
@@ -173,7 +168,297 @@ export class EngineApiDocker extends DockerCli {
 
   /** Close the kept-alive connections (a long-lived process need not). */
   close(): void {
-    this.agent.destroy();
+    this.client.close();
+  }
+
+  // --- writes -------------------------------------------------------------------------------
+
+  override exec(
+    containerId: string,
+    argv: readonly string[],
+    opts: { stdin?: Buffer | string; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
+    return this.execStream(containerId, argv, {
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    });
+  }
+
+  /**
+   * `docker exec [-i]` over the API: create the exec, start it on a hijacked connection (stdin
+   * in, stdout and stderr out), then read its exit code. What the CLI reports, this reports: a
+   * refusal (no such container, not running) as exit 1 with the daemon's message on stderr, a
+   * program that cannot start as exit 126 with the runtime's message on stdout.
+   */
+  private async execStream(
+    containerId: string,
+    argv: readonly string[],
+    opts: {
+      timeoutMs: number;
+      stdin?: string | Buffer | (() => Readable);
+      stdoutSink?: () => Writable;
+    },
+  ): Promise<ExecResult> {
+    const created = await this.client.call(
+      'POST',
+      `/containers/${encodeURIComponent(containerId)}/exec`,
+      {
+        AttachStdin: opts.stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        Cmd: argv,
+      },
+    );
+    const refusal = (answer: EngineAnswer): ExecResult => ({
+      exitCode: 1,
+      stdout: '',
+      stderr: `Error response from daemon: ${daemonMessage(answer)}\n`,
+    });
+    if (created.status !== 201) return refusal(created);
+    const { Id: execId } = JSON.parse(created.body) as { Id: string };
+    const res = await this.client.stream(
+      `/exec/${execId}/start`,
+      { Detach: false, Tty: false },
+      opts,
+    );
+    if (res.refused) return refusal(res.refused);
+    if (res.timedOut)
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker exec ${containerId} ${argv[0] ?? ''} timed out after ${opts.timeoutMs} ms`,
+      );
+    return { exitCode: await this.execExitCode(execId), stdout: res.stdout, stderr: res.stderr };
+  }
+
+  /** The exit code of an exec whose stream has closed (the daemon records it a moment later). */
+  private async execExitCode(execId: string): Promise<number> {
+    for (let i = 0; i < EXEC_EXIT_POLLS; i++) {
+      const info = await this.get<{ Running?: boolean; ExitCode?: number | null }>(
+        `/exec/${execId}/json`,
+      );
+      if (!info) break;
+      if (!info.Running && typeof info.ExitCode === 'number') return info.ExitCode;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `docker exec ${execId.slice(0, 12)}: its stream closed but no exit code was recorded`,
+    );
+  }
+
+  /** A volume helper container, started; null when its image is not here (the CLI pulls). */
+  private async startHelper(
+    helper: VolumeHelper,
+    opts: { readOnly: boolean; autoRemove: boolean; seconds: number },
+  ): Promise<string | null> {
+    const created = await this.client.call('POST', '/containers/create', {
+      Image: helper.image,
+      Entrypoint: ['sh'],
+      Cmd: ['-c', `sleep ${opts.seconds}`],
+      Labels: helper.labels,
+      HostConfig: {
+        NetworkMode: HELPER_SANDBOX.network,
+        CapDrop: ['ALL'],
+        // As the CLI sends them (it adds the prefix).
+        CapAdd: HELPER_SANDBOX.capAdd.map((c) => `CAP_${c}`),
+        SecurityOpt: [...HELPER_SANDBOX.securityOpt],
+        Binds: [`${helper.volume}:/volume${opts.readOnly ? ':ro' : ''}`],
+        AutoRemove: opts.autoRemove,
+      },
+    });
+    if (created.status === 404 && /no such image/i.test(daemonMessage(created))) return null;
+    if (created.status !== 201)
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `could not create a volume helper for ${helper.volume}: ${daemonMessage(created)}`,
+      );
+    const { Id: id } = JSON.parse(created.body) as { Id: string };
+    const started = await this.client.call('POST', `/containers/${id}/start`);
+    if (started.status >= 300 && started.status !== 304) {
+      await this.removeContainers([id]);
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `could not start the volume helper for ${helper.volume}: ${daemonMessage(started)}`,
+      );
+    }
+    return id;
+  }
+
+  protected override async startKeptHelper(helper: VolumeHelper): Promise<string> {
+    const id = await this.startHelper(helper, {
+      readOnly: false,
+      autoRemove: true,
+      seconds: KEPT_HELPER_LIFETIME_S,
+    });
+    return id ?? super.startKeptHelper(helper);
+  }
+
+  protected override async removeContainers(ids: readonly string[]): Promise<void> {
+    // One already gone, or being removed by its AutoRemove, is what we want.
+    await Promise.all(
+      ids.map((id) => this.client.call('DELETE', `/containers/${encodeURIComponent(id)}?force=1`)),
+    );
+  }
+
+  /**
+   * Archive over an exec's stdout, streamed to the file: a read-only helper (the backup cannot
+   * change the volume it reads) runs `tar -cf -`. A failed archive leaves no file behind.
+   */
+  override async archiveVolume(
+    helper: VolumeHelper,
+    paths: readonly string[],
+    file: string,
+  ): Promise<ExecResult> {
+    const id = await this.startHelper(helper, {
+      readOnly: true,
+      autoRemove: false,
+      seconds: Math.ceil((helper.timeoutMs ?? 600_000) / 1000) + 60,
+    });
+    if (!id) return super.archiveVolume(helper, paths, file);
+    try {
+      const res = await this.execStream(
+        id,
+        ['sh', '-c', 'cd /volume && tar -cf - "$@"', 'sh', ...(paths.length ? paths : ['.'])],
+        { timeoutMs: helper.timeoutMs ?? 600_000, stdoutSink: () => createWriteStream(file) },
+      );
+      if (res.exitCode !== 0) await rm(file, { force: true });
+      return res;
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err;
+    } finally {
+      await this.removeContainers([id]);
+    }
+  }
+
+  override async removeObject(kind: SwarmObjectKind, idOrName: string): Promise<boolean> {
+    if (kind === 'volume') await this.helpers.releaseVolume(idOrName);
+    const res = await this.client.call(
+      'DELETE',
+      `${REMOVE_PATH[kind]}/${encodeURIComponent(idOrName)}${REMOVE_QUERY[kind]}`,
+    );
+    if (res.status < 300) return true;
+    if (res.status === 404) return false;
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `could not remove ${kind} ${idOrName}: Error response from daemon: ${daemonMessage(res)}`,
+    );
+  }
+
+  override async createSecret(
+    name: string,
+    value: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    await this.client.json('POST', '/secrets/create', {
+      Name: name,
+      Labels: labels,
+      Data: Buffer.from(value, 'utf8').toString('base64'),
+    });
+  }
+
+  override async killStackContainers(stack: string): Promise<number> {
+    const ids = await this.stackContainers(stack, true);
+    const answers = await Promise.all(
+      ids.map((id) => this.client.call('POST', `/containers/${id}/kill`)),
+    );
+    // A container that exits meanwhile is not an error: it is what we want.
+    const failed = answers.find((a) => a.status >= 300 && a.status !== 404 && a.status !== 409);
+    if (failed)
+      throw new InfraError('DOCKER_FAILED', `docker kill: ${daemonMessage(failed).slice(0, 500)}`);
+    return ids.length;
+  }
+
+  override async removeStackContainers(stack: string): Promise<number> {
+    const ids = await this.stackContainers(stack, false);
+    const answers = await Promise.all(
+      ids.map((id) => this.client.call('DELETE', `/containers/${id}?force=1`)),
+    );
+    // One the agent removed meanwhile (or is removing) is not an error: it is what we want.
+    const failed = answers.find(
+      (a) =>
+        a.status >= 300 &&
+        a.status !== 404 &&
+        !(a.status === 409 && /already in progress/i.test(daemonMessage(a))),
+    );
+    if (failed)
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker rm --force: ${daemonMessage(failed).slice(0, 500)}`,
+      );
+    return ids.length;
+  }
+
+  private async stackContainers(stack: string, runningOnly: boolean): Promise<string[]> {
+    const filters: Record<string, string[]> = {
+      label: [`com.docker.stack.namespace=${stack}`],
+      ...(runningOnly ? { status: ['running'] } : {}),
+    };
+    return (await this.list('container', filters)).map((c) => String(c.Id));
+  }
+
+  override scaleService(service: string, replicas: number): Promise<void> {
+    return this.updateServiceSpec(service, (spec) => {
+      const replicated = (spec.Mode as { Replicated?: { Replicas?: number } } | undefined)
+        ?.Replicated;
+      if (!replicated)
+        throw new InfraError(
+          'DOCKER_FAILED',
+          `cannot scale ${service}: scale can only be used with replicated mode`,
+        );
+      replicated.Replicas = replicas;
+    });
+  }
+
+  override addServiceLabels(
+    service: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    return this.updateServiceSpec(service, (spec) => {
+      spec.Labels = { ...((spec.Labels as Record<string, string> | undefined) ?? {}), ...labels };
+    });
+  }
+
+  /**
+   * What `docker service update` and `scale` do: read the spec and its version, change it, send
+   * it back at that version. A concurrent update (the version moved on) is retried, a few times.
+   */
+  private async updateServiceSpec(
+    service: string,
+    change: (spec: Record<string, unknown>) => void,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const raw = await this.get<{
+        ID: string;
+        Version: { Index: number };
+        Spec: Record<string, unknown>;
+      }>(`/services/${encodeURIComponent(service)}`);
+      if (!raw)
+        throw new InfraError('DOCKER_FAILED', `cannot update service ${service}: no such service`);
+      change(raw.Spec);
+      const res = await this.client.call(
+        'POST',
+        `/services/${raw.ID}/update?version=${raw.Version.Index}`,
+        raw.Spec,
+      );
+      if (res.status < 300) return;
+      if (attempt < 3 && /update out of sequence/i.test(daemonMessage(res))) continue;
+      throw new InfraError(
+        'DOCKER_FAILED',
+        `docker service update ${service} failed: ${daemonMessage(res).slice(0, 1000)}`,
+      );
+    }
+  }
+
+  /** Restore over an exec's stdin, streamed from the file, in the volume's kept helper. */
+  override restoreVolume(helper: VolumeHelper, file: string): Promise<ExecResult> {
+    return this.inKeptHelper(helper, (id) =>
+      this.execStream(id, ['sh', '-c', 'cd /volume && tar -xf -'], {
+        timeoutMs: helper.timeoutMs ?? 600_000,
+        stdin: () => createReadStream(file),
+      }),
+    );
   }
 }
 

@@ -158,7 +158,7 @@ export function hostPathDirs(source: NodeJS.ProcessEnv = process.env): string[] 
 /**
  * The daemon socket the docker CLI would use: the path of a `unix://` DOCKER_HOST, the default
  * socket without one, null when the daemon is reached otherwise (tcp, ssh): then every Docker
- * request goes through the CLI, which knows how.
+ * request (reads and writes) goes through the CLI, which knows how.
  */
 export function dockerSocketPath(source: NodeJS.ProcessEnv = process.env): string | null {
   // CCCI_DOCKER_READS=cli: every request through the CLI (to compare, or to rule the API out).

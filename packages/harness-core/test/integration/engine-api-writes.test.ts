@@ -1,0 +1,269 @@
+/**
+ * The Engine API writes behave as the CLI's, on the real daemon: exec (exit codes, both streams,
+ * stdin, a refusal, a program that cannot start, a timeout), the volume helpers (same sandbox,
+ * archives either way extract either way, a failed archive leaves no file), removing objects,
+ * secrets, scaling and labelling a service, killing and removing a stack's containers.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerCli } from '../../src/adapters/docker/docker-cli.js';
+import { EngineApiDocker } from '../../src/adapters/docker/engine-api.js';
+import type { ExecResult, VolumeHelper } from '../../src/ports/docker.js';
+import { docker, forceRemoveStack } from '../support/fixtures.js';
+
+jest.setTimeout(90_000);
+
+const stack = `ccci-apiw-${randomBytes(3).toString('hex')}`;
+const ns = { 'com.docker.stack.namespace': stack };
+const cli = new DockerCli();
+const api = new EngineApiDocker('/var/run/docker.sock');
+let container = '';
+let stopped = '';
+let dir = '';
+
+const helperOn = (volume: string, timeoutMs?: number): VolumeHelper => ({
+  image: 'ccci/web:1',
+  volume: `${stack}_${volume}`,
+  labels: ns,
+  ...(timeoutMs ? { timeoutMs } : {}),
+});
+const both = async (
+  f: (d: DockerCli) => Promise<ExecResult>,
+): Promise<[ExecResult, ExecResult]> => [await f(cli), await f(api)];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ccci-apiw-'));
+  const label = ['--label', `com.docker.stack.namespace=${stack}`];
+  container = (
+    await docker('run', '-d', ...label, '--network', 'none', 'ccci/web:1', 'sh', '-c', 'sleep 600')
+  ).trim();
+  stopped = (await docker('create', ...label, 'ccci/web:1', 'true')).trim();
+}, 60_000);
+
+afterAll(async () => {
+  await api.releaseVolumeHelpers();
+  await cli.releaseVolumeHelpers();
+  await forceRemoveStack(stack);
+  await rm(dir, { recursive: true, force: true });
+  api.close();
+}, 90_000);
+
+describe('exec over the Engine API', () => {
+  it('reports what docker exec reports: exit code, stdout, stderr, stdin', async () => {
+    const script = ['sh', '-c', 'echo out; echo err >&2; printf "%s" "$1" >&2; exit 3', 'sh', 'é'];
+    const [c, a] = await both((d) => d.exec(container, script));
+    expect(a).toEqual(c);
+    expect(a).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\né' });
+    const input = 'line one\nline two, no newline';
+    const [ci, ai] = await both((d) => d.exec(container, ['cat'], { stdin: input }));
+    expect(ai).toEqual(ci);
+    expect(ai.stdout).toBe(input);
+  });
+
+  it('keeps a large output whole, frame by frame', async () => {
+    const argv = ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x; echo; echo done >&2'];
+    const [c, a] = await both((d) => d.exec(container, argv));
+    expect(a.stdout.length).toBe(3_000_001);
+    expect(a).toEqual(c);
+  });
+
+  it('reports a refusal and a program that cannot start as the CLI does', async () => {
+    const [missing, missingApi] = await both((d) => d.exec('ccci-no-such-container', ['true']));
+    expect(missingApi).toEqual(missing);
+    expect(missingApi.exitCode).toBe(1);
+    expect(missingApi.stderr).toMatch(/^Error response from daemon: No such container/);
+    const [down, downApi] = await both((d) => d.exec(stopped, ['true']));
+    expect(downApi).toEqual(down);
+    expect(downApi.stderr).toMatch(/is not running/);
+    const [nobin, nobinApi] = await both((d) => d.exec(container, ['ccci-no-such-program']));
+    expect(nobinApi).toEqual(nobin);
+    expect(nobinApi.exitCode).toBe(126);
+    expect(nobinApi.stdout).toMatch(/executable file not found/);
+  });
+
+  it('gives up after its timeout as an infrastructure error', async () => {
+    for (const d of [cli, api])
+      await expect(d.exec(container, ['sleep', '30'], { timeoutMs: 800 })).rejects.toMatchObject({
+        name: 'InfraError',
+        message: expect.stringMatching(/timed out after 800 ms/),
+      });
+  });
+});
+
+describe('volume helpers over the Engine API', () => {
+  it('are the same sandbox the CLI creates', async () => {
+    const seen = [];
+    for (const [d, volume] of [
+      [cli, 'sand-cli'],
+      [api, 'sand-api'],
+    ] as const) {
+      const res = await d.volumeScript(helperOn(volume), 'cat /proc/self/status', []);
+      expect(res.exitCode).toBe(0);
+      const [id] = (
+        await docker('ps', '-q', '--no-trunc', '--filter', `volume=${stack}_${volume}`)
+      ).split('\n');
+      const host = JSON.parse(await docker('inspect', '--format', '{{json .HostConfig}}', id!));
+      seen.push({
+        network: host.NetworkMode,
+        capDrop: host.CapDrop,
+        capAdd: [...host.CapAdd].sort(),
+        securityOpt: host.SecurityOpt,
+        binds: host.Binds.map((b: string) => b.replace(/sand-(cli|api)/, 'sand')),
+        autoRemove: host.AutoRemove,
+        noNewPrivs: /NoNewPrivs:\s+1/.test(res.stdout),
+        // No capability but CHOWN, DAC_OVERRIDE, FOWNER (bits 0, 1, 3).
+        capEff: /CapEff:\s+(\S+)/.exec(res.stdout)?.[1],
+      });
+    }
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[1]).toMatchObject({ network: 'none', autoRemove: true, noNewPrivs: true });
+    expect(seen[1]!.capEff).toBe('000000000000000b');
+  });
+
+  it('archive and restore either way, streamed, and leave no failed archive behind', async () => {
+    const content = randomBytes(256 * 1024).toString('base64');
+    for (const d of [cli, api]) {
+      const w = await d.volumeScript(
+        helperOn('src'),
+        'mkdir -p /volume/d && cat > /volume/d/f',
+        [],
+        content,
+      );
+      expect(w.exitCode).toBe(0);
+    }
+    for (const [from, to, name] of [
+      [api, cli, 'a2c'],
+      [cli, api, 'c2a'],
+      [api, api, 'a2a'],
+    ] as const) {
+      const file = join(dir, `${name}.tar`);
+      const archived = await from.archiveVolume(helperOn('src'), ['d'], file);
+      expect(archived).toMatchObject({ exitCode: 0 });
+      expect((await stat(file)).size).toBeGreaterThan(content.length);
+      const restored = await to.restoreVolume(helperOn(`dst-${name}`), file);
+      expect(restored).toMatchObject({ exitCode: 0 });
+      const back = await to.volumeScript(helperOn(`dst-${name}`), 'cat /volume/d/f', []);
+      expect([name, back.stdout === content]).toEqual([name, true]);
+    }
+    // What tar says about a path that is not there, and no half-written archive left behind.
+    const file = join(dir, 'missing.tar');
+    const [c, a] = await both((d) => d.archiveVolume(helperOn('src'), ['nope'], file));
+    expect(a.exitCode).not.toBe(0);
+    expect(a.exitCode).toBe(c.exitCode);
+    expect(a.stderr).toMatch(/nope/);
+    expect(existsSync(file)).toBe(false);
+    // A restore from a file that is not there fails as an error, not as a silent success.
+    await expect(api.restoreVolume(helperOn('dst-x'), join(dir, 'absent.tar'))).rejects.toThrow(
+      /ENOENT/,
+    );
+    // The archive helper is gone; the kept ones carry the run's labels.
+    const left = await docker(
+      'ps',
+      '-a',
+      '-q',
+      '--filter',
+      `label=com.docker.stack.namespace=${stack}`,
+    );
+    expect(left.split('\n').filter(Boolean).length).toBeGreaterThan(0);
+    expect(await readFile(join(dir, 'a2a.tar'))).toBeTruthy();
+  });
+
+  it('replace a kept helper that something removed', async () => {
+    const h = helperOn('gone');
+    expect((await api.volumeScript(h, 'echo one', [])).stdout).toBe('one\n');
+    const [id] = (await docker('ps', '-q', '--filter', `volume=${h.volume}`)).split('\n');
+    await docker('rm', '-f', id!);
+    expect(await api.volumeScript(h, 'echo two', [])).toMatchObject({
+      exitCode: 0,
+      stdout: 'two\n',
+    });
+  });
+});
+
+describe('object, secret and service writes over the Engine API', () => {
+  it('remove what exists and say false for what does not, as the CLI', async () => {
+    await api.createSecret(`${stack}_s_v1`, 'sécret\n', ns);
+    await docker(
+      'config',
+      'create',
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      `${stack}_c_v1`,
+      '/etc/hostname',
+    );
+    await docker(
+      'network',
+      'create',
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      `${stack}_net`,
+    );
+    const secret = (await api.listObjects('secret', ns))[0];
+    expect(secret).toMatchObject({ name: `${stack}_s_v1`, labels: ns });
+    for (const [kind, name] of [
+      ['secret', `${stack}_s_v1`],
+      ['config', `${stack}_c_v1`],
+      ['network', `${stack}_net`],
+    ] as const) {
+      expect([kind, await api.removeObject(kind, name)]).toEqual([kind, true]);
+      expect([kind, await api.removeObject(kind, name)]).toEqual([kind, false]);
+      expect([kind, await cli.removeObject(kind, name)]).toEqual([kind, false]);
+    }
+    // A volume in use is refused, with the daemon's reason.
+    await docker(
+      'run',
+      '-d',
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      '-v',
+      `${stack}_busy:/x`,
+      'ccci/web:1',
+      'sh',
+      '-c',
+      'sleep 600',
+    );
+    await expect(api.removeObject('volume', `${stack}_busy`)).rejects.toThrow(/volume is in use/);
+  });
+
+  it('scale and label a service, and kill and remove its containers', async () => {
+    await docker(
+      'service',
+      'create',
+      '--detach',
+      '--quiet',
+      '--name',
+      `${stack}_app`,
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      '--container-label',
+      `com.docker.stack.namespace=${stack}`,
+      '--replicas',
+      '0',
+      'ccci/web:1',
+    );
+    await api.addServiceLabels(`${stack}_app`, { 'coop-cloud.test': 'yes' });
+    await api.scaleService(`${stack}_app`, 1);
+    const svc = await api.inspectService(`${stack}_app`);
+    expect(svc).toMatchObject({ replicas: 1 });
+    expect(svc!.labels).toMatchObject({ 'coop-cloud.test': 'yes', ...ns });
+    let running = 0;
+    for (let i = 0; i < 120 && running === 0; i++) {
+      running = (
+        await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_app`)
+      )
+        .split('\n')
+        .filter(Boolean).length;
+      if (!running) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(running).toBe(1);
+    await api.scaleService(`${stack}_app`, 0);
+    expect(await api.killStackContainers(stack)).toBeGreaterThanOrEqual(1);
+    expect(await api.removeStackContainers(stack)).toBeGreaterThanOrEqual(1);
+    expect(await api.removeStackContainers(stack)).toBe(0);
+    await expect(api.scaleService(`${stack}_nothing`, 1)).rejects.toThrow(/no such service/);
+  }, 60_000);
+});
