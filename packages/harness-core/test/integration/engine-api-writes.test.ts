@@ -267,3 +267,92 @@ describe('object, secret and service writes over the Engine API', () => {
     await expect(api.scaleService(`${stack}_nothing`, 1)).rejects.toThrow(/no such service/);
   }, 60_000);
 });
+
+describe('detached containers over the Engine API', () => {
+  const spec = (name: string, network = 'proxy') => ({
+    name: `${stack}_${name}`,
+    image: 'ccci/node-base:20',
+    network,
+    labels: ns,
+    entrypoint: 'node',
+    args: ['-e', 'setInterval(() => {}, 1 << 30)'],
+    memoryBytes: 128 * 2 ** 20,
+  });
+
+  it('start the same sandbox the CLI starts, and fail as it fails', async () => {
+    // Each on a host where the network is in use, so that neither start races the daemon's
+    // teardown of the network's local instance (openProxyProbe's retry covers that).
+    await docker(
+      'run',
+      '-d',
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      '--name',
+      `${stack}_holder`,
+      '--network',
+      'proxy',
+      'ccci/web:1',
+      'sh',
+      '-c',
+      'sleep 600',
+    );
+    const seen = [];
+    for (const [d, name] of [
+      [cli, 'probe-cli'],
+      [api, 'probe-api'],
+    ] as const) {
+      expect(await d.runDetached(spec(name))).toMatchObject({ exitCode: 0, stderr: '' });
+      const raw = JSON.parse(await docker('inspect', `${stack}_${name}`))[0];
+      seen.push({
+        running: raw.State.Running,
+        entrypoint: raw.Config.Entrypoint,
+        cmd: raw.Config.Cmd,
+        labels: raw.Config.Labels,
+        network: raw.HostConfig.NetworkMode,
+        readOnly: raw.HostConfig.ReadonlyRootfs,
+        capDrop: raw.HostConfig.CapDrop,
+        securityOpt: raw.HostConfig.SecurityOpt,
+        memory: raw.HostConfig.Memory,
+      });
+      expect(await d.removeObject('container', `${stack}_${name}`)).toBe(true);
+    }
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[1]).toMatchObject({ running: true, readOnly: true, memory: 128 * 2 ** 20 });
+    for (const d of [cli, api]) {
+      const res = await d.runDetached(spec('probe-nonet', `${stack}-no-such-network`));
+      expect(res.exitCode).toBe(125);
+      expect(res.stderr).toMatch(/^docker: Error response from daemon: .*not found/);
+      await d.removeObject('container', `${stack}_probe-nonet`);
+    }
+  });
+
+  it('start the probe right after the last container on the network left this host', async () => {
+    // The daemon is then tearing down the network's local instance; a start fails with
+    // "network <ID> not found" for a moment, and the probe is created again.
+    await docker('rm', '-f', `${stack}_holder`);
+    await docker(
+      'run',
+      '-d',
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      '--name',
+      `${stack}_last`,
+      '--network',
+      'proxy',
+      'ccci/web:1',
+      'sh',
+      '-c',
+      'sleep 600',
+    );
+    await docker('rm', '-f', `${stack}_last`);
+    const probe = await api.openProxyProbe({
+      name: `${stack}_probe`,
+      image: 'ccci/node-base:20',
+      network: 'proxy',
+      labels: ns,
+    });
+    expect(await api.containerRunning(`${stack}_probe`)).toBe(true);
+    await probe.close();
+    expect(await api.containerRunning(`${stack}_probe`)).toBeNull();
+  });
+});

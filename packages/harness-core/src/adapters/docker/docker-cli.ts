@@ -129,6 +129,17 @@ export const HELPER_SANDBOX = {
   securityOpt: ['no-new-privileges'],
 } as const;
 
+/** A container runDetached starts. */
+export interface DetachedContainer {
+  readonly name: string;
+  readonly image: string;
+  readonly network: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly entrypoint: string;
+  readonly args: readonly string[];
+  readonly memoryBytes: number;
+}
+
 export class DockerCli implements DockerPort {
   private readonly run: ProcessRunner;
   private readonly bin: string;
@@ -656,6 +667,38 @@ export class DockerCli implements DockerPort {
       labels: parseLabelList(v.Labels ?? ''),
       bytes: parseDockerSize(v.Size ?? ''),
     }));
+  }
+
+  /**
+   * `docker run --detach` of a long-running sandboxed container (the proxy probe): read-only
+   * root, every capability dropped, no-new-privileges, a memory cap. A failure is reported as
+   * the CLI reports it (exit 125, the daemon's message), not thrown.
+   */
+  async runDetached(c: DetachedContainer): Promise<ExecResult> {
+    const res = await this.docker(
+      [
+        'run',
+        '--detach',
+        '--name',
+        c.name,
+        '--network',
+        c.network,
+        '--read-only',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        '--memory',
+        `${c.memoryBytes}b`,
+        ...labelArgs('--label', c.labels),
+        '--entrypoint',
+        c.entrypoint,
+        c.image,
+        ...c.args,
+      ],
+      { allowFail: true, timeoutMs: 60_000 },
+    );
+    return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
   }
 
   openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe> {

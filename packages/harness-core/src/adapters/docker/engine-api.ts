@@ -23,6 +23,7 @@ import { dockerSocketPath } from '../process/host-env.js';
 import {
   DockerCli,
   HELPER_SANDBOX,
+  type DetachedContainer,
   type DockerCliOptions,
   type RawService,
   type RawTask,
@@ -330,6 +331,45 @@ export class EngineApiDocker extends DockerCli {
     } finally {
       await this.removeContainers([id]);
     }
+  }
+
+  override async runDetached(c: DetachedContainer): Promise<ExecResult> {
+    const created = await this.client.call(
+      'POST',
+      `/containers/create?name=${encodeURIComponent(c.name)}`,
+      {
+        Image: c.image,
+        Entrypoint: [c.entrypoint],
+        Cmd: c.args,
+        Labels: c.labels,
+        HostConfig: {
+          NetworkMode: c.network,
+          ReadonlyRootfs: true,
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          Memory: c.memoryBytes,
+        },
+        // As the CLI sends it: without an endpoint for it, a swarm-scoped attachable network
+        // (`proxy`) is "not found" on a node where no container uses it yet.
+        NetworkingConfig: { EndpointsConfig: { [c.network]: {} } },
+      },
+    );
+    // Not on this host: the CLI pulls it.
+    if (created.status === 404 && /no such image/i.test(daemonMessage(created)))
+      return super.runDetached(c);
+    const failed = (answer: EngineAnswer): ExecResult => ({
+      exitCode: 125,
+      stdout: '',
+      stderr: `docker: Error response from daemon: ${daemonMessage(answer)}.\n`,
+    });
+    if (created.status !== 201) return failed(created);
+    const { Id: id } = JSON.parse(created.body) as { Id: string };
+    const started = await this.client.call('POST', `/containers/${id}/start`);
+    if (started.status >= 300 && started.status !== 304) {
+      await this.removeContainers([id]);
+      return failed(started);
+    }
+    return { exitCode: 0, stdout: `${id}\n`, stderr: '' };
   }
 
   override async removeObject(kind: SwarmObjectKind, idOrName: string): Promise<boolean> {

@@ -5,12 +5,13 @@
  * domain as Host header. Nothing is published on the host.
  *
  * A run starts one small probe container attached to `proxy` (labelled as the run's, so teardown
- * and the janitor find it) and sends each request through `docker exec` into it: this works the
+ * and the janitor find it) and sends each request as an exec into it: this works the
  * same whether cc-ci is a host process (a maintainer's local run) or the plugin in a Drone step
  * container on its own bridge network, and for `fetchApp` in a recipe's tests. The request and
  * the answer cross as JSON arguments and output, never through a shell.
  */
 import type { DockerCli } from './docker-cli.js';
+import type { ExecResult } from '../../ports/docker.js';
 import { InfraError } from '../../errors.js';
 import type { AppEndpoint } from '../../ports/deployer.js';
 import type {
@@ -55,12 +56,8 @@ lookup('tasks.' + q.service, { all: true, family: 4 })
   .then((out) => process.stdout.write(JSON.stringify(out)));
 `;
 
-/** The `docker exec` argv for one request into the probe container. */
-export function probeExecArgs(
-  container: string,
-  endpoint: AppEndpoint,
-  request: ProbeRequest,
-): string[] {
+/** The command of one request, run in the probe container. */
+export function probeCommand(endpoint: AppEndpoint, request: ProbeRequest): string[] {
   const query = {
     service: endpoint.service,
     port: endpoint.port,
@@ -70,7 +67,16 @@ export function probeExecArgs(
     all: request.all,
     maxBytes: PROBE_MAX_BODY,
   };
-  return ['exec', container, 'node', '-e', PROBE_SCRIPT, JSON.stringify(query)];
+  return ['node', '-e', PROBE_SCRIPT, JSON.stringify(query)];
+}
+
+/** The `docker exec` argv for one request into the probe container. */
+export function probeExecArgs(
+  container: string,
+  endpoint: AppEndpoint,
+  request: ProbeRequest,
+): string[] {
+  return ['exec', container, ...probeCommand(endpoint, request)];
 }
 
 /** Parse the probe's output; anything else is an infrastructure problem of the probe itself. */
@@ -87,6 +93,35 @@ export function parseProbeOutput(stdout: string, stderr: string): TaskAnswer[] {
   );
 }
 
+/** Start attempts while the daemon is still tearing down the network's local instance. */
+const PROBE_START_ATTEMPTS = 6;
+
+/**
+ * Start the probe container. Right after the last container on this host left an overlay
+ * network, the daemon tears down its local instance for a moment, and a container started then
+ * fails with "network <its ID> not found" (the CLI's `docker run` as much as the API); that
+ * container cannot be started again, so it is removed and created anew, after 0.25 s, 0.5 s, …
+ * A network that does not exist is reported by its name, and is not retried.
+ */
+async function startProbe(docker: DockerCli, opts: ProxyProbeOptions): Promise<ExecResult> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await docker.runDetached({
+      name: opts.name,
+      image: opts.image,
+      network: opts.network,
+      labels: opts.labels,
+      entrypoint: 'node',
+      args: ['-e', 'setInterval(() => {}, 1 << 30)'],
+      memoryBytes: 128 * 2 ** 20,
+    });
+    const settling = /network (\S+) not found/.exec(res.stderr);
+    if (res.exitCode === 0 || !settling || settling[1] === opts.network) return res;
+    if (attempt === PROBE_START_ATTEMPTS) return res;
+    await docker.removeObject('container', opts.name).catch(() => false);
+    await new Promise((r) => setTimeout(r, 250 * attempt));
+  }
+}
+
 /**
  * Start the run's probe container on `network`: `image` must have `node` (the plugin image, or
  * the local ccci/node-base image). Labelled with the run's labels; removed by `close()`, by
@@ -96,31 +131,9 @@ export async function openProxyProbe(
   docker: DockerCli,
   opts: ProxyProbeOptions,
 ): Promise<ProxyProbe> {
-  await docker.docker(['rm', '--force', opts.name], { allowFail: true });
-  const res = await docker.docker(
-    [
-      'run',
-      '--detach',
-      '--name',
-      opts.name,
-      '--network',
-      opts.network,
-      '--read-only',
-      '--cap-drop',
-      'ALL',
-      '--security-opt',
-      'no-new-privileges',
-      '--memory',
-      '128m',
-      ...Object.entries(opts.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-      '--entrypoint',
-      'node',
-      opts.image,
-      '-e',
-      'setInterval(() => {}, 1 << 30)',
-    ],
-    { allowFail: true, timeoutMs: 60_000 },
-  );
+  // A probe of an earlier run under this name (killed before its close) goes first.
+  await docker.removeObject('container', opts.name).catch(() => false);
+  const res = await startProbe(docker, opts);
   if (res.exitCode !== 0) {
     throw new InfraError(
       'DOCKER_FAILED',
@@ -131,14 +144,13 @@ export async function openProxyProbe(
   return {
     container,
     async get(endpoint, request) {
-      const out = await docker.docker(probeExecArgs(container, endpoint, request), {
-        allowFail: true,
+      const out = await docker.exec(container, probeCommand(endpoint, request), {
         timeoutMs: request.timeoutMs + 15_000,
       });
       return parseProbeOutput(out.stdout, out.stderr);
     },
     async close() {
-      await docker.docker(['rm', '--force', container], { allowFail: true });
+      await docker.removeObject('container', container).catch(() => false);
     },
   };
 }
