@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DockerCli } from '../../src/adapters/docker/docker-cli.js';
 import { EngineApiDocker } from '../../src/adapters/docker/engine-api.js';
 import type { ExecResult, VolumeHelper } from '../../src/ports/docker.js';
+import { swarmLocks } from '../../src/adapters/docker/swarm-locks.js';
 import { docker, forceRemoveStack } from '../support/fixtures.js';
 
 jest.setTimeout(90_000);
@@ -329,7 +330,6 @@ describe('detached containers over the Engine API', () => {
   it('start the probe right after the last container on the network left this host', async () => {
     // The daemon is then tearing down the network's local instance; a start fails with
     // "network <ID> not found" for a moment, and the probe is created again.
-    await docker('rm', '-f', `${stack}_holder`);
     await docker(
       'run',
       '-d',
@@ -344,6 +344,8 @@ describe('detached containers over the Engine API', () => {
       '-c',
       'sleep 600',
     );
+    // (Started while the holder is still on the network: this start must not race.)
+    await docker('rm', '-f', `${stack}_holder`);
     await docker('rm', '-f', `${stack}_last`);
     const probe = await api.openProxyProbe({
       name: `${stack}_probe`,
@@ -354,5 +356,37 @@ describe('detached containers over the Engine API', () => {
     expect(await api.containerRunning(`${stack}_probe`)).toBe(true);
     await probe.close();
     expect(await api.containerRunning(`${stack}_probe`)).toBeNull();
+  });
+});
+
+describe('swarm locks over the Engine API', () => {
+  it('are the same locks the CLI takes: one holder per domain, released by its holder', async () => {
+    const [viaApi, viaCli] = [await swarmLocks(api), await swarmLocks(cli)];
+    const lock = (runId: string) => ({
+      domain: `${stack}.ci.localhost`,
+      runId,
+      started: new Date().toISOString(),
+    });
+    const held = await viaApi.acquire(lock('run-api'));
+    try {
+      expect(await viaCli.isHeld(`${stack}.ci.localhost`)).toBe(true);
+      await expect(viaCli.acquire(lock('run-cli'))).rejects.toMatchObject({
+        code: 'LOCKED',
+        message: expect.stringMatching(/locked by run run-api/),
+      });
+      await expect(viaApi.acquire(lock('run-api-2'))).rejects.toMatchObject({ code: 'LOCKED' });
+      const listed = (await viaCli.list()).filter((l) => l.domain === `${stack}.ci.localhost`);
+      expect(listed).toEqual(
+        (await viaApi.list()).filter((l) => l.domain === `${stack}.ci.localhost`),
+      );
+      expect(listed).toMatchObject([{ runId: 'run-api', pid: process.pid }]);
+    } finally {
+      await held.release();
+    }
+    expect(await viaApi.isHeld(`${stack}.ci.localhost`)).toBe(false);
+    const again = await viaCli.acquire(lock('run-cli'));
+    expect(await viaApi.isHeld(`${stack}.ci.localhost`)).toBe(true);
+    await again.release();
+    expect(await viaCli.isHeld(`${stack}.ci.localhost`)).toBe(false);
   });
 });

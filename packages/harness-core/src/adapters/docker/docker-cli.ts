@@ -129,6 +129,42 @@ export const HELPER_SANDBOX = {
   securityOpt: ['no-new-privileges'],
 } as const;
 
+/** What `docker info` says of the daemon's swarm, and the daemon's clock. */
+export interface DaemonInfo {
+  readonly Swarm?: {
+    readonly NodeID?: string;
+    readonly ControlAvailable?: boolean;
+    readonly Cluster?: { readonly ID?: string };
+  };
+  readonly SystemTime?: string;
+}
+
+/** A service's name, labels and last update time (the manager's clock), as inspect gives them. */
+export interface ServiceMeta {
+  readonly name: string;
+  readonly updatedAt: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A service's inspect JSON, the fields of ServiceMeta. */
+export interface RawServiceMeta {
+  readonly Spec: { readonly Name: string; readonly Labels?: Record<string, string> };
+  readonly UpdatedAt: string;
+}
+
+export const toServiceMeta = (s: RawServiceMeta): ServiceMeta => ({
+  name: s.Spec.Name,
+  updatedAt: s.UpdatedAt,
+  labels: s.Spec.Labels ?? {},
+});
+
+/** A service with no replicas that only holds labels (a swarm lock): never pulled, never run. */
+export interface LabelService {
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 /** A container runDetached starts. */
 export interface DetachedContainer {
   readonly name: string;
@@ -627,6 +663,8 @@ export class DockerCli implements DockerPort {
       'update',
       '--detach',
       '--quiet',
+      // A label change never re-resolves (and so never re-pins) the service's image.
+      '--no-resolve-image',
       ...labelArgs('--label-add', labels),
       service,
     ]);
@@ -699,6 +737,40 @@ export class DockerCli implements DockerPort {
       { allowFail: true, timeoutMs: 60_000 },
     );
     return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  async daemonInfo(): Promise<DaemonInfo> {
+    return JSON.parse((await this.docker(['info', '--format', '{{json .}}'])).stdout) as DaemonInfo;
+  }
+
+  /** Create a zero-replica service; a refusal (the name is taken) is reported, not thrown. */
+  async createLabelService(s: LabelService): Promise<ExecResult> {
+    const res = await this.docker(
+      [
+        'service',
+        'create',
+        '--detach',
+        '--no-resolve-image',
+        '--replicas',
+        '0',
+        '--name',
+        s.name,
+        ...labelArgs('--label', s.labels),
+        s.image,
+      ],
+      { allowFail: true },
+    );
+    return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  /** Name, labels and UpdatedAt of these services (by name or ID); the missing ones left out. */
+  async serviceMeta(names: readonly string[]): Promise<ServiceMeta[]> {
+    return (await this.inspectJson<RawServiceMeta>('service', names)).map(toServiceMeta);
+  }
+
+  /** serviceMeta of every service carrying the label `key=value`. */
+  async serviceMetaByLabel(key: string, value: string): Promise<ServiceMeta[]> {
+    return this.serviceMeta(await this.listIds('service', ['--filter', `label=${key}=${value}`]));
   }
 
   openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe> {

@@ -23,7 +23,12 @@ import { dockerSocketPath } from '../process/host-env.js';
 import {
   DockerCli,
   HELPER_SANDBOX,
+  type DaemonInfo,
   type DetachedContainer,
+  type LabelService,
+  type RawServiceMeta,
+  type ServiceMeta,
+  toServiceMeta,
   type DockerCliOptions,
   type RawService,
   type RawTask,
@@ -331,6 +336,37 @@ export class EngineApiDocker extends DockerCli {
     } finally {
       await this.removeContainers([id]);
     }
+  }
+
+  override async daemonInfo(): Promise<DaemonInfo> {
+    return (await this.get<DaemonInfo>('/info')) ?? {};
+  }
+
+  override async createLabelService(s: LabelService): Promise<ExecResult> {
+    const res = await this.client.call('POST', '/services/create', {
+      Name: s.name,
+      Labels: s.labels,
+      TaskTemplate: { ContainerSpec: { Image: s.image } },
+      Mode: { Replicated: { Replicas: 0 } },
+    });
+    if (res.status === 201) return { exitCode: 0, stdout: '', stderr: '' };
+    return {
+      exitCode: 1,
+      stdout: '',
+      stderr: `Error response from daemon: ${daemonMessage(res)}\n`,
+    };
+  }
+
+  override async serviceMeta(names: readonly string[]): Promise<ServiceMeta[]> {
+    const raws = await Promise.all(
+      names.map((n) => this.get<RawServiceMeta>(`/services/${encodeURIComponent(n)}`)),
+    );
+    return raws.filter((s) => s !== null).map(toServiceMeta);
+  }
+
+  override async serviceMetaByLabel(key: string, value: string): Promise<ServiceMeta[]> {
+    const raws = await this.list('service', { label: [`${key}=${value}`] });
+    return raws.map((r) => toServiceMeta(r as unknown as RawServiceMeta));
   }
 
   override async runDetached(c: DetachedContainer): Promise<ExecResult> {

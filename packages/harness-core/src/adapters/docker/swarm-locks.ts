@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InfraError, InputError } from '../../errors.js';
-import type { DockerCli } from './docker-cli.js';
+import type { DaemonInfo, DockerCli, ServiceMeta } from './docker-cli.js';
 import {
   LEASE_RENEW_MS,
   LEASE_TTL_MS,
@@ -53,26 +53,17 @@ export async function ownContainerId(): Promise<string | null> {
   }
 }
 
-interface LockService {
-  readonly name: string;
-  readonly updatedAt: string;
-  readonly labels: Record<string, string>;
-}
+type LockService = ServiceMeta;
 
 export interface SwarmLockOptions {
   readonly renewMs?: number;
   readonly ttlMs?: number;
 }
 
-interface SwarmInfo {
-  readonly NodeID?: string;
-  readonly ControlAvailable?: boolean;
-  readonly Cluster?: { readonly ID?: string };
-}
+type SwarmInfo = NonNullable<DaemonInfo['Swarm']>;
 
 async function swarmInfo(docker: DockerCli): Promise<SwarmInfo> {
-  const info = await docker.docker(['info', '--format', '{{json .Swarm}}']);
-  return JSON.parse(info.stdout) as SwarmInfo;
+  return (await docker.daemonInfo()).Swarm ?? {};
 }
 
 export async function swarmLocks(
@@ -175,21 +166,7 @@ class SwarmLocks implements RunLocks {
       [L.started]: partial.started,
       [L.renewals]: '0',
     };
-    return this.docker.docker(
-      [
-        'service',
-        'create',
-        '--detach',
-        '--no-resolve-image',
-        '--replicas',
-        '0',
-        '--name',
-        name,
-        ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-        LOCK_IMAGE,
-      ],
-      { allowFail: true },
-    );
+    return this.docker.createLabelService({ name, image: LOCK_IMAGE, labels });
   }
 
   /** A taken lock: renew its lease until released; release only what is still ours. */
@@ -213,55 +190,25 @@ class SwarmLocks implements RunLocks {
     const [current] = await this.inspect([name]).catch(() => []);
     if (current?.labels[L.runId] !== runId) return;
     await this.docker
-      .docker(
-        [
-          'service',
-          'update',
-          '--detach',
-          '--no-resolve-image',
-          '--label-add',
-          `${L.renewals}=${renewals}`,
-          name,
-        ],
-        { allowFail: true },
-      )
+      .addServiceLabels(name, { [L.renewals]: String(renewals) })
       .catch(() => undefined);
   }
 
   private async removeService(name: string): Promise<void> {
-    await this.docker.docker(['service', 'rm', name], { allowFail: true });
+    await this.docker.removeObject('service', name).catch(() => false);
   }
 
   /** The manager's clock: lease ages never depend on this host's. */
   private async swarmNow(): Promise<number> {
-    const res = await this.docker.docker(['info', '--format', '{{json .SystemTime}}']);
-    return Date.parse(JSON.parse(res.stdout) as string);
+    return Date.parse((await this.docker.daemonInfo()).SystemTime ?? '');
   }
 
-  private async inspect(names: readonly string[]): Promise<LockService[]> {
-    if (names.length === 0) return [];
-    const res = await this.docker.docker(['service', 'inspect', ...names], { allowFail: true });
-    if (res.exitCode !== 0) {
-      if (names.length === 1) return [];
-      return (await Promise.all(names.map((n) => this.inspect([n])))).flat();
-    }
-    return (
-      JSON.parse(res.stdout) as Array<{
-        Spec: { Name: string; Labels?: Record<string, string> };
-        UpdatedAt: string;
-      }>
-    ).map((s) => ({ name: s.Spec.Name, updatedAt: s.UpdatedAt, labels: s.Spec.Labels ?? {} }));
+  private inspect(names: readonly string[]): Promise<LockService[]> {
+    return this.docker.serviceMeta(names);
   }
 
-  private async lockServices(): Promise<LockService[]> {
-    const res = await this.docker.docker([
-      'service',
-      'ls',
-      '--quiet',
-      '--filter',
-      `label=${L.lock}=true`,
-    ]);
-    return this.inspect(res.stdout.split('\n').filter(Boolean));
+  private lockServices(): Promise<LockService[]> {
+    return this.docker.serviceMetaByLabel(L.lock, 'true');
   }
 
   /** Why the lock's holder is dead, or null while it may be alive. */
@@ -280,13 +227,9 @@ class SwarmLocks implements RunLocks {
       s.labels[L.node] === this.node &&
       holderContainer !== this.me.container
     ) {
-      const res = await this.docker.docker(
-        ['container', 'inspect', '--format', '{{.State.Running}}', holderContainer],
-        { allowFail: true },
-      );
-      if (res.exitCode !== 0) return `its container ${holderContainer.slice(0, 12)} is gone`;
-      if (res.stdout.trim() !== 'true')
-        return `its container ${holderContainer.slice(0, 12)} has stopped`;
+      const running = await this.docker.containerRunning(holderContainer);
+      if (running === null) return `its container ${holderContainer.slice(0, 12)} is gone`;
+      if (!running) return `its container ${holderContainer.slice(0, 12)} has stopped`;
     }
     return null;
   }
