@@ -390,3 +390,37 @@ describe('swarm locks over the Engine API', () => {
     expect(await viaCli.isHeld(`${stack}.ci.localhost`)).toBe(false);
   });
 });
+
+describe('diagnostics over the Engine API', () => {
+  it("read a service's logs and the stack's events as the CLI reads them", async () => {
+    const since = new Date(Date.now() - 1000);
+    await docker(
+      'service',
+      'create',
+      '--detach',
+      '--quiet',
+      '--name',
+      `${stack}_talk`,
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      '--container-label',
+      `com.docker.stack.namespace=${stack}`,
+      'ccci/web:1',
+      'sh',
+      '-c',
+      'echo out-1; echo err-1 >&2; echo out-2; sleep 600',
+    );
+    let logs = '';
+    for (let i = 0; i < 120 && !/out-2/.test(logs); i++) {
+      logs = await api.serviceLogs(`${stack}_talk`, 300);
+      if (!/out-2/.test(logs)) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(logs).toMatch(/^\S+Z out-1\n\S+Z out-2\n\S+Z err-1\n$/);
+    expect(logs).toBe(await cli.serviceLogs(`${stack}_talk`, 300));
+    expect(await api.serviceLogs(`${stack}_nothing`, 10)).toMatch(/^Error response from daemon: /);
+    const until = new Date();
+    const [a, c] = [await api.events(ns, since, until), await cli.events(ns, since, until)];
+    expect(a.length).toBeGreaterThan(0);
+    expect(a.map((e) => JSON.parse(e))).toEqual(c.map((e) => JSON.parse(e)));
+  });
+});

@@ -3,8 +3,8 @@
  * for the process) instead of one `docker` CLI process per request: a list, an inspect or an
  * exec create costs a few ms here against ~25 ms to spawn the CLI. Reads map the same JSON the
  * CLI's inspect prints by the same code; writes report what the CLI reports (exit codes, the
- * daemon's messages). What has no API — `stack deploy`, `stack rm` — and the diagnostics
- * (`service logs`, `events`, `system df`) stay on the CLI (docker-cli.ts).
+ * daemon's messages). What has no API — `stack deploy`, `stack rm` — and the janitor's
+ * `system df` stay on the CLI (docker-cli.ts).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -33,7 +33,7 @@ import {
   type RawService,
   type RawTask,
 } from './docker-cli.js';
-import { daemonMessage, EngineClient, type EngineAnswer } from './engine-client.js';
+import { daemonMessage, EngineClient, FrameSplitter, type EngineAnswer } from './engine-client.js';
 import { KEPT_HELPER_LIFETIME_S } from './kept-helpers.js';
 
 /** DELETE paths per kind (the daemon takes a name wherever it takes an ID). */
@@ -367,6 +367,44 @@ export class EngineApiDocker extends DockerCli {
   override async serviceMetaByLabel(key: string, value: string): Promise<ServiceMeta[]> {
     const raws = await this.list('service', { label: [`${key}=${value}`] });
     return raws.map((r) => toServiceMeta(r as unknown as RawServiceMeta));
+  }
+
+  /** `docker service logs --raw --timestamps --tail N`: stdout's lines, then stderr's. */
+  override async serviceLogs(serviceName: string, tail: number): Promise<string> {
+    const res = await this.client.callRaw(
+      'GET',
+      `/services/${encodeURIComponent(serviceName)}/logs?stdout=1&stderr=1&timestamps=1&tail=${tail}`,
+      undefined,
+      20_000,
+    );
+    if (res.status !== 200)
+      return `Error response from daemon: ${daemonMessage({ status: res.status, body: res.body.toString() })}\n`;
+    const streams: Buffer[][] = [[], [], []];
+    new FrameSplitter((type, payload) => streams[type === 2 ? 2 : 1]!.push(payload)).push(res.body);
+    return (
+      Buffer.concat(streams[1]!).toString('utf8') + Buffer.concat(streams[2]!).toString('utf8')
+    );
+  }
+
+  /** `docker events --since --until --filter label=… --format '{{json .}}'`: one JSON per line. */
+  override async events(
+    labels: Readonly<Record<string, string>>,
+    since: Date,
+    until: Date,
+  ): Promise<string[]> {
+    const query = [
+      `since=${(since.getTime() / 1000).toFixed(3)}`,
+      `until=${(until.getTime() / 1000).toFixed(3)}`,
+      `filters=${encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }))}`,
+    ].join('&');
+    const res = await this.client
+      .call('GET', `/events?${query}`, undefined, 15_000)
+      .catch(() => null);
+    if (!res || res.status !== 200) return [];
+    return res.body
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   override async runDetached(c: DetachedContainer): Promise<ExecResult> {

@@ -124,7 +124,23 @@ export class EngineClient {
   }
 
   /** One request; any status is an answer (the caller decides), no answer is an InfraError. */
-  call(method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<EngineAnswer> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 60_000,
+  ): Promise<EngineAnswer> {
+    const res = await this.callRaw(method, path, body, timeoutMs);
+    return { status: res.status, body: res.body.toString('utf8') };
+  }
+
+  /** call(), the answer's body as bytes (a multiplexed log stream, say). */
+  callRaw(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 60_000,
+  ): Promise<{ readonly status: number; readonly body: Buffer }> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -143,7 +159,7 @@ export class EngineClient {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', (err) => reject(this.fail(method, path, err)));
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }),
           );
         },
       );
