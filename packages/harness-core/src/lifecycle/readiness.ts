@@ -196,7 +196,7 @@ export async function waitConverged(
 }
 
 /** Convergence re-reads the tasks this often (a few ms each over the Engine API). */
-export const CONVERGE_POLL_MS = 250;
+export const CONVERGE_POLL_MS = 100;
 
 /** Ask the daemon once per running task when its container started (none on another node). */
 async function learnStarts(

@@ -103,6 +103,12 @@ export interface DockerPort {
   archiveVolume(helper: VolumeHelper, paths: readonly string[], file: string): Promise<ExecResult>;
   /** Extract the tar file `file` into the volume root (streamed into `tar -xf -`, or `docker cp`). */
   restoreVolume(helper: VolumeHelper, file: string): Promise<ExecResult>;
+  /**
+   * Start the helper a later volumeScript (or, read-only, archiveVolume) will use, without
+   * waiting for it: its container starts while the caller does other work. Never fails (a
+   * helper that did not start is started again on use); false when nothing was started.
+   */
+  warmVolumeHelper(helper: VolumeHelper, readOnly: boolean): Promise<boolean>;
   /** Remove the helpers volumeScript kept (before the volumes go); returns how many. */
   releaseVolumeHelpers(): Promise<number>;
   /** Mounts of a container (for backups: which volume is where). */

@@ -343,6 +343,9 @@ async function backUpOnce(
 ): Promise<{ readonly taken: VolumeBackup[] } | { readonly failed: TierOutcome }> {
   const { plan, container } = service;
   const taken: VolumeBackup[] = [];
+  // The archives' read-only helpers start while the pre-hook runs.
+  for (const [volume] of plan.volumes)
+    void ctx.docker.warmVolumeHelper(helper(ctx, service.mounts.get(volume)!), true);
   await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
   await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
   for (const [volume, paths] of plan.volumes) {

@@ -141,6 +141,7 @@ function world(script: Script = {}) {
     listObjects: async () => [],
     listObjectsByPrefix: async () => [],
     releaseVolumeHelpers: async () => 0,
+    warmVolumeHelper: async () => false,
   } as unknown as DockerPort;
   const locks: RunLocks = {
     scope: 'unit',

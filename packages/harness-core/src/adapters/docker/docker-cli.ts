@@ -17,7 +17,12 @@ import type {
 } from '../../ports/docker.js';
 import type { ProxyProbe, ProxyProbeOptions } from '../../ports/proxy-probe.js';
 import { runProcess, type ProcessRunner } from '../process/run-process.js';
-import { HELPER_GONE, KEPT_HELPER_LIFETIME_S, KeptHelpers } from './kept-helpers.js';
+import {
+  HELPER_GONE,
+  KEPT_HELPER_LIFETIME_S,
+  KeptHelpers,
+  type KeptHelperSpec,
+} from './kept-helpers.js';
 import { openProxyProbe } from './proxy-probe.js';
 
 export interface DockerCliOptions {
@@ -368,12 +373,12 @@ export class DockerCli implements DockerPort {
   }
 
   /** Start a kept volume helper (an idle `sleep`); its container ID. */
-  protected async startKeptHelper(helper: VolumeHelper): Promise<string> {
+  protected async startKeptHelper(helper: KeptHelperSpec): Promise<string> {
     const res = await this.docker([
       'run',
       '--detach',
       '--rm',
-      ...this.helperArgs(helper, false),
+      ...this.helperArgs(helper, helper.readOnly === true),
       '-c',
       `sleep ${KEPT_HELPER_LIFETIME_S}`,
     ]);
@@ -411,7 +416,7 @@ export class DockerCli implements DockerPort {
    * script: the helper goes with it.
    */
   protected async inKeptHelper(
-    helper: VolumeHelper,
+    helper: KeptHelperSpec,
     run: (containerId: string) => Promise<ExecResult>,
   ): Promise<ExecResult> {
     for (let attempt = 1; ; attempt++) {
@@ -429,6 +434,15 @@ export class DockerCli implements DockerPort {
       }
       return res;
     }
+  }
+
+  /** Through the CLI an archive copies out of a helper of its own: only read-write ones are kept. */
+  async warmVolumeHelper(helper: VolumeHelper, readOnly: boolean): Promise<boolean> {
+    if (readOnly) return false;
+    return this.helpers.get(helper).then(
+      () => true,
+      () => false,
+    );
   }
 
   releaseVolumeHelpers(): Promise<number> {

@@ -34,7 +34,7 @@ import {
   type RawTask,
 } from './docker-cli.js';
 import { daemonMessage, EngineClient, FrameSplitter, type EngineAnswer } from './engine-client.js';
-import { KEPT_HELPER_LIFETIME_S } from './kept-helpers.js';
+import { KEPT_HELPER_LIFETIME_S, type KeptHelperSpec } from './kept-helpers.js';
 
 /** DELETE paths per kind (the daemon takes a name wherever it takes an ID). */
 const REMOVE_PATH: Record<SwarmObjectKind, string> = {
@@ -291,13 +291,20 @@ export class EngineApiDocker extends DockerCli {
     return id;
   }
 
-  protected override async startKeptHelper(helper: VolumeHelper): Promise<string> {
+  protected override async startKeptHelper(helper: KeptHelperSpec): Promise<string> {
     const id = await this.startHelper(helper, {
-      readOnly: false,
+      readOnly: helper.readOnly === true,
       autoRemove: true,
       seconds: KEPT_HELPER_LIFETIME_S,
     });
     return id ?? super.startKeptHelper(helper);
+  }
+
+  override warmVolumeHelper(helper: VolumeHelper, readOnly: boolean): Promise<boolean> {
+    return this.helpers.get({ ...helper, readOnly }).then(
+      () => true,
+      () => false,
+    );
   }
 
   protected override async removeContainers(ids: readonly string[]): Promise<void> {
@@ -308,33 +315,28 @@ export class EngineApiDocker extends DockerCli {
   }
 
   /**
-   * Archive over an exec's stdout, streamed to the file: a read-only helper (the backup cannot
-   * change the volume it reads) runs `tar -cf -`. A failed archive leaves no file behind.
+   * Archive over an exec's stdout, streamed to the file: the volume's read-only helper (the
+   * backup cannot change the volume it reads; kept, and warmed while the pre-hook runs) runs
+   * `tar -cf -`. A failed archive leaves no file behind.
    */
   override async archiveVolume(
     helper: VolumeHelper,
     paths: readonly string[],
     file: string,
   ): Promise<ExecResult> {
-    const id = await this.startHelper(helper, {
-      readOnly: true,
-      autoRemove: false,
-      seconds: Math.ceil((helper.timeoutMs ?? 600_000) / 1000) + 60,
-    });
-    if (!id) return super.archiveVolume(helper, paths, file);
     try {
-      const res = await this.execStream(
-        id,
-        ['sh', '-c', 'cd /volume && tar -cf - "$@"', 'sh', ...(paths.length ? paths : ['.'])],
-        { timeoutMs: helper.timeoutMs ?? 600_000, stdoutSink: () => createWriteStream(file) },
+      const res = await this.inKeptHelper({ ...helper, readOnly: true }, (id) =>
+        this.execStream(
+          id,
+          ['sh', '-c', 'cd /volume && tar -cf - "$@"', 'sh', ...(paths.length ? paths : ['.'])],
+          { timeoutMs: helper.timeoutMs ?? 600_000, stdoutSink: () => createWriteStream(file) },
+        ),
       );
       if (res.exitCode !== 0) await rm(file, { force: true });
       return res;
     } catch (err) {
       await rm(file, { force: true });
       throw err;
-    } finally {
-      await this.removeContainers([id]);
     }
   }
 

@@ -47,6 +47,16 @@ describe('KeptHelpers', () => {
     expect(await helpers.release()).toBe(0);
   });
 
+  it('keeps a read-only helper apart from the read-write one, and removes both with the volume', async () => {
+    const { helpers, removed } = kept();
+    expect(await helpers.get(helper('s_data'))).toBe('s_data#1');
+    expect(await helpers.get({ ...helper('s_data'), readOnly: true })).toBe('s_data#2');
+    expect(await helpers.get({ ...helper('s_data'), readOnly: true })).toBe('s_data#2');
+    expect(await helpers.get({ ...helper('s_data'), readOnly: false })).toBe('s_data#1');
+    expect(await helpers.releaseVolume('s_data')).toBe(2);
+    expect(removed.sort()).toEqual(['s_data#1', 's_data#2']);
+  });
+
   it('does not keep a helper that failed to start', async () => {
     const { helpers } = kept({ failFirstStart: true });
     await expect(helpers.get(helper('s_data'))).rejects.toThrow('daemon said no');

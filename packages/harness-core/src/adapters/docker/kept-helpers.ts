@@ -11,6 +11,11 @@
  */
 import type { VolumeHelper } from '../../ports/docker.js';
 
+/** A kept helper: its volume mounted read-write (scripts, restore) or read-only (archives). */
+export interface KeptHelperSpec extends VolumeHelper {
+  readonly readOnly?: boolean;
+}
+
 /** An idle helper exits after this long (a script it is running then ends with it). */
 export const KEPT_HELPER_LIFETIME_S = 3 * 3600;
 
@@ -22,12 +27,12 @@ export class KeptHelpers {
   private readonly kept = new Map<string, { volume: string; id: Promise<string> }>();
 
   constructor(
-    private readonly start: (helper: VolumeHelper) => Promise<string>,
+    private readonly start: (helper: KeptHelperSpec) => Promise<string>,
     private readonly remove: (ids: readonly string[]) => Promise<void>,
   ) {}
 
   /** The helper container for this volume, started when there is none. */
-  get(helper: VolumeHelper): Promise<string> {
+  get(helper: KeptHelperSpec): Promise<string> {
     const key = keyOf(helper);
     const known = this.kept.get(key);
     if (known) return known.id;
@@ -41,7 +46,7 @@ export class KeptHelpers {
   }
 
   /** Stop using this helper (it is gone, or an exec in it timed out) and remove it. */
-  discard(helper: VolumeHelper): Promise<number> {
+  discard(helper: KeptHelperSpec): Promise<number> {
     return this.removeWhere((key) => key === keyOf(helper));
   }
 
@@ -68,6 +73,11 @@ export class KeptHelpers {
   }
 }
 
-function keyOf(helper: VolumeHelper): string {
-  return JSON.stringify([helper.image, helper.volume, Object.entries(helper.labels).sort()]);
+function keyOf(helper: KeptHelperSpec): string {
+  return JSON.stringify([
+    helper.image,
+    helper.volume,
+    Object.entries(helper.labels).sort(),
+    helper.readOnly === true,
+  ]);
 }
