@@ -19,7 +19,7 @@ import type { TierRegistry } from '../tiers/index.js';
 import type { RunLogger, TierContext, TierOutcome } from '../tiers/types.js';
 import { LABEL_WARM } from './labels.js';
 import type { RunLocks } from './locks.js';
-import { probeConverged, probeHttp, taskProblem, waitConverged } from './readiness.js';
+import { probeConverged, probeHttp, sleep, taskProblem, waitConverged } from './readiness.js';
 import { rungsOf } from './rungs.js';
 import type { PreparedRun } from './prepare.js';
 import type { RunState } from './run-state.js';
@@ -80,6 +80,10 @@ export function chooseDeployer(
     return new AbraDeployer({ abraDir: join(options.outDir, 'abra') });
   return new DockerDeployer({ docker, workDir: options.outDir, note: (m) => log.info(m) });
 }
+
+/** Volumes are looked for this often while the app starts, this many times at most. */
+const WARM_POLL_MS = 200;
+const WARM_POLLS = 3000;
 
 export class RunSession {
   readonly headRequest: DeployRequest;
@@ -200,7 +204,12 @@ export class RunSession {
         tierLog.info(
           `stack ${req.stack} accepted by the swarm; app at ${deployed.endpoint.service}:${deployed.endpoint.port} on the ${deployed.endpoint.network} network (Host: ${deployed.endpoint.hostHeader}), nothing published`,
         );
-        await this.ready(deployed, tierLog);
+        const warming = this.warmVolumeHelpers(req.stack);
+        try {
+          await this.ready(deployed, tierLog);
+        } finally {
+          await warming.stop();
+        }
         return { app: deployed, retried: attempt > 1 };
       } catch (err) {
         const retry =
@@ -237,6 +246,46 @@ export class RunSession {
       services.length > 0 &&
       services.every((s) => s.labels[`coop-cloud.${stack}.chaos-version`] === expectVersion)
     );
+  }
+
+  /**
+   * While the swarm starts the app, start the volume helpers the data tiers will use (the
+   * upgrade's seed, the backup's scripts) as the app's volumes appear, so that their container
+   * start is not waited for later. Only when a data tier is to run; a volume is never created
+   * by this (only one the swarm made is warmed), and `stop()` — awaited before anything can
+   * remove the volumes — ends it.
+   */
+  private warmVolumeHelpers(stack: string): { stop(): Promise<void> } {
+    const { docker, options } = this.parts;
+    const wanted = options.stages.some((t) => t === 'upgrade' || t === 'backup' || t === 'restore');
+    if (!wanted || this.parts.readiness) return { stop: async () => undefined };
+    const stopper = new AbortController();
+    const warmed = new Set<string>();
+    const loop = (async () => {
+      for (let i = 0; i < WARM_POLLS && !stopper.signal.aborted; i++) {
+        const volumes = await docker
+          .listObjects('volume', { 'com.docker.stack.namespace': stack })
+          .catch(() => []);
+        for (const v of volumes.filter((v) => !warmed.has(v.name))) {
+          warmed.add(v.name);
+          await docker.warmVolumeHelper(
+            {
+              image: this.parts.volumeHelperImage,
+              volume: v.name,
+              labels: this.headRequest.labels,
+            },
+            false,
+          );
+        }
+        await sleep(WARM_POLL_MS, stopper.signal);
+      }
+    })();
+    return {
+      stop: async () => {
+        stopper.abort();
+        await loop.catch(() => undefined);
+      },
+    };
   }
 
   tierContext(tier: TierName, target: DeployedApp): TierContext {
