@@ -424,3 +424,75 @@ describe('diagnostics over the Engine API', () => {
     expect(a.map((e) => JSON.parse(e))).toEqual(c.map((e) => JSON.parse(e)));
   });
 });
+
+describe('the proxy probe over an attached connection', () => {
+  it('answers what the exec probe answers, many requests at once, with no exec', async () => {
+    const since = new Date(Date.now() - 1000);
+    await docker(
+      'service',
+      'create',
+      '--detach',
+      '--quiet',
+      '--name',
+      `${stack}_web`,
+      '--label',
+      `com.docker.stack.namespace=${stack}`,
+      '--container-label',
+      `com.docker.stack.namespace=${stack}`,
+      '--network',
+      'proxy',
+      '--endpoint-mode',
+      'dnsrr',
+      'ccci/web:1',
+    );
+    const endpoint = {
+      service: `${stack}_web`,
+      port: 80,
+      network: 'proxy',
+      hostHeader: `${stack}.ci.localhost`,
+    };
+    const open = (d: DockerCli, name: string) =>
+      d.openProxyProbe({
+        name: `${stack}_${name}`,
+        image: 'ccci/node-base:20',
+        network: 'proxy',
+        labels: ns,
+      });
+    const [viaApi, viaCli] = [await open(api, 'probe-a'), await open(cli, 'probe-c')];
+    try {
+      const ask = { path: '/', timeoutMs: 3000, all: true };
+      let first: Awaited<ReturnType<typeof viaApi.get>> = [];
+      for (let i = 0; i < 120 && !first[0]?.answer; i++) {
+        first = await viaApi.get(endpoint, ask);
+        if (!first[0]?.answer) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(first).toHaveLength(1);
+      expect(first[0]!.answer).toMatchObject({ status: expect.any(Number) });
+      expect(await viaApi.get(endpoint, ask)).toEqual(await viaCli.get(endpoint, ask));
+      // Ten at once over the one connection: each gets its own answer.
+      const paths = Array.from({ length: 10 }, (_, i) => `/nothing-${i}`);
+      const answers = await Promise.all(
+        paths.map((path) => viaApi.get(endpoint, { path, timeoutMs: 3000, all: false })),
+      );
+      expect(answers.map((a) => a[0]!.answer!.status)).toEqual(paths.map(() => 404));
+      // An unknown service: no task, no answer — the same both ways.
+      const none = { ...endpoint, service: `${stack}_nothing` };
+      expect(await viaApi.get(none, ask)).toEqual([]);
+      expect(await viaCli.get(none, ask)).toEqual([]);
+      // The attached probe started no process in its container; the exec one did, per request.
+      const execs = async (name: string) =>
+        (await api.events(ns, since, new Date()))
+          .map((e) => JSON.parse(e) as { Action: string; Actor: { Attributes: { name?: string } } })
+          .filter(
+            (e) =>
+              e.Action.startsWith('exec_create') && e.Actor.Attributes.name === `${stack}_${name}`,
+          ).length;
+      expect(await execs('probe-a')).toBe(0);
+      expect(await execs('probe-c')).toBe(2);
+    } finally {
+      await viaApi.close();
+      await viaCli.close();
+    }
+    expect(await api.containerRunning(`${stack}_probe-a`)).toBeNull();
+  });
+});

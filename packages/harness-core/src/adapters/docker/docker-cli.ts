@@ -179,6 +179,8 @@ export interface DetachedContainer {
   readonly entrypoint: string;
   readonly args: readonly string[];
   readonly memoryBytes: number;
+  /** Its stdin kept open (`--interactive`), for a process that serves requests on it. */
+  readonly interactive?: boolean;
 }
 
 export class DockerCli implements DockerPort {
@@ -742,6 +744,7 @@ export class DockerCli implements DockerPort {
         'no-new-privileges',
         '--memory',
         `${c.memoryBytes}b`,
+        ...(c.interactive ? ['--interactive'] : []),
         ...labelArgs('--label', c.labels),
         '--entrypoint',
         c.entrypoint,

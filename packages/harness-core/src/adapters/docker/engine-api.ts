@@ -34,6 +34,8 @@ import {
   type RawTask,
 } from './docker-cli.js';
 import { daemonMessage, EngineClient, FrameSplitter, type EngineAnswer } from './engine-client.js';
+import { openProxyProbe, type LineChannel } from './proxy-probe.js';
+import type { ProxyProbe, ProxyProbeOptions } from '../../ports/proxy-probe.js';
 import { KEPT_HELPER_LIFETIME_S, type KeptHelperSpec } from './kept-helpers.js';
 
 /** DELETE paths per kind (the daemon takes a name wherever it takes an ID). */
@@ -340,6 +342,46 @@ export class EngineApiDocker extends DockerCli {
     }
   }
 
+  override openProxyProbe(opts: ProxyProbeOptions): Promise<ProxyProbe> {
+    return openProxyProbe(this, opts, (container) => this.attachLines(container));
+  }
+
+  /**
+   * Attach to a container's own process (its stdin, its stdout): lines written go to its stdin,
+   * each whole line of its stdout is handed on. Null when the daemon refuses the attach.
+   */
+  private async attachLines(container: string): Promise<LineChannel | null> {
+    const hijacked = await this.client.hijack(
+      `/containers/${encodeURIComponent(container)}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
+    );
+    if (!hijacked) return null;
+    const { socket, head } = hijacked;
+    const lineListeners: Array<(line: string) => void> = [];
+    const closeListeners: Array<() => void> = [];
+    let text = '';
+    const frames = new FrameSplitter((type, payload) => {
+      if (type !== 1) return;
+      text += payload.toString('utf8');
+      // A line longer than any answer (64 KiB per task) is not one: drop it.
+      if (text.length > 16 * 2 ** 20) text = '';
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n')) {
+        const line = text.slice(0, i);
+        text = text.slice(i + 1);
+        for (const l of lineListeners) l(line);
+      }
+    });
+    if (head.length) frames.push(head);
+    socket.on('data', (chunk: Buffer) => frames.push(chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => closeListeners.forEach((l) => l()));
+    return {
+      send: (line) => void socket.write(line),
+      onLine: (l) => void lineListeners.push(l),
+      onClose: (l) => void closeListeners.push(l),
+      close: () => socket.destroy(),
+    };
+  }
+
   override async daemonInfo(): Promise<DaemonInfo> {
     return (await this.get<DaemonInfo>('/info')) ?? {};
   }
@@ -415,6 +457,7 @@ export class EngineApiDocker extends DockerCli {
       `/containers/create?name=${encodeURIComponent(c.name)}`,
       {
         Image: c.image,
+        ...(c.interactive ? { OpenStdin: true, StdinOnce: false } : {}),
         Entrypoint: [c.entrypoint],
         Cmd: c.args,
         Labels: c.labels,

@@ -266,6 +266,35 @@ export class EngineClient {
     });
   }
 
+  /**
+   * POST to an endpoint that hijacks the connection and hand the raw socket over (with the
+   * bytes that came with the upgrade): a long-lived stream, such as an attach. Null when the
+   * daemon answered without upgrading (it refused).
+   */
+  hijack(path: string, timeoutMs = 10_000): Promise<{ socket: Socket; head: Buffer } | null> {
+    return new Promise((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath,
+        path,
+        method: 'POST',
+        agent: false,
+        timeout: timeoutMs,
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', (err) => reject(this.fail('POST', path, err)));
+      req.on('response', (res: IncomingMessage) => {
+        res.resume();
+        resolve(null);
+      });
+      req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
+        socket.setTimeout(0);
+        resolve({ socket, head });
+      });
+      req.end();
+    });
+  }
+
   /** Close the kept-alive connections (a long-lived process need not). */
   close(): void {
     this.agent.destroy();
