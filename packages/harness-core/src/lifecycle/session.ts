@@ -352,9 +352,10 @@ export class RunSession {
             (t) => redactor.redact(t),
           ).catch(() => []);
       };
-      // The run's own containers go together, before the teardown removes the volumes; the
-      // diagnostics read the stack, not them, so they are collected meanwhile. A quick run's
-      // canonical is put back through the run's probe (its readiness), so the probe waits.
+      // The run's own containers (probe, helpers) go while the diagnostics read the stack and
+      // the teardown undeploys it; the teardown waits for them before it removes the volumes.
+      // A quick run's canonical is put back through the run's probe (its readiness), so there
+      // the probe waits.
       const closeOwn = () =>
         Promise.all([
           this.probe?.then((p) => p.close()).catch(() => undefined),
@@ -364,19 +365,29 @@ export class RunSession {
         await diagnose();
         await this.putCanonicalBack(this.parts.quick);
         await closeOwn();
-      } else await Promise.all([diagnose(), closeOwn()]);
-      if (this.parts.quick) return await this.verifyRunObjectsGone();
-      if (!quiet && options.keepWarm && this.allGreen() && (await this.markWarm())) {
-        state.keptWarm = true;
-        state.teardown = { clean: true, leftovers: [], errors: [] };
-        this.log.info(
-          `kept stack ${stack} warm (cc-ci.warm=true): the sweep decides whether it becomes the canonical`,
-        );
-        return;
+        return await this.verifyRunObjectsGone();
+      }
+      const ownClosed = closeOwn();
+      await diagnose();
+      if (!quiet && options.keepWarm && this.allGreen()) {
+        await ownClosed;
+        if (await this.markWarm()) {
+          state.keptWarm = true;
+          state.teardown = { clean: true, leftovers: [], errors: [] };
+          this.log.info(
+            `kept stack ${stack} warm (cc-ci.warm=true): the sweep decides whether it becomes the canonical`,
+          );
+          return;
+        }
       }
       if (!quiet) this.log.info(`tearing down stack ${stack}`);
-      state.teardown = await teardown(deployer, docker, options.runId, stack, (line) =>
-        quiet ? undefined : this.log.info(line),
+      state.teardown = await teardown(
+        deployer,
+        docker,
+        options.runId,
+        stack,
+        (line) => (quiet ? undefined : this.log.info(line)),
+        ownClosed,
       );
       if (!quiet) this.logTeardown();
     } finally {

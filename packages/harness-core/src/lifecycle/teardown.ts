@@ -42,6 +42,8 @@ export interface TeardownResult {
  * Undeploy, remove data, then verify nothing of the run remains. Never throws. Each step is
  * logged before it starts (`teardown: <step>`), so a kill can be placed in any of them; whatever
  * step a kill lands in, every object left carries the run's labels and the janitor reaps it.
+ * `ownClosed`: the run's own containers (probe, volume helpers) being removed meanwhile; awaited
+ * before the data goes (a mounted volume cannot be removed) and so before the verification.
  */
 export async function teardown(
   deployer: Deployer,
@@ -49,6 +51,7 @@ export async function teardown(
   runId: string,
   stack: string,
   log: (line: string) => void = () => undefined,
+  ownClosed: Promise<unknown> = Promise.resolve(),
 ): Promise<TeardownResult> {
   const errors: string[] = [];
   log(`teardown: undeploy (remove stack ${stack})`);
@@ -60,6 +63,7 @@ export async function teardown(
   log('teardown: remove data (volumes, secrets, configs)');
   try {
     // No kept volume helper may hold a volume (any deployer's removal).
+    await ownClosed.catch(() => undefined);
     await docker.releaseVolumeHelpers();
     await deployer.removeData(stack);
   } catch (err) {
