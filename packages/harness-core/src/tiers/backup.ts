@@ -343,9 +343,6 @@ async function backUpOnce(
 ): Promise<{ readonly taken: VolumeBackup[] } | { readonly failed: TierOutcome }> {
   const { plan, container } = service;
   const taken: VolumeBackup[] = [];
-  // The archives' read-only helpers start while the pre-hook runs.
-  for (const [volume] of plan.volumes)
-    void ctx.docker.warmVolumeHelper(helper(ctx, service.mounts.get(volume)!), true);
   await hook(ctx, container, `backup pre-hook of ${plan.service}`, plan.preHook, rows, t0);
   await mkdir(join(ctx.runDir, 'backup'), { recursive: true });
   for (const [volume, paths] of plan.volumes) {
@@ -500,6 +497,11 @@ export const backupTier: Tier = {
     const found = await plans(ctx);
     const nothing = nothingToBackUp(ctx, found.length);
     if (nothing) return nothing;
+    // The archives' read-only helpers start while the app is checked and the markers written.
+    if (!ctx.deployer.backup)
+      for (const s of found)
+        for (const [volume] of s.plan.volumes)
+          void ctx.docker.warmVolumeHelper(helper(ctx, s.mounts.get(volume)!), true);
     // Backups run only once every service is healthy.
     await ctx.waitReady();
     const probe = ctx.config.dataProbe;

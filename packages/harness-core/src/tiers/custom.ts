@@ -90,6 +90,8 @@ export const customTier: Tier = {
         outputFile,
         '--ci',
         '--runInBand',
+        // Jest would otherwise look for (and spawn) a watchman binary on the host's PATH.
+        '--watchman=false',
         '--testTimeout',
         '60000',
       ],

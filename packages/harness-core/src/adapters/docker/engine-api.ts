@@ -318,7 +318,7 @@ export class EngineApiDocker extends DockerCli {
 
   /**
    * Archive over an exec's stdout, streamed to the file: the volume's read-only helper (the
-   * backup cannot change the volume it reads; kept, and warmed while the pre-hook runs) runs
+   * backup cannot change the volume it reads; kept, and started as the backup tier begins) runs
    * `tar -cf -`. A failed archive leaves no file behind.
    */
   override async archiveVolume(
