@@ -14,7 +14,7 @@ import { DockerCli } from '../../src/adapters/docker/docker-cli.js';
 import { EngineApiDocker } from '../../src/adapters/docker/engine-api.js';
 import type { ExecResult, VolumeHelper } from '../../src/ports/docker.js';
 import { swarmLocks } from '../../src/adapters/docker/swarm-locks.js';
-import { docker, forceRemoveStack } from '../support/fixtures.js';
+import { docker, forceRemoveStack, stackService } from '../support/fixtures.js';
 
 jest.setTimeout(90_000);
 
@@ -161,7 +161,7 @@ describe('volume helpers over the Engine API', () => {
     await expect(api.restoreVolume(helperOn('dst-x'), join(dir, 'absent.tar'))).rejects.toThrow(
       /ENOENT/,
     );
-    // The archive helper is gone; the kept ones carry the run's labels.
+    // The kept helpers (the archive's read-only one too) carry the run's labels.
     const left = await docker(
       'ps',
       '-a',
@@ -231,21 +231,7 @@ describe('object, secret and service writes over the Engine API', () => {
   });
 
   it('scale and label a service, and kill and remove its containers', async () => {
-    await docker(
-      'service',
-      'create',
-      '--detach',
-      '--quiet',
-      '--name',
-      `${stack}_app`,
-      '--label',
-      `com.docker.stack.namespace=${stack}`,
-      '--container-label',
-      `com.docker.stack.namespace=${stack}`,
-      '--replicas',
-      '0',
-      'ccci/web:1',
-    );
+    await stackService(stack, 'app', '--replicas', '0', 'ccci/web:1');
     await api.addServiceLabels(`${stack}_app`, { 'coop-cloud.test': 'yes' });
     await api.scaleService(`${stack}_app`, 1);
     const svc = await api.inspectService(`${stack}_app`);
@@ -269,6 +255,23 @@ describe('object, secret and service writes over the Engine API', () => {
   }, 60_000);
 });
 
+/** An idle container of the test stack on the proxy network (so the network is in use here). */
+const onProxy = (name: string) =>
+  docker(
+    'run',
+    '-d',
+    '--label',
+    `com.docker.stack.namespace=${stack}`,
+    '--name',
+    `${stack}_${name}`,
+    '--network',
+    'proxy',
+    'ccci/web:1',
+    'sh',
+    '-c',
+    'sleep 600',
+  );
+
 describe('detached containers over the Engine API', () => {
   const spec = (name: string, network = 'proxy') => ({
     name: `${stack}_${name}`,
@@ -283,20 +286,7 @@ describe('detached containers over the Engine API', () => {
   it('start the same sandbox the CLI starts, and fail as it fails', async () => {
     // Each on a host where the network is in use, so that neither start races the daemon's
     // teardown of the network's local instance (openProxyProbe's retry covers that).
-    await docker(
-      'run',
-      '-d',
-      '--label',
-      `com.docker.stack.namespace=${stack}`,
-      '--name',
-      `${stack}_holder`,
-      '--network',
-      'proxy',
-      'ccci/web:1',
-      'sh',
-      '-c',
-      'sleep 600',
-    );
+    await onProxy('holder');
     const seen = [];
     for (const [d, name] of [
       [cli, 'probe-cli'],
@@ -330,20 +320,7 @@ describe('detached containers over the Engine API', () => {
   it('start the probe right after the last container on the network left this host', async () => {
     // The daemon is then tearing down the network's local instance; a start fails with
     // "network <ID> not found" for a moment, and the probe is created again.
-    await docker(
-      'run',
-      '-d',
-      '--label',
-      `com.docker.stack.namespace=${stack}`,
-      '--name',
-      `${stack}_last`,
-      '--network',
-      'proxy',
-      'ccci/web:1',
-      'sh',
-      '-c',
-      'sleep 600',
-    );
+    await onProxy('last');
     // (Started while the holder is still on the network: this start must not race.)
     await docker('rm', '-f', `${stack}_holder`);
     await docker('rm', '-f', `${stack}_last`);
@@ -394,17 +371,9 @@ describe('swarm locks over the Engine API', () => {
 describe('diagnostics over the Engine API', () => {
   it("read a service's logs and the stack's events as the CLI reads them", async () => {
     const since = new Date(Date.now() - 1000);
-    await docker(
-      'service',
-      'create',
-      '--detach',
-      '--quiet',
-      '--name',
-      `${stack}_talk`,
-      '--label',
-      `com.docker.stack.namespace=${stack}`,
-      '--container-label',
-      `com.docker.stack.namespace=${stack}`,
+    await stackService(
+      stack,
+      'talk',
       'ccci/web:1',
       'sh',
       '-c',
@@ -428,17 +397,9 @@ describe('diagnostics over the Engine API', () => {
 describe('the proxy probe over an attached connection', () => {
   it('answers what the exec probe answers, many requests at once, with no exec', async () => {
     const since = new Date(Date.now() - 1000);
-    await docker(
-      'service',
-      'create',
-      '--detach',
-      '--quiet',
-      '--name',
-      `${stack}_web`,
-      '--label',
-      `com.docker.stack.namespace=${stack}`,
-      '--container-label',
-      `com.docker.stack.namespace=${stack}`,
+    await stackService(
+      stack,
+      'web',
       '--network',
       'proxy',
       '--endpoint-mode',

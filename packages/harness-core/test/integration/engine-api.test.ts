@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { DockerCli } from '../../src/adapters/docker/docker-cli.js';
 import { EngineApiDocker } from '../../src/adapters/docker/engine-api.js';
 import type { SwarmObjectKind } from '../../src/ports/docker.js';
-import { docker, forceRemoveStack } from '../support/fixtures.js';
+import { docker, forceRemoveStack, stackService } from '../support/fixtures.js';
 
 const stack = `ccci-api-${randomBytes(3).toString('hex')}`;
 const cli = new DockerCli();
@@ -21,19 +21,11 @@ beforeAll(async () => {
   await docker('secret', 'create', '--label', ns, `${stack}_s_v1`, '/etc/hostname');
   await docker('config', 'create', '--label', ns, `${stack}_c_v1`, '/etc/hostname');
   await docker('volume', 'create', '--label', ns, `${stack}_data`);
-  await docker(
-    'service',
-    'create',
-    '--detach',
-    '--quiet',
-    '--name',
-    `${stack}_app`,
-    '--label',
-    ns,
+  await stackService(
+    stack,
+    'app',
     '--label',
     `coop-cloud.${stack}.version=0.1.0+1.0`,
-    '--container-label',
-    ns,
     '--secret',
     `${stack}_s_v1`,
     '--config',

@@ -108,6 +108,24 @@ export async function docker(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/** Create a service of a test stack, its namespace label on it and on its containers. */
+export function stackService(stack: string, name: string, ...rest: string[]): Promise<string> {
+  const ns = `com.docker.stack.namespace=${stack}`;
+  return docker(
+    'service',
+    'create',
+    '--detach',
+    '--quiet',
+    '--name',
+    `${stack}_${name}`,
+    '--label',
+    ns,
+    '--container-label',
+    ns,
+    ...rest,
+  );
+}
+
 /** The ids of a stack's services (by namespace label). */
 export async function stackServiceIds(stack: string): Promise<string[]> {
   const out = await docker(
