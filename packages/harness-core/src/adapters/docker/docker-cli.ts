@@ -438,10 +438,15 @@ export class DockerCli implements DockerPort {
     }
   }
 
-  /** Through the CLI an archive copies out of a helper of its own: only read-write ones are kept. */
+  /**
+   * Whether archives run in a kept read-only helper (over the Engine API); through the CLI an
+   * archive copies out of a helper of its own, so only read-write helpers are kept.
+   */
+  protected readonly keepsReadOnlyHelpers: boolean = false;
+
   async warmVolumeHelper(helper: VolumeHelper, readOnly: boolean): Promise<boolean> {
-    if (readOnly) return false;
-    return this.helpers.get(helper).then(
+    if (readOnly && !this.keepsReadOnlyHelpers) return false;
+    return this.helpers.get({ ...helper, readOnly }).then(
       () => true,
       () => false,
     );

@@ -84,6 +84,7 @@ function toObject(kind: SwarmObjectKind, raw: Record<string, unknown>): SwarmObj
 
 export class EngineApiDocker extends DockerCli {
   private readonly client: EngineClient;
+  protected override readonly keepsReadOnlyHelpers = true;
 
   constructor(socketPath: string, opts: DockerCliOptions = {}) {
     super(opts);
@@ -255,15 +256,36 @@ export class EngineApiDocker extends DockerCli {
     );
   }
 
-  /** A volume helper container, started; null when its image is not here (the CLI pulls). */
-  private async startHelper(
-    helper: VolumeHelper,
-    opts: { readOnly: boolean; autoRemove: boolean; seconds: number },
-  ): Promise<string | null> {
-    const created = await this.client.call('POST', '/containers/create', {
+  /**
+   * Create a container and start it; one that was created but would not start is removed.
+   * `noImage` when its image is not on this host (the CLI, which pulls, is the fallback).
+   */
+  private async createStarted(
+    name: string | null,
+    spec: Record<string, unknown>,
+  ): Promise<{ id: string } | { refused: EngineAnswer; noImage: boolean }> {
+    const query = name ? `?name=${encodeURIComponent(name)}` : '';
+    const created = await this.client.call('POST', `/containers/create${query}`, spec);
+    if (created.status !== 201)
+      return {
+        refused: created,
+        noImage: created.status === 404 && /no such image/i.test(daemonMessage(created)),
+      };
+    const { Id: id } = JSON.parse(created.body) as { Id: string };
+    const started = await this.client.call('POST', `/containers/${id}/start`);
+    if (started.status >= 300 && started.status !== 304) {
+      await this.removeContainers([id]);
+      return { refused: started, noImage: false };
+    }
+    return { id };
+  }
+
+  /** A kept volume helper (an idle `sleep`, removed by itself when it ends). */
+  protected override async startKeptHelper(helper: KeptHelperSpec): Promise<string> {
+    const res = await this.createStarted(null, {
       Image: helper.image,
       Entrypoint: ['sh'],
-      Cmd: ['-c', `sleep ${opts.seconds}`],
+      Cmd: ['-c', `sleep ${KEPT_HELPER_LIFETIME_S}`],
       Labels: helper.labels,
       HostConfig: {
         NetworkMode: HELPER_SANDBOX.network,
@@ -271,41 +293,15 @@ export class EngineApiDocker extends DockerCli {
         // As the CLI sends them (it adds the prefix).
         CapAdd: HELPER_SANDBOX.capAdd.map((c) => `CAP_${c}`),
         SecurityOpt: [...HELPER_SANDBOX.securityOpt],
-        Binds: [`${helper.volume}:/volume${opts.readOnly ? ':ro' : ''}`],
-        AutoRemove: opts.autoRemove,
+        Binds: [`${helper.volume}:/volume${helper.readOnly === true ? ':ro' : ''}`],
+        AutoRemove: true,
       },
     });
-    if (created.status === 404 && /no such image/i.test(daemonMessage(created))) return null;
-    if (created.status !== 201)
-      throw new InfraError(
-        'DOCKER_FAILED',
-        `could not create a volume helper for ${helper.volume}: ${daemonMessage(created)}`,
-      );
-    const { Id: id } = JSON.parse(created.body) as { Id: string };
-    const started = await this.client.call('POST', `/containers/${id}/start`);
-    if (started.status >= 300 && started.status !== 304) {
-      await this.removeContainers([id]);
-      throw new InfraError(
-        'DOCKER_FAILED',
-        `could not start the volume helper for ${helper.volume}: ${daemonMessage(started)}`,
-      );
-    }
-    return id;
-  }
-
-  protected override async startKeptHelper(helper: KeptHelperSpec): Promise<string> {
-    const id = await this.startHelper(helper, {
-      readOnly: helper.readOnly === true,
-      autoRemove: true,
-      seconds: KEPT_HELPER_LIFETIME_S,
-    });
-    return id ?? super.startKeptHelper(helper);
-  }
-
-  override warmVolumeHelper(helper: VolumeHelper, readOnly: boolean): Promise<boolean> {
-    return this.helpers.get({ ...helper, readOnly }).then(
-      () => true,
-      () => false,
+    if ('id' in res) return res.id;
+    if (res.noImage) return super.startKeptHelper(helper);
+    throw new InfraError(
+      'DOCKER_FAILED',
+      `could not start a volume helper for ${helper.volume}: ${daemonMessage(res.refused)}`,
     );
   }
 
@@ -452,43 +448,30 @@ export class EngineApiDocker extends DockerCli {
   }
 
   override async runDetached(c: DetachedContainer): Promise<ExecResult> {
-    const created = await this.client.call(
-      'POST',
-      `/containers/create?name=${encodeURIComponent(c.name)}`,
-      {
-        Image: c.image,
-        ...(c.interactive ? { OpenStdin: true, StdinOnce: false } : {}),
-        Entrypoint: [c.entrypoint],
-        Cmd: c.args,
-        Labels: c.labels,
-        HostConfig: {
-          NetworkMode: c.network,
-          ReadonlyRootfs: true,
-          CapDrop: ['ALL'],
-          SecurityOpt: ['no-new-privileges'],
-          Memory: c.memoryBytes,
-        },
-        // As the CLI sends it: without an endpoint for it, a swarm-scoped attachable network
-        // (`proxy`) is "not found" on a node where no container uses it yet.
-        NetworkingConfig: { EndpointsConfig: { [c.network]: {} } },
+    const res = await this.createStarted(c.name, {
+      Image: c.image,
+      ...(c.interactive ? { OpenStdin: true, StdinOnce: false } : {}),
+      Entrypoint: [c.entrypoint],
+      Cmd: c.args,
+      Labels: c.labels,
+      HostConfig: {
+        NetworkMode: c.network,
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: c.memoryBytes,
       },
-    );
-    // Not on this host: the CLI pulls it.
-    if (created.status === 404 && /no such image/i.test(daemonMessage(created)))
-      return super.runDetached(c);
-    const failed = (answer: EngineAnswer): ExecResult => ({
+      // As the CLI sends it: without an endpoint for it, a swarm-scoped attachable network
+      // (`proxy`) is "not found" on a node where no container uses it yet.
+      NetworkingConfig: { EndpointsConfig: { [c.network]: {} } },
+    });
+    if ('id' in res) return { exitCode: 0, stdout: `${res.id}\n`, stderr: '' };
+    if (res.noImage) return super.runDetached(c);
+    return {
       exitCode: 125,
       stdout: '',
-      stderr: `docker: Error response from daemon: ${daemonMessage(answer)}.\n`,
-    });
-    if (created.status !== 201) return failed(created);
-    const { Id: id } = JSON.parse(created.body) as { Id: string };
-    const started = await this.client.call('POST', `/containers/${id}/start`);
-    if (started.status >= 300 && started.status !== 304) {
-      await this.removeContainers([id]);
-      return failed(started);
-    }
-    return { exitCode: 0, stdout: `${id}\n`, stderr: '' };
+      stderr: `docker: Error response from daemon: ${daemonMessage(res.refused)}.\n`,
+    };
   }
 
   override async removeObject(kind: SwarmObjectKind, idOrName: string): Promise<boolean> {

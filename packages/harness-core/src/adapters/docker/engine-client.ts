@@ -11,6 +11,7 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { InfraError } from '../../errors.js';
+import { BoundedTail } from '../process/run-process.js';
 
 export interface EngineAnswer {
   readonly status: number;
@@ -40,21 +41,6 @@ export interface StreamResult {
 }
 
 const HEADER = 8;
-
-/** A bounded tail of a byte stream. */
-class Tail {
-  private chunks: Buffer[] = [];
-  private len = 0;
-  constructor(private readonly max: number) {}
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.len += chunk.length;
-    while (this.len > this.max && this.chunks.length > 1) this.len -= this.chunks.shift()!.length;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
 
 /**
  * Splits the multiplexed stream into frames, whatever the chunk boundaries. A payload is handed
@@ -191,8 +177,8 @@ export class EngineClient {
     return new Promise((resolve, reject) => {
       const stdin = typeof opts.stdin === 'function' ? opts.stdin() : opts.stdin;
       const sink = opts.stdoutSink?.();
-      const out = new Tail(opts.maxBytes ?? 4 * 1024 * 1024);
-      const err = new Tail(opts.maxBytes ?? 4 * 1024 * 1024);
+      const out = new BoundedTail(opts.maxBytes ?? 4 * 1024 * 1024);
+      const err = new BoundedTail(opts.maxBytes ?? 4 * 1024 * 1024);
       let socket: Socket | undefined;
       let settled = false;
       const finish = (timedOut: boolean, failure?: Error, refused?: EngineAnswer) => {
@@ -302,7 +288,7 @@ export class EngineClient {
 }
 
 /** stdout and stderr frames to their tails, or stdout to the sink (at the sink's pace). */
-function routeFrames(sock: Socket, out: Tail, err: Tail, sink: Writable | undefined) {
+function routeFrames(sock: Socket, out: BoundedTail, err: BoundedTail, sink: Writable | undefined) {
   let draining = false;
   return new FrameSplitter((type, payload) => {
     if (type === 2) err.push(Buffer.from(payload));

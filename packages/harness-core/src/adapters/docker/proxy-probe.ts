@@ -5,10 +5,11 @@
  * domain as Host header. Nothing is published on the host.
  *
  * A run starts one small probe container attached to `proxy` (labelled as the run's, so teardown
- * and the janitor find it) and sends each request as an exec into it: this works the
- * same whether cc-ci is a host process (a maintainer's local run) or the plugin in a Drone step
- * container on its own bridge network, and for `fetchApp` in a recipe's tests. The request and
- * the answer cross as JSON arguments and output, never through a shell.
+ * and the janitor find it) and sends each request into it: over one attached connection to the
+ * probe's own process (the Engine API), or as an exec (the CLI, a recipe's `fetchApp`, and the
+ * fallback). Either way works the same whether cc-ci is a host process (a maintainer's local run)
+ * or the plugin in a Drone step container on its own bridge network. The request and the answer
+ * cross as JSON lines or arguments and output, never through a shell.
  */
 import type { DockerCli } from './docker-cli.js';
 import type { ExecResult } from '../../ports/docker.js';

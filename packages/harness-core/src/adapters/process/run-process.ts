@@ -25,6 +25,21 @@ export interface RunProcessOptions {
   readonly binary?: boolean;
 }
 
+/** The last `max` bytes of a stream, kept chunk by chunk (at least the latest chunk). */
+export class BoundedTail {
+  private chunks: Buffer[] = [];
+  private len = 0;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.len += chunk.length;
+    while (this.len > this.max && this.chunks.length > 1) this.len -= this.chunks.shift()!.length;
+  }
+  text(encoding: BufferEncoding = 'utf8'): string {
+    return Buffer.concat(this.chunks).toString(encoding);
+  }
+}
+
 export type ProcessRunner = (
   program: string,
   args: readonly string[],
@@ -40,19 +55,11 @@ export const runProcess: ProcessRunner = (program, args, opts = {}) =>
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outLen = 0;
-    let errLen = 0;
+    const out = new BoundedTail(maxBytes);
+    const err = new BoundedTail(maxBytes);
     let timedOut = false;
-    const keep = (chunks: Buffer[], chunk: Buffer, len: number): number => {
-      chunks.push(chunk);
-      len += chunk.length;
-      while (len > maxBytes && chunks.length > 1) len -= chunks.shift()!.length;
-      return len;
-    };
-    child.stdout.on('data', (c: Buffer) => (outLen = keep(out, c, outLen)));
-    child.stderr.on('data', (c: Buffer) => (errLen = keep(err, c, errLen)));
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
     const kill = () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 3000).unref();
@@ -75,8 +82,8 @@ export const runProcess: ProcessRunner = (program, args, opts = {}) =>
       opts.signal?.removeEventListener('abort', onAbort);
       resolve({
         exitCode: code ?? (sig ? 128 + 15 : 1),
-        stdout: Buffer.concat(out).toString(opts.binary ? 'latin1' : 'utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stdout: out.text(opts.binary ? 'latin1' : 'utf8'),
+        stderr: err.text(),
         timedOut,
       });
     });
