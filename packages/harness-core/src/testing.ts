@@ -2,16 +2,22 @@
  * Helpers for a recipe's own tests (the custom tier). cc-ci runs the tests with Jest and passes
  * the deployed app's context in the file named by CCCI_CONTEXT. See docs/writing-recipe-tests.md.
  *
+ * Requests go through the run's relay (tiers/test-relay.ts: the run's probe connection and the
+ * Engine API) when the context names one, else through the docker CLI (`docker exec` into the
+ * run's probe container, `docker ps` and `docker exec` for a service); the answers are the same.
+ *
  *   import { appContext, fetchApp, execInService } from '@cc-ci/harness-core/testing';
  */
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import {
   parseProbeOutput,
   probeExecArgs,
   type AppEndpoint,
   type HttpAnswer,
+  type TaskAnswer,
 } from './adapters/docker/proxy-probe.js';
 
 export interface AppContext {
@@ -25,6 +31,8 @@ export interface AppContext {
   /** Service name in the recipe → full swarm service name. */
   readonly services: Readonly<Record<string, string>>;
   readonly runDir: string;
+  /** The run's relay socket (tiers/test-relay.ts), when it has one. */
+  readonly relay?: string;
 }
 
 let cached: AppContext | null = null;
@@ -44,13 +52,10 @@ export function appContext(): AppContext {
  */
 export async function fetchApp(path: string, timeoutMs = 10_000): Promise<HttpAnswer> {
   const ctx = appContext();
-  const run = promisify(execFile);
-  const { stdout, stderr } = await run(
-    'docker',
-    probeExecArgs(ctx.probeContainer, ctx.endpoint, { path, timeoutMs, all: false }),
-    { timeout: timeoutMs + 15_000, maxBuffer: 4 * 1024 * 1024 },
-  );
-  const [first] = parseProbeOutput(stdout, stderr);
+  const [first] = ctx.relay
+    ? (await relay<{ answers: TaskAnswer[] }>(ctx.relay, { fetch: { path, timeoutMs } }, timeoutMs))
+        .answers
+    : await fetchByCli(ctx, path, timeoutMs);
   if (!first) throw new Error(`no task of ${ctx.endpoint.service} on ${ctx.endpoint.network}`);
   if (!first.answer) throw new Error(`${path}: ${first.error ?? 'no answer'}`);
   return first.answer;
@@ -65,6 +70,20 @@ export async function execInService(
   const full = ctx.services[service];
   if (!full)
     throw new Error(`unknown service "${service}"; known: ${Object.keys(ctx.services).join(', ')}`);
+  if (ctx.relay) {
+    const { exec } = await relay<{ exec: { exitCode: number; stdout: string; stderr: string } }>(
+      ctx.relay,
+      { exec: { service, argv } },
+      60_000,
+    );
+    if (exec.exitCode === 0) return { stdout: exec.stdout, stderr: exec.stderr };
+    throw Object.assign(
+      new Error(
+        `Command failed (exit ${exec.exitCode}) in service ${service}: ${argv.join(' ')}\n${exec.stderr}`,
+      ),
+      { code: exec.exitCode, stdout: exec.stdout, stderr: exec.stderr },
+    );
+  }
   const run = promisify(execFile);
   const { stdout: ids } = await run('docker', [
     'ps',
@@ -76,4 +95,47 @@ export async function execInService(
   const id = ids.split('\n').find(Boolean);
   if (!id) throw new Error(`service ${service} has no running container`);
   return run('docker', ['exec', id, ...argv]);
+}
+
+async function fetchByCli(ctx: AppContext, path: string, timeoutMs: number): Promise<TaskAnswer[]> {
+  const run = promisify(execFile);
+  const { stdout, stderr } = await run(
+    'docker',
+    probeExecArgs(ctx.probeContainer, ctx.endpoint, { path, timeoutMs, all: false }),
+    { timeout: timeoutMs + 15_000, maxBuffer: 4 * 1024 * 1024 },
+  );
+  return parseProbeOutput(stdout, stderr);
+}
+
+/** One request to the run's relay; its answer, or an Error with the relay's reason. */
+function relay<T>(socket: string, request: object, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const conn = connect(socket);
+    let buf = '';
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`cc-ci's relay gave no answer within ${timeoutMs + 15_000} ms`));
+    }, timeoutMs + 15_000);
+    conn.setEncoding('utf8');
+    conn.on('data', (chunk: string) => (buf += chunk));
+    conn.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cc-ci's relay: ${err.message}`));
+    });
+    conn.on('end', () => {
+      clearTimeout(timer);
+      let got: T | { error: string };
+      try {
+        got = JSON.parse(buf) as T | { error: string };
+      } catch {
+        return reject(
+          new Error(`cc-ci's relay gave no answer (${JSON.stringify(buf.slice(0, 200))})`),
+        );
+      }
+      if (typeof got === 'object' && got !== null && 'error' in got) reject(new Error(got.error));
+      else resolve(got);
+    });
+    // Not end(): the relay answers on this connection, then ends it.
+    conn.write(`${JSON.stringify(request)}\n`);
+  });
 }

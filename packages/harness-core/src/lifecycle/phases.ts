@@ -25,6 +25,7 @@ import type { RunLogger } from '../tiers/types.js';
 
 export async function runPhases(s: RunSession): Promise<void> {
   await prerequisites(s);
+  await prestart(s);
   await onTheHead(s, await upgradePhase(s, { overlap: true }));
   await laterTiers(s, ['lint']);
 }
@@ -133,6 +134,23 @@ async function prerequisites(s: RunSession): Promise<void> {
     );
 }
 
+/**
+ * What the app's later tiers can start before the app exists (the custom tier's Jest), started
+ * now, while the swarm has the deploys to do; only for a tier that is to run. The finish stops
+ * what no tier took. A tier that cannot start early starts late, as it would without this.
+ */
+async function prestart(s: RunSession): Promise<void> {
+  for (const tier of APP_TIERS) {
+    const impl = s.parts.tiers.others[tier];
+    if (!impl?.prestart || skipOf(s, tier)) continue;
+    await impl.prestart(s.preDeployContext(tier)).catch((err: unknown) => {
+      s.tierLog(tier).warn(
+        `could not start early (${(err as Error).message}): it starts in its turn`,
+      );
+    });
+  }
+}
+
 /** The bases of the upgrade paths, or null (the upgrade's stage is then decided here). */
 async function resolveBases(s: RunSession): Promise<readonly UpgradeBase[] | null> {
   const { state, tiers } = s.parts;
@@ -149,12 +167,7 @@ async function resolveBases(s: RunSession): Promise<readonly UpgradeBase[] | nul
     return null;
   }
   const t0 = Date.now();
-  const {
-    app: _a,
-    waitReady: _w,
-    ...pre
-  } = s.tierContext('upgrade', null as unknown as DeployedApp);
-  const resolved = await tiers.upgrade.resolveBases(pre);
+  const resolved = await tiers.upgrade.resolveBases(s.preDeployContext('upgrade'));
   if (resolved.kind === 'bases') return resolved.value;
   state.setStage('upgrade', stageOf('skip', Date.now() - t0, [], { reason: resolved.reason }));
   return null;

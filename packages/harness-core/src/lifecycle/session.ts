@@ -16,7 +16,7 @@ import { DockerDeployer } from '../deployers/docker-deployer.js';
 import { AbraDeployer } from '../deployers/abra-deployer.js';
 import type { DeployRequest, DeployedApp, Deployer } from '../ports/deployer.js';
 import type { TierRegistry } from '../tiers/index.js';
-import type { RunLogger, TierContext, TierOutcome } from '../tiers/types.js';
+import type { PreDeployContext, RunLogger, TierContext, TierOutcome } from '../tiers/types.js';
 import { LABEL_WARM } from './labels.js';
 import type { RunLocks } from './locks.js';
 import { probeConverged, probeHttp, sleep, taskProblem, waitConverged } from './readiness.js';
@@ -288,6 +288,16 @@ export class RunSession {
     };
   }
 
+  /** A tier's context before the app is deployed. */
+  preDeployContext(tier: TierName): PreDeployContext {
+    const {
+      app: _a,
+      waitReady: _w,
+      ...pre
+    } = this.tierContext(tier, null as unknown as DeployedApp);
+    return pre;
+  }
+
   tierContext(tier: TierName, target: DeployedApp): TierContext {
     const { options, prepared, deps, state } = this.parts;
     return {
@@ -360,6 +370,7 @@ export class RunSession {
         Promise.all([
           this.probe?.then((p) => p.close()).catch(() => undefined),
           docker.releaseVolumeHelpers().catch(() => 0),
+          this.discardPrestarted(),
         ]);
       if (this.parts.quick) {
         await diagnose();
@@ -394,6 +405,14 @@ export class RunSession {
       await lock.release();
       this.log.info('lock released');
     }
+  }
+
+  /** Stop what a tier started early and never took (tiers/types.ts, Tier.prestart). */
+  private async discardPrestarted(): Promise<void> {
+    const { shared } = this.parts.state;
+    const tests = shared.recipeTests;
+    delete shared.recipeTests;
+    await tests?.discard().catch(() => undefined);
   }
 
   /**

@@ -16,6 +16,7 @@ import type { RungStatus, TestRow, TierName } from '../domain/results.js';
 import type { DeployedApp, Deployer, DeployRequest, RecipeCheckout } from '../ports/deployer.js';
 import type { DockerPort } from '../ports/docker.js';
 import type { BackupState } from './backup.js';
+import type { RecipeTests } from './custom.js';
 import type { UpgradeSeed } from './upgrade.js';
 
 /** Minimal logger the harness writes progress to (the plugin renders it for people). */
@@ -102,6 +103,8 @@ export interface RunShared {
    * with overlapMonitor): the run settles it before the upgrade's verdict.
    */
   updateMonitor?: UpdateMonitor;
+  /** The recipe's Jest, started by the custom tier's prestart and waiting for its run. */
+  recipeTests?: RecipeTests;
 }
 
 /** Swarm's monitor of the head's update, still running when the upgrade returned. */
@@ -126,8 +129,17 @@ export interface TierOutcome {
   readonly pending?: string;
 }
 
+/** A tier's context before the app is deployed (no app, nothing to wait for). */
+export type PreDeployContext = Omit<TierContext, 'app' | 'waitReady'>;
+
 export interface Tier {
   readonly name: TierName;
+  /**
+   * Start, before the app exists, what the tier will need and what needs nothing of the app
+   * (the custom tier's Jest), handing it to `run` through ctx.shared. Called only when the
+   * tier is to run; the run's finish stops whatever `run` never took.
+   */
+  prestart?(ctx: PreDeployContext): Promise<void>;
   run(ctx: TierContext): Promise<TierOutcome>;
 }
 
@@ -149,7 +161,7 @@ export interface UpgradeTier {
   readonly name: 'upgrade';
   /** The bases of the upgrade paths, oldest first (one unless cc-ci.yml sets upgrade_paths). */
   resolveBases(
-    ctx: Omit<TierContext, 'app' | 'waitReady'>,
+    ctx: PreDeployContext,
   ): Promise<{ kind: 'bases'; value: readonly UpgradeBase[] } | { kind: 'skip'; reason: string }>;
   seed(ctx: TierContext, base: UpgradeBase): Promise<void>;
   upgrade(ctx: TierContext, base: UpgradeBase, opts?: UpgradeOptions): Promise<TierOutcome>;

@@ -50,6 +50,8 @@ interface Script {
    * n-th answer: 'ok', or why what ran over it is void.
    */
   monitor?: (n: number) => string;
+  /** The custom tier starts early (Tier.prestart) and hands its run what it started. */
+  prestart?: boolean;
 }
 
 function world(script: Script = {}) {
@@ -131,7 +133,24 @@ function world(script: Script = {}) {
     others: {
       backup: tier('backup'),
       restore: tier('restore'),
-      custom: tier('custom'),
+      custom: script.prestart
+        ? {
+            name: 'custom',
+            async prestart(ctx) {
+              events.push('prestart custom');
+              ctx.shared.recipeTests = {
+                ended: false,
+                release: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false }),
+                discard: async () => void events.push('discard custom'),
+              };
+            },
+            async run(ctx) {
+              events.push(ctx.shared.recipeTests ? 'custom (started early)' : 'custom');
+              delete ctx.shared.recipeTests;
+              return { status: 'pass', tests: [] };
+            },
+          }
+        : tier('custom'),
       lint: tier('lint'),
     },
   };
@@ -325,6 +344,39 @@ describe('runLifecycle phases (no Docker)', () => {
     expect(events).toContain('lint');
     expect(events).not.toContain('backup');
     expect(results).toMatchObject({ verdict: 'fail', level: 0 });
+  });
+
+  it('starts the custom tier early, before the first deploy, and hands its run what it started', async () => {
+    const { events, adapters } = world({ prestart: true });
+    await lifecycle(adapters, ALL);
+    expect(events.slice(0, 5)).toEqual([
+      'lock',
+      'validate',
+      'createSecrets',
+      'prestart custom',
+      'resolveBases',
+    ]);
+    expect(events).toContain('custom (started early)');
+    expect(events).not.toContain('discard custom');
+  });
+
+  it('stops what the custom tier started early when it never runs, and starts nothing for a tier not asked for', async () => {
+    const failing = world({
+      prestart: true,
+      ready: async () => {
+        throw new RecipeError('HTTP_FAILED', '/ answered 500');
+      },
+    });
+    const { results } = await lifecycle(failing.adapters, ['install', 'custom']);
+    expect(results.stages.custom).toMatchObject({ status: 'unver' });
+    expect(failing.events).toContain('prestart custom');
+    expect(failing.events.indexOf('discard custom')).toBeLessThan(
+      failing.events.indexOf('release'),
+    );
+
+    const without = world({ prestart: true });
+    await lifecycle(without.adapters, ['install', 'backup']);
+    expect(without.events).not.toContain('prestart custom');
   });
 
   it('after a failed upgrade that left the base running, verifies install on a fresh head deploy', async () => {
