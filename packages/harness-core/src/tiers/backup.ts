@@ -206,6 +206,18 @@ function nothingToBackUp(ctx: TierContext, planCount: number): TierOutcome | nul
 }
 
 /**
+ * Writes the token (stdin) as the marker into the first declared path that is a directory (the
+ * volume root when none is declared) and prints where, relative to the volume; exits 3 when only
+ * files are declared (there is nowhere in the backup for a marker).
+ */
+const MARKER_SCRIPT = `tok=$(cat)
+if [ $# -eq 0 ]; then printf %s "$tok" > "/volume/${MARKER}" || exit 1; exit 0; fi
+for p; do
+  if [ -d "/volume/$p" ]; then printf %s "$tok" > "/volume/$p/${MARKER}" || exit 1; printf %s "$p"; exit 0; fi
+done
+exit 3`;
+
+/**
  * Writes a fresh marker into a volume, inside what will be saved; the marker's path ('' when only
  * files are saved) and its token.
  */
@@ -215,30 +227,23 @@ async function writeMarker(
   dockerVolume: string,
   paths: readonly string[],
 ): Promise<Marker> {
-  const volumeHelper = helper(ctx, dockerVolume);
   const token = randomBytes(12).toString('hex');
-  // Put the marker in the first declared directory, or the volume root when all of it is saved.
-  let dir = '';
-  for (const p of paths) {
-    const isDir = await ctx.docker.volumeScript(volumeHelper, 'test -d "/volume/$1"', [p]);
-    if (isDir.exitCode === 0) {
-      dir = p;
-      break;
-    }
-  }
-  if (paths.length && !dir) {
-    // Only files are saved (a dump): there is nowhere in the backup for a marker. The
-    // declared files are checked below, and a database by the data probe.
-    return { path: '', token: '' };
-  }
-  const rel = `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, '');
-  const res = await ctx.docker.volumeScript(volumeHelper, 'cat > "/volume/$1"', [rel], token);
+  const res = await ctx.docker.volumeScript(
+    helper(ctx, dockerVolume),
+    MARKER_SCRIPT,
+    [...paths],
+    token,
+  );
+  // Only files are saved (a dump): the declared files are checked below, and a database by
+  // the data probe.
+  if (res.exitCode === 3) return { path: '', token: '' };
   if (res.exitCode !== 0)
     throw new InfraError(
       'DOCKER_FAILED',
       `could not write the backup marker into ${volume}: ${describeExec(res)}`,
     );
-  return { path: rel, token };
+  const dir = res.stdout;
+  return { path: `${dir ? `${dir}/` : ''}${MARKER}`.replace(/^\.\//, ''), token };
 }
 
 /**
@@ -250,17 +255,18 @@ async function prepareService(ctx: TierContext, service: ServicePlan): Promise<P
   const bad = [...plan.volumes.values()].flatMap((p) => unsafePaths(p));
   if (bad.length)
     throw new RecipeError('BAD_RECIPE', `backup paths leave the volume: ${bad.join(', ')}`);
-  // 1. markers inside what will be saved.
+  // 1. markers inside what will be saved, and 2. what the app has now (the snapshot leaves
+  // cc-ci's markers out, so the two run at once); then pre-hook, archive, post-hook.
   const markers = new Map<string, Marker>();
-  for (const [volume, paths] of plan.volumes)
-    markers.set(volume, await writeMarker(ctx, volume, mounts.get(volume)!, paths));
-  // 2. what the app has now; then pre-hook, archive, post-hook.
   const snapshots = new Map<string, Map<string, string>>();
   for (const [volume, paths] of plan.volumes) {
-    snapshots.set(
-      volume,
-      rebuiltByHook(plan, paths) ? new Map() : await snapshot(ctx, mounts.get(volume)!),
-    );
+    const dockerVolume = mounts.get(volume)!;
+    const [marker, files] = await Promise.all([
+      writeMarker(ctx, volume, dockerVolume, paths),
+      rebuiltByHook(plan, paths) ? new Map<string, string>() : snapshot(ctx, dockerVolume),
+    ]);
+    markers.set(volume, marker);
+    snapshots.set(volume, files);
   }
   return { ...service, markers, snapshots };
 }
@@ -551,15 +557,19 @@ export const backupTier: Tier = {
 async function wipeVolume(ctx: TierContext, plan: BackupPlan, v: VolumeBackup): Promise<void> {
   const h = helper(ctx, v.dockerVolume);
   const partial = rebuiltByHook(plan, v.paths);
+  // Removes, then checks that nothing of it is left (exit 1 when something is).
   const wipe = partial
-    ? await ctx.docker.volumeScript(h, 'cd /volume && for p; do rm -rf -- "$p"; done', [...v.paths])
-    : await ctx.docker.volumeScript(h, 'cd /volume && rm -rf -- * .[!.]* ..?*', []);
-  const empty = partial
-    ? await ctx.docker.volumeScript(h, 'cd /volume && for p; do [ ! -e "$p" ] || exit 1; done', [
-        ...v.paths,
-      ])
-    : await ctx.docker.volumeScript(h, 'test -z "$(ls -A /volume)"', []);
-  if (wipe.exitCode !== 0 || empty.exitCode !== 0) {
+    ? await ctx.docker.volumeScript(
+        h,
+        'cd /volume || exit 1; for p; do rm -rf -- "$p"; done; for p; do [ ! -e "$p" ] || exit 1; done',
+        [...v.paths],
+      )
+    : await ctx.docker.volumeScript(
+        h,
+        'cd /volume || exit 1; rm -rf -- * .[!.]* ..?*; test -z "$(ls -A /volume)"',
+        [],
+      );
+  if (wipe.exitCode !== 0) {
     throw new InfraError(
       'DOCKER_FAILED',
       `could not wipe ${v.volume} before the restore: ${describeExec(wipe)}`,
@@ -682,13 +692,16 @@ async function checkRestoredVolume(
   t0: number,
 ): Promise<string[]> {
   const plan = state.plans.find((p) => p.service === v.service)!;
+  // The files are listed while the marker is read (both only read the volume).
+  const files = rebuiltByHook(plan, v.paths) ? null : snapshot(ctx, v.dockerVolume);
+  files?.catch(() => undefined);
   const problems = v.markerPath ? await checkMarker(ctx, state, v, rows, t0) : [];
-  if (rebuiltByHook(plan, v.paths)) {
+  if (!files) {
     rows.push(rebuiltVolumeRow(ctx, v, t0));
     return problems;
   }
   // Every file the app had before the backup must be back, unchanged.
-  const msg = snapshotDifference(v, v.snapshot, await snapshot(ctx, v.dockerVolume));
+  const msg = snapshotDifference(v, v.snapshot, await files);
   rows.push({
     name: `every file of ${v.volume} survives backup and restore`,
     status: msg ? 'fail' : 'pass',
