@@ -44,6 +44,10 @@ async function testsDir(): Promise<{ dir: string; runDir: string; loaded: string
   return { dir, runDir, loaded: join(runDir, 'loaded') };
 }
 
+/** The recipe's Jest for those tests, held at its gate. */
+const start = (t: { dir: string; runDir: string }) =>
+  startRecipeTests({ dir: t.dir, runDir: t.runDir, signal: new AbortController().signal });
+
 /** Processes whose command line names `dir` (the Jest of those tests). */
 async function processesOf(dir: string): Promise<number> {
   const { stdout } = await run('ps', ['-eo', 'args']);
@@ -53,11 +57,7 @@ async function processesOf(dir: string): Promise<number> {
 describe("the recipe's Jest, started early", () => {
   it('loads no test file until released, then runs them with the context it was given', async () => {
     const t = await testsDir();
-    const tests = await startRecipeTests({
-      dir: t.dir,
-      runDir: t.runDir,
-      signal: new AbortController().signal,
-    });
+    const tests = await start(t);
     // Jest reaches its gate in well under a second here; without the gate it would have loaded
     // the test file (and written `loaded`) by now.
     await sleep(2500);
@@ -75,11 +75,7 @@ describe("the recipe's Jest, started early", () => {
 
   it('is stopped when discarded, having loaded nothing', async () => {
     const t = await testsDir();
-    const tests = await startRecipeTests({
-      dir: t.dir,
-      runDir: t.runDir,
-      signal: new AbortController().signal,
-    });
+    const tests = await start(t);
     await sleep(1000);
     expect(await processesOf(t.dir)).toBe(1);
     await tests.discard();
@@ -91,11 +87,7 @@ describe("the recipe's Jest, started early", () => {
   it('removes a stale context first, so an old run directory cannot release it', async () => {
     const t = await testsDir();
     await writeFile(join(t.runDir, 'custom-context.json'), JSON.stringify({ word: 'stale' }));
-    const tests = await startRecipeTests({
-      dir: t.dir,
-      runDir: t.runDir,
-      signal: new AbortController().signal,
-    });
+    const tests = await start(t);
     await sleep(1500);
     expect(existsSync(t.loaded)).toBe(false);
     expect((await tests.release({ word: 'go' })).exitCode).toBe(0);
