@@ -7,7 +7,7 @@
  * The stream format (non-TTY): frames of an 8-byte header — stream type (1 stdout, 2 stderr),
  * three zero bytes, the payload size as a big-endian uint32 — then the payload.
  */
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { InfraError } from '../../errors.js';
@@ -211,19 +211,7 @@ export class EngineClient {
             finish(false, e);
           });
       const timer = setTimeout(() => finish(true), opts.timeoutMs);
-      const req = request({
-        socketPath: this.socketPath,
-        path,
-        method: 'POST',
-        // Its own connection: a hijacked one never goes back to the pool.
-        agent: false,
-        headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(payload),
-          Connection: 'Upgrade',
-          Upgrade: 'tcp',
-        },
-      });
+      const req = this.upgradeRequest(path, { payload });
       req.on('error', (e) => finish(false, e));
       // Not upgraded: the daemon refused (no such exec, say) with an ordinary answer.
       req.on('response', (res: IncomingMessage) => {
@@ -259,14 +247,7 @@ export class EngineClient {
    */
   hijack(path: string, timeoutMs = 10_000): Promise<{ socket: Socket; head: Buffer } | null> {
     return new Promise((resolve, reject) => {
-      const req = request({
-        socketPath: this.socketPath,
-        path,
-        method: 'POST',
-        agent: false,
-        timeout: timeoutMs,
-        headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
-      });
+      const req = this.upgradeRequest(path, { timeoutMs });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', (err) => reject(this.fail('POST', path, err)));
       req.on('response', (res: IncomingMessage) => {
@@ -278,6 +259,33 @@ export class EngineClient {
         resolve({ socket, head });
       });
       req.end();
+    });
+  }
+
+  /**
+   * A POST asking the daemon to hijack the connection (exec start, attach), with a JSON body or
+   * none, on a connection of its own: a hijacked one never goes back to the pool.
+   */
+  private upgradeRequest(
+    path: string,
+    opts: { readonly payload?: string; readonly timeoutMs?: number },
+  ): ClientRequest {
+    return request({
+      socketPath: this.socketPath,
+      path,
+      method: 'POST',
+      agent: false,
+      ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
+      headers: {
+        ...(opts.payload === undefined
+          ? {}
+          : {
+              'Content-Type': 'application/json',
+              'Content-Length': Buffer.byteLength(opts.payload),
+            }),
+        Connection: 'Upgrade',
+        Upgrade: 'tcp',
+      },
     });
   }
 
