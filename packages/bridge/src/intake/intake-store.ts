@@ -121,8 +121,20 @@ export interface CommentEffects {
   readonly reply: NewReply | null;
 }
 
+/** A delivery for the webhook route to store: a candidate with its body, or a drop with its outcome. */
+export type IncomingDelivery =
+  | { readonly id: string; readonly eventType: string; readonly body: string }
+  | { readonly id: string; readonly eventType: string; readonly outcome: string };
+
+interface QueuedDelivery {
+  readonly delivery: IncomingDelivery;
+  resolve(stored: boolean): void;
+  reject(err: unknown): void;
+}
+
 export class IntakeStore {
   private readonly runs: RunsStore;
+  private queued: QueuedDelivery[] = [];
 
   /** `runs`: the owner of the runs table (default: one on the same database and clock). */
   constructor(
@@ -164,6 +176,39 @@ export class IntakeStore {
       )
       .run(id, eventType, ts, ts, outcome);
     return res.changes === 1;
+  }
+
+  /**
+   * Store a delivery before the webhook's answer, committed together with the others that
+   * arrived in the same turn of the event loop: one transaction, so one WAL commit for them all
+   * (under a burst of deliveries the commit is most of a delivery's cost). Settles only after the
+   * commit: true when stored, false on a replay (a delivery id seen before, also earlier in the
+   * same batch). A failed commit rejects every delivery of the batch: none was stored.
+   */
+  storeDelivery(delivery: IncomingDelivery): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => this.commitQueued());
+      this.queued.push({ delivery, resolve, reject });
+    });
+  }
+
+  private commitQueued(): void {
+    const batch = this.queued;
+    this.queued = [];
+    let stored: boolean[];
+    try {
+      stored = this.db.transaction(() =>
+        batch.map(({ delivery: d }) =>
+          'body' in d
+            ? this.saveDelivery(d.id, d.eventType, d.body)
+            : this.recordDelivery(d.id, d.eventType, d.outcome),
+        ),
+      )();
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => q.resolve(stored[i]!));
   }
 
   /** Deliveries waiting to be handled, oldest first; served by the partial index webhook_deliveries_pending. */

@@ -5,6 +5,8 @@
  * body bytes with a timing-safe comparison before anything is parsed. An accepted delivery is
  * stored under its X-Gitea-Delivery id before the 202 is sent and handled asynchronously from
  * the store, so an accepted delivery is never lost and a replayed one is never handled twice.
+ * Deliveries that arrive together are committed in one transaction (IntakeStore.storeDelivery),
+ * each answered after that commit.
  */
 import { sendError } from '../web/http-errors.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -132,14 +134,14 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
       return sendError(reply, 'BAD_WEBHOOK', `refusing the payload: ${screen.reason}`);
     }
     if (screen.kind === 'drop') {
-      if (!deps.store.recordDelivery(delivery, eventType, screen.outcome)) {
+      if (!(await deps.store.storeDelivery({ id: delivery, eventType, outcome: screen.outcome }))) {
         deps.metrics.webhooks.inc({ outcome: 'replay' });
         return reply.code(200).send({ delivery, outcome: 'duplicate' });
       }
       deps.metrics.webhooks.inc({ outcome: 'ignored' });
       return reply.code(202).send({ delivery, outcome: 'ignored', reason: screen.outcome });
     }
-    if (!deps.store.saveDelivery(delivery, eventType, screen.slim)) {
+    if (!(await deps.store.storeDelivery({ id: delivery, eventType, body: screen.slim }))) {
       deps.metrics.webhooks.inc({ outcome: 'replay' });
       return reply.code(200).send({ delivery, outcome: 'duplicate' });
     }

@@ -26,8 +26,32 @@ export function openDatabase({ path, migrations = MIGRATIONS }: OpenDatabaseOpti
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  keepStatements(db);
   migrate(db, migrations);
   return db;
+}
+
+/** More distinct SQL texts than the stores have; past it a statement is prepared each time. */
+const MAX_KEPT_STATEMENTS = 256;
+
+/**
+ * better-sqlite3 compiles the SQL on every `prepare()`, and the stores ask for the same few
+ * dozen statements on every request (a webhook's insert, a page's reads). Each SQL text is
+ * compiled once and its statement kept: a statement can be run again and again, and no caller
+ * switches one's mode (pluck, raw, expand), so sharing it changes no answer. SQLite prepares a
+ * kept statement again by itself after a schema change (a migration).
+ */
+function keepStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const kept = new Map<string, Database.Statement>();
+  db.prepare = ((source: string) => {
+    let statement = kept.get(source);
+    if (!statement) {
+      statement = compile(source);
+      if (kept.size < MAX_KEPT_STATEMENTS) kept.set(source, statement);
+    }
+    return statement;
+  }) as Db['prepare'];
 }
 
 export function migrate(db: Db, migrations: readonly Migration[]): number[] {
