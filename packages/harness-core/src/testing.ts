@@ -19,6 +19,7 @@ import {
   type HttpAnswer,
   type TaskAnswer,
 } from './adapters/docker/proxy-probe.js';
+import type { RelayAnswer, RelayRequest } from './tiers/test-relay.js';
 
 export interface AppContext {
   readonly domain: string;
@@ -53,8 +54,7 @@ export function appContext(): AppContext {
 export async function fetchApp(path: string, timeoutMs = 10_000): Promise<HttpAnswer> {
   const ctx = appContext();
   const [first] = ctx.relay
-    ? (await relay<{ answers: TaskAnswer[] }>(ctx.relay, { fetch: { path, timeoutMs } }, timeoutMs))
-        .answers
+    ? (await relay<'answers'>(ctx.relay, { fetch: { path, timeoutMs } }, timeoutMs)).answers
     : await fetchByCli(ctx, path, timeoutMs);
   if (!first) throw new Error(`no task of ${ctx.endpoint.service} on ${ctx.endpoint.network}`);
   if (!first.answer) throw new Error(`${path}: ${first.error ?? 'no answer'}`);
@@ -71,11 +71,7 @@ export async function execInService(
   if (!full)
     throw new Error(`unknown service "${service}"; known: ${Object.keys(ctx.services).join(', ')}`);
   if (ctx.relay) {
-    const { exec } = await relay<{ exec: { exitCode: number; stdout: string; stderr: string } }>(
-      ctx.relay,
-      { exec: { service, argv } },
-      60_000,
-    );
+    const { exec } = await relay<'exec'>(ctx.relay, { exec: { service, argv } }, 60_000);
     if (exec.exitCode === 0) return { stdout: exec.stdout, stderr: exec.stderr };
     throw Object.assign(
       new Error(
@@ -108,7 +104,11 @@ async function fetchByCli(ctx: AppContext, path: string, timeoutMs: number): Pro
 }
 
 /** One request to the run's relay; its answer, or an Error with the relay's reason. */
-function relay<T>(socket: string, request: object, timeoutMs: number): Promise<T> {
+function relay<K extends 'answers' | 'exec'>(
+  socket: string,
+  request: RelayRequest,
+  timeoutMs: number,
+): Promise<Extract<RelayAnswer, Record<K, unknown>>> {
   return new Promise((resolve, reject) => {
     const conn = connect(socket);
     let buf = '';
@@ -124,16 +124,16 @@ function relay<T>(socket: string, request: object, timeoutMs: number): Promise<T
     });
     conn.on('end', () => {
       clearTimeout(timer);
-      let got: T | { error: string };
+      let got: RelayAnswer;
       try {
-        got = JSON.parse(buf) as T | { error: string };
+        got = JSON.parse(buf) as RelayAnswer;
       } catch {
         return reject(
           new Error(`cc-ci's relay gave no answer (${JSON.stringify(buf.slice(0, 200))})`),
         );
       }
       if (typeof got === 'object' && got !== null && 'error' in got) reject(new Error(got.error));
-      else resolve(got);
+      else resolve(got as Extract<RelayAnswer, Record<K, unknown>>);
     });
     // Not end(): the relay answers on this connection, then ends it.
     conn.write(`${JSON.stringify(request)}\n`);

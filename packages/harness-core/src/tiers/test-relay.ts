@@ -55,7 +55,7 @@ export interface TestRelay {
 }
 
 /** What is wrong with a request, or null. */
-export function relayRequestProblem(req: unknown, services: Readonly<Record<string, string>>) {
+function relayRequestProblem(req: unknown, services: Readonly<Record<string, string>>) {
   if (typeof req !== 'object' || req === null) return 'not a JSON object';
   const r = req as Record<string, unknown>;
   if ('fetch' in r) {
@@ -97,26 +97,24 @@ async function answer(req: RelayRequest, opts: TestRelayOptions): Promise<RelayA
 }
 
 function serve(conn: Socket, opts: TestRelayOptions): void {
-  let buf = '';
+  let buf = Buffer.alloc(0);
   let done = false;
   const reply = (a: RelayAnswer) => {
     done = true;
     conn.end(`${JSON.stringify(a)}\n`);
   };
-  conn.setEncoding('utf8');
   conn.on('error', () => conn.destroy());
-  conn.on('data', (chunk: string) => {
+  conn.on('data', (chunk: Buffer) => {
     if (done) return;
-    buf += chunk;
-    const nl = buf.indexOf('\n');
-    if (nl < 0) {
-      if (buf.length > RELAY_MAX_REQUEST)
-        reply({ error: `request larger than ${RELAY_MAX_REQUEST} bytes` });
-      return;
-    }
+    buf = Buffer.concat([buf, chunk]);
+    const nl = buf.indexOf(0x0a);
+    // Bounded whether or not the line has ended yet.
+    if ((nl < 0 ? buf.length : nl) > RELAY_MAX_REQUEST)
+      return reply({ error: `request larger than ${RELAY_MAX_REQUEST} bytes` });
+    if (nl < 0) return;
     let req: unknown;
     try {
-      req = JSON.parse(buf.slice(0, nl));
+      req = JSON.parse(buf.subarray(0, nl).toString('utf8'));
     } catch {
       return reply({ error: 'the request is not JSON' });
     }

@@ -248,6 +248,8 @@ describe("the custom tier's relay", () => {
       `${JSON.stringify({ exec: { service: 'web', argv: [] } })}\n`,
       `${JSON.stringify({ exec: { service: 'web', argv: ['echo', 1] } })}\n`,
       'x'.repeat(RELAY_MAX_REQUEST + 10),
+      // Over the bound though the line ends in the same write.
+      `${JSON.stringify({ fetch: { path: `/${'a'.repeat(RELAY_MAX_REQUEST)}`, timeoutMs: 1000 } })}\n`,
     ];
     for (const line of refusals)
       expect(await ask(line)).toEqual({ error: expect.any(String) as unknown });
